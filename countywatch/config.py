@@ -16,8 +16,6 @@ from urllib.parse import urlsplit
 
 import yaml
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,6 +24,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from countywatch.topics import DEFAULT_TOPICS
 
@@ -43,6 +43,14 @@ _SECRET_KEYS = {"password", "secret", "token", "access_token", "api_key", "key"}
 
 class ConfigError(Exception):
     """A configuration file that cannot be used; the message names file, key path and problem."""
+
+
+class _ErrorAt(ValueError):
+    """A model validator's error about one key below the model: `at` is the path from the model."""
+
+    def __init__(self, at: tuple[int | str, ...], message: str) -> None:
+        super().__init__(message)
+        self.at = at
 
 
 def parse_duration(value: str | int | float) -> timedelta:
@@ -77,9 +85,10 @@ class _Model(BaseModel):
         if isinstance(data, Mapping):
             for key in data:
                 if key in _SECRET_KEYS:
-                    raise ValueError(
+                    raise _ErrorAt(
+                        (key,),
                         f"secrets are not kept in the file: put the {key} in an environment "
-                        f"variable and name it with '{key}_env'"
+                        f"variable and name it with '{key}_env'",
                     )
         return data
 
@@ -341,7 +350,9 @@ def parse_digest_schedule(value: str) -> tuple[str, int | None, int | None, int 
         return "daily", None, int(m.group(1)), int(m.group(2))
     if len(words) == 3 and words[0] == "weekly" and words[1] in _WEEKDAYS and (m := _HHMM.match(words[2])):
         return "weekly", _WEEKDAYS.index(words[1]), int(m.group(1)), int(m.group(2))
-    raise ValueError(f"invalid schedule {value!r} (use immediate, hourly, 'daily HH:MM' or 'weekly mon HH:MM')")
+    raise ValueError(
+        f"invalid schedule {value!r} (use immediate, hourly, 'daily HH:MM' or 'weekly mon HH:MM')"
+    )
 
 
 class Retry(_Model):
@@ -371,15 +382,16 @@ class Notify(_Model):
     @model_validator(mode="after")
     def _references(self) -> Notify:
         names = set()
-        for sub in self.subscriptions:
+        for i, sub in enumerate(self.subscriptions):
             if sub.name in names:
-                raise ValueError(f"subscription name {sub.name!r} is used twice")
+                raise _ErrorAt(("subscriptions", i, "name"), f"subscription name {sub.name!r} is used twice")
             names.add(sub.name)
             for channel in sub.channels:
                 if channel not in self.channels:
-                    raise ValueError(
+                    raise _ErrorAt(
+                        ("subscriptions", i, "channels"),
                         f"subscription {sub.name!r} names channel {channel!r}, which is not under "
-                        f"notify.channels (known: {', '.join(sorted(self.channels)) or 'none'})"
+                        f"notify.channels (known: {', '.join(sorted(self.channels)) or 'none'})",
                     )
         return self
 
@@ -443,23 +455,32 @@ class Config(_Model):
         except ArgumentError as exc:
             raise ValueError(f"{value!r} is not a SQLAlchemy database URL") from exc
         if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValueError(f"database backend {url.get_backend_name()!r} is not supported (sqlite, postgresql)")
+            raise ValueError(
+                f"database backend {url.get_backend_name()!r} is not supported (sqlite, postgresql)"
+            )
         return value
 
     @model_validator(mode="after")
     def _unique_sources(self) -> Config:
         seen: set[str] = set()
-        for source in self.sources:
+        for i, source in enumerate(self.sources):
             if source.name in seen:
-                raise ValueError(f"source name {source.name!r} is used twice")
+                raise _ErrorAt(("sources", i, "name"), f"source name {source.name!r} is used twice")
             seen.add(source.name)
-        for sub in self.notify.subscriptions:
+        for i, sub in enumerate(self.notify.subscriptions):
+            at = ("notify", "subscriptions", i)
             for topic in sub.topics:
                 if topic not in self.topics:
-                    raise ValueError(f"subscription {sub.name!r} names topic {topic!r}, which is not under topics")
-            for source in sub.sources:
-                if source not in seen:
-                    raise ValueError(f"subscription {sub.name!r} names source {source!r}, which is not configured")
+                    raise _ErrorAt(
+                        (*at, "topics"),
+                        f"subscription {sub.name!r} names topic {topic!r}, which is not under topics",
+                    )
+            for source_name in sub.sources:
+                if source_name not in seen:
+                    raise _ErrorAt(
+                        (*at, "sources"),
+                        f"subscription {sub.name!r} names source {source_name!r}, which is not configured",
+                    )
         return self
 
     def source(self, name: str) -> Source:
@@ -488,13 +509,19 @@ class Config(_Model):
         return self.database
 
 
-def _format_loc(loc: tuple[int | str, ...]) -> str:
+def _format_loc(loc: tuple[int | str, ...], data: Any) -> str:
     out = ""
+    node = data
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            # Name list items by their `name` where they have one: sources[2] (zhenping).
+            if isinstance(node, Mapping) and isinstance(node.get("name"), str):
+                out += f" ({node['name']})"
         else:
             out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, Mapping) else None
     return out or "(top level)"
 
 
@@ -502,8 +529,10 @@ def _format_validation_error(path: str, exc: ValidationError, data: Any) -> str:
     lines = []
     for err in exc.errors():
         loc = [p for p in err["loc"] if p not in ("email", "webhook", "dingtalk", "wecom", "feishu", "slack")]
-        # Name list items by their `name` where they have one: sources[2] (zhenping).
-        label = _format_loc(tuple(loc))
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, _ErrorAt):
+            loc += cause.at
+        label = _format_loc(tuple(loc), data)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"

@@ -1,0 +1,188 @@
+"""The typed digest: what one message to one subscription holds, independent of how it is rendered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+UNKNOWN_REGION = "未知地区"
+UNCATEGORISED = "其他"
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """A new announcement: where it was first published and how often it was reposted."""
+
+    alert_id: int
+    title: str
+    url: str
+    source: str
+    region: str | None
+    category: str | None
+    published_at: str | None
+    summary: str  # at most two short lines
+    first_publisher: str | None = None
+    reposts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedEntry:
+    """An announcement whose text changed after it was first seen, with a short diff."""
+
+    alert_id: int
+    title: str
+    url: str
+    source: str
+    region: str | None
+    changed_at: datetime | None
+    diff: list[str] = field(default_factory=list)  # lines starting with "-" or "+"
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawnEntry:
+    """An announcement that disappeared from its site (removed or marked deleted)."""
+
+    alert_id: int
+    title: str
+    url: str
+    source: str
+    region: str | None
+    withdrawn_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthEntry:
+    """A change in a source's health (operators only)."""
+
+    alert_id: int
+    source: str
+    status: str  # e.g. "failing", "ok", "degraded"
+    message: str
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FailingDelivery:
+    """A delivery that keeps failing (operators only)."""
+
+    subscription: str
+    channel: str
+    state: str  # "retrying" or "gave_up"
+    deliveries: int  # how many alerts are affected
+    attempts: int
+    last_error: str
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryGroup:
+    """New announcements of one category within one region."""
+
+    category: str
+    entries: list[NewEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class RegionGroup:
+    """New announcements of one region, by category."""
+
+    region: str
+    categories: list[CategoryGroup]
+
+    @property
+    def count(self) -> int:
+        """How many announcements the region holds."""
+        return sum(len(c.entries) for c in self.categories)
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Everything one subscription gets in one message."""
+
+    subscription: str
+    since: datetime
+    until: datetime
+    new: list[NewEntry] = field(default_factory=list)
+    changed: list[ChangedEntry] = field(default_factory=list)
+    withdrawn: list[WithdrawnEntry] = field(default_factory=list)
+    health: list[HealthEntry] = field(default_factory=list)
+    failing: list[FailingDelivery] = field(default_factory=list)
+    link: str | None = None  # where the full digest can be read (set when public_url is configured)
+    omitted: int = 0  # items left out of a shortened digest (chat bots' size limits)
+
+    @property
+    def item_count(self) -> int:
+        """The number of items shown."""
+        return len(self.new) + len(self.changed) + len(self.withdrawn) + len(self.health) + len(self.failing)
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether there is nothing to tell."""
+        return self.item_count == 0
+
+    @property
+    def alert_ids(self) -> list[int]:
+        """The ids of the alerts shown."""
+        ids = [e.alert_id for e in self.new] + [e.alert_id for e in self.changed]
+        ids += [e.alert_id for e in self.withdrawn] + [e.alert_id for e in self.health]
+        return ids
+
+    @property
+    def subject(self) -> str:
+        """A one-line subject such as `【教育公告摘要】3 条新公告 · 1 条变更 · 1 条撤回`."""
+        parts = []
+        if self.new:
+            parts.append(f"{len(self.new)} 条新公告")
+        if self.changed:
+            parts.append(f"{len(self.changed)} 条变更")
+        if self.withdrawn:
+            parts.append(f"{len(self.withdrawn)} 条撤回")
+        if self.health:
+            parts.append(f"{len(self.health)} 项站点状态变化")
+        if self.failing:
+            parts.append(f"{len(self.failing)} 项投递失败")
+        if self.omitted:
+            parts.append(f"另有 {self.omitted} 项")
+        summary = " · ".join(parts) if parts else "无新内容"
+        return f"【教育公告摘要】{summary}（{self.subscription}）"
+
+    def regions(self) -> list[RegionGroup]:
+        """New announcements grouped by region, then category, in first-seen order."""
+        by_region: dict[str, dict[str, list[NewEntry]]] = {}
+        for entry in self.new:
+            region = by_region.setdefault(entry.region or UNKNOWN_REGION, {})
+            region.setdefault(entry.category or UNCATEGORISED, []).append(entry)
+        return [
+            RegionGroup(region, [CategoryGroup(cat, entries) for cat, entries in cats.items()])
+            for region, cats in by_region.items()
+        ]
+
+    def shortened(self, keep: int) -> Digest:
+        """The digest with only its first `keep` items (in section order); the rest are counted."""
+        sections: list[list] = [self.new, self.changed, self.withdrawn, self.health, self.failing]
+        kept: list[list] = []
+        left = max(keep, 0)
+        for items in sections:
+            kept.append(items[:left])
+            left -= len(kept[-1])
+        omitted = self.omitted + self.item_count - sum(len(k) for k in kept)
+        return replace(
+            self,
+            new=kept[0],
+            changed=kept[1],
+            withdrawn=kept[2],
+            health=kept[3],
+            failing=kept[4],
+            omitted=omitted,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDigest:
+    """A digest ready to send: the digest itself, its renderings and the key receivers dedupe by."""
+
+    digest: Digest
+    subject: str
+    text: str
+    html: str
+    idempotency_key: str

@@ -1,0 +1,5 @@
+"""`python -m countywatch`: the same as the `countywatch` console script (used for crawl children)."""
+
+from countywatch.cli import main
+
+main()

@@ -1,0 +1,49 @@
+"""`countywatch run`: the daemon — crawls on each source's schedule, digests on each subscription's."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from countywatch.commands._common import config_option, fail, load_or_exit
+from countywatch.config import ConfigError
+from countywatch.logging_setup import configure_logging
+from scheduler.backend import StorageBackend
+from scheduler.daemon import Daemon
+from scheduler.lock import DaemonLockError
+from storage.db import StorageError, display_url, make_engine, make_session_factory, require_current
+
+
+@click.command("run")
+@config_option
+@click.option("--log-json/--no-log-json", default=None, help="Log JSON lines (default: logging.json).")
+@click.option(
+    "--stop-grace",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds a running crawl may take to finish after SIGTERM before it is interrupted.",
+)
+def command(config_path: str | None, log_json: bool | None, stop_grace: float) -> None:
+    """Run the scheduler daemon until SIGTERM: crawls, digests and delivery retries on their schedules.
+
+    Each crawl runs as its own `countywatch crawl` process with the configured time limit. SIGHUP
+    reloads the configuration (a bad file is logged and the running one kept). Only one daemon may
+    run per database. Run `countywatch db upgrade` first.
+    """
+    config = load_or_exit(config_path)
+    configure_logging(config, json_lines=log_json)
+    engine = make_engine(config.database_url)
+    try:
+        require_current(engine)
+        daemon = Daemon(config_path, StorageBackend(make_session_factory(engine)), stop_grace=stop_grace)
+        status = daemon.run()
+    except (ConfigError, DaemonLockError, StorageError) as exc:
+        fail(str(exc).replace("\n", "; "), status=2 if isinstance(exc, ConfigError) else 1)
+        return
+    except SQLAlchemyError as exc:
+        fail(f"database error on {display_url(config.database_url)}: {str(exc).splitlines()[0]}")
+        return
+    finally:
+        engine.dispose()
+    raise SystemExit(status)

@@ -1,0 +1,117 @@
+"""`countywatch status`: last and next runs, source health, failing deliveries, the daemon."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from countywatch.commands._common import config_option, fail, load_or_exit
+from scheduler.daemon import state_path
+from scheduler.overview import SourceStatus, StatusReport, build_status
+from scheduler.state import StateError, read_state
+from storage.db import StorageError, display_url, make_engine, make_session_factory, require_current
+
+# Times are shown on the clock of the sites and readers.
+_CST = ZoneInfo("Asia/Shanghai")
+
+
+def _when(value: str | None) -> str:
+    """An ISO timestamp shortened to minutes in China time, or '-'."""
+    if not value:
+        return "-"
+    if value == "on start":
+        return value
+    moment = datetime.fromisoformat(value)
+    return moment.astimezone(_CST).strftime("%Y-%m-%d %H:%M")
+
+
+def format_status(report: StatusReport) -> str:
+    """The text `countywatch status` prints."""
+    lines = [
+        f"daemon: running (pid {report.daemon_pid}, since {_when(report.daemon_started_at)})"
+        if report.daemon_running
+        else "daemon: not running"
+    ]
+    lines.append("")
+    lines.append("sources:")
+    rows = [("name", "schedule", "last run", "result", "next run", "health")]
+    for s in report.sources:
+        rows.append(
+            (s.name, s.schedule, _when(s.last_run), s.last_status or "-", _when(s.next_run), s.health or "-")
+        )
+    lines += _table(rows)
+    lines += [f"  {s.name}: {_problem(s)}" for s in report.sources if _problem(s)]
+    lines.append("")
+    lines.append("digests:")
+    rows = [("subscription", "schedule", "last run", "result", "next run", "last sent")]
+    for d in report.digests:
+        rows.append(
+            (
+                d.name,
+                d.schedule,
+                _when(d.last_run),
+                d.last_status or "-",
+                _when(d.next_run),
+                _when(d.last_sent),
+            )
+        )
+    lines += _table(rows)
+    lines.append("")
+    lines.append(f"deliveries: {report.pending_deliveries} pending, {len(report.failing)} failing")
+    for f in report.failing:
+        retry = f"next attempt {_when(f.next_attempt)}" if f.state == "retrying" else "gave up"
+        lines.append(
+            f"  {f.subscription} → {f.channel}: {f.deliveries} deliveries, "
+            f"{f.attempts} attempts, {retry}: {f.last_error}"
+        )
+    return "\n".join(lines)
+
+
+def _problem(source: SourceStatus) -> str | None:
+    if source.last_error:
+        return source.last_error
+    return source.health_error if source.health not in (None, "ok") else None
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    if len(rows) == 1:
+        return ["  (none configured)"]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+@click.command("status")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
+@click.option(
+    "--require-daemon", is_flag=True, help="Exit with status 1 when no daemon is running (health checks)."
+)
+def command(config_path: str | None, as_json: bool, require_daemon: bool) -> None:
+    """Show last and next runs per source and digest, source health, pending and failing deliveries,
+    and whether a daemon is running."""
+    config = load_or_exit(config_path)
+    engine = make_engine(config.database_url)
+    try:
+        require_current(engine)
+        report = build_status(
+            config, read_state(state_path(config)), make_session_factory(engine), now=datetime.now(UTC)
+        )
+    except (StorageError, StateError) as exc:
+        fail(str(exc))
+        return
+    except SQLAlchemyError as exc:
+        fail(f"database error on {display_url(config.database_url)}: {str(exc).splitlines()[0]}")
+        return
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_status(report))
+    if require_daemon and not report.daemon_running:
+        raise SystemExit(1)

@@ -1,0 +1,65 @@
+"""Titles: which line is the headline, and what around it is not the title (site suffix, 【source】)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SOURCE_PREFIX = re.compile(r"^[【\[](?P<source>[^】\]]{2,20})[】\]]\s*")
+_SITE_SUFFIX = re.compile(
+    r"\s*(?:[-_|–]|\s丨\s)\s*[^-_|–]{2,40}(?:政府|网|网站|门户网站|局|委员会|日报|报|在线|新闻网|平台)$"
+)
+_TITLE_MIN, _TITLE_MAX = 5, 80
+_NOT_TITLE_END = re.compile(r"[，,；;：:、]$")
+_SENTENCE = re.compile(r"[。！？!?]")
+_COMMA = re.compile(r"[，,]")
+_TITLE_WITH_COMMA_MAX = 40
+_TITLE_MIN_HAN = 4
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_ORIGINAL_TITLE = re.compile(r"^原标题\s*[:：]\s*")
+_SERIES = re.compile(
+    r"^[\u4e00-\u9fff\w]{2,20}[·•・][\u4e00-\u9fff\w]{2,20}(?:[①-⑳]|[(（][一二三四五六七八九十\d]+[)）]|之[一二三四五六七八九十\d]+)?$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TitleParts:
+    """A headline split into the title proper and the source its `【…】` prefix names."""
+
+    title: str
+    source: str | None
+
+
+def split_title(line: str) -> TitleParts:
+    """Split `【湘潭日报】标题 - 站名` into the title and the source; the site suffix is dropped."""
+    line = _ORIGINAL_TITLE.sub("", line.strip())
+    source = None
+    prefix = _SOURCE_PREFIX.match(line)
+    if prefix:
+        source = prefix["source"].strip()
+        line = line[prefix.end() :]
+    return TitleParts(title=_SITE_SUFFIX.sub("", line).strip(), source=source)
+
+
+def is_title_like(line: str) -> bool:
+    """Whether a line could be a headline: short, not a sentence, not ending mid-clause."""
+    line = line.strip()
+    if not _TITLE_MIN <= len(line) <= _TITLE_MAX or _NOT_TITLE_END.search(line) or "。" in line:
+        return False
+    if len(line) > _TITLE_WITH_COMMA_MAX and _COMMA.search(line):
+        return False
+    han = len(_HAN.findall(line))
+    if han < _TITLE_MIN_HAN or han * 2 < len(line):
+        return False
+    # A headline may exclaim or ask at its end, never in its middle.
+    return not _SENTENCE.search(line.rstrip("！？!?"))
+
+
+def is_original_title_line(line: str) -> bool:
+    """Whether a line restates the story's original headline (`原标题:…`)."""
+    return _ORIGINAL_TITLE.match(line.strip()) is not None
+
+
+def is_series_line(line: str) -> bool:
+    """Whether a line names a column or series: `谋划2024·教育局长访谈④`."""
+    return _SERIES.match(line.strip()) is not None

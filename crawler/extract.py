@@ -1,0 +1,169 @@
+"""An HTML page to an Article: decode, parse once, read the page's structure, hand text to the text layer.
+
+The HTML side collects what markup tells (meta tags, headline, metadata line, footer, attachments,
+whether it is a list page) into PageHints and extracts the main text with trafilatura; the text
+layer (`crawler.text_extract`) cleans that text, parses dates and metadata lines, finds the region,
+classifies and fingerprints it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import lxml.html
+from lxml.etree import ParserError
+from lxml.html import HtmlElement
+
+from countywatch.config import Topic
+from crawler.article import Article
+from crawler.dates import parse_date
+from crawler.decoding import MAX_BYTES, DecodedPage, decode_html, sniff_binary
+from crawler.errors import ExtractionError
+from crawler.hints import PageHints
+from crawler.page.attachments import find_attachments
+from crawler.page.content import MainContent, extract_main_content, find_cms_container
+from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_lines
+from crawler.page.listing import is_list_page
+from crawler.page.meta import MetaTags, read_meta_tags
+from crawler.page.title import find_headline, squash, strip_site_suffix
+from crawler.text_extract import extract_text_article
+
+_ATTACHMENT_LINE = "附件：{title}"
+_HEAD_LINES = 5
+# The text layer judges every line; a body beyond this is a dump, not an article, and is cut.
+MAX_TEXT_CHARS = 200_000
+
+
+def extract_article(
+    body: bytes | str,
+    url: str | None = None,
+    *,
+    http_charset: str | None = None,
+    topics: Mapping[str, Topic] | None = None,
+) -> Article:
+    """Turn one HTML page into a record; raise ExtractionError when the input is not a usable page."""
+    page = _decode(body, http_charset)
+    tree = _parse(page.text)
+    meta = read_meta_tags(tree)
+    hints = read_hints(tree, url, meta)
+    if page.truncated and "truncated" not in hints.flags:
+        hints.flags.append("truncated")
+    content = extract_main_content(tree, url)
+    info_lines = find_info_lines(tree)
+    evidence = bool(
+        (meta.title and meta.published)
+        or info_lines
+        or hints.attachments
+        or find_cms_container(tree) is not None
+    )
+    if is_list_page(tree, content, article_evidence=evidence):
+        # A list page's text is its link titles: no body, and nothing to classify or alert on.
+        hints.is_list_page = True
+        page_title = squash(tree.findtext(".//title") or "")
+        hints.title = strip_site_suffix(page_title, meta.site_name) or hints.title
+        return extract_text_article("", url, hints=hints, topics=topics)
+    text = compose_text(content, hints, info_lines, find_editor_line(tree))
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[: text.rfind("\n", 0, MAX_TEXT_CHARS) + 1 or MAX_TEXT_CHARS]
+        if "truncated" not in hints.flags:
+            hints.flags.append("truncated")
+    return extract_text_article(text, url, hints=hints, topics=topics)
+
+
+def read_hints(tree: HtmlElement, url: str | None, meta: MetaTags | None = None) -> PageHints:
+    """Everything the markup says about the page, before its text is cleaned."""
+    meta = meta or read_meta_tags(tree)
+    headline = find_headline(tree, meta_title=meta.title, site_name=meta.site_name, section=meta.section)
+    publisher, footer_site_id = find_footer_facts(tree)
+    published = parse_date(meta.published) if meta.published else None
+    body = tree.find("body")
+    return PageHints(
+        title=headline.title,
+        published_at=published.iso if published and not published.inferred else None,
+        authors=_not_in_title_suffix(meta.authors, tree, headline.title),
+        source=meta.source or headline.source,
+        editor=meta.editor,
+        site_name=meta.site_name,
+        publisher=publisher,
+        site_id_code=meta.site_id_code or footer_site_id,
+        section=meta.section,
+        keywords=list(meta.keywords),
+        description=meta.description,
+        attachments=find_attachments(body if body is not None else tree, url),
+    )
+
+
+def _not_in_title_suffix(authors: list[str], tree: HtmlElement, headline: str | None) -> list[str]:
+    # `…_网易新闻` names the portal: an `author` meta naming it is the portal, not a person.
+    suffix = squash(tree.findtext(".//title") or "").replace(headline or "", " ")
+    return [name for name in authors if name not in suffix]
+
+
+def compose_text(
+    content: MainContent, hints: PageHints, info_lines: list[str], editor_line: str | None = None
+) -> str:
+    """Main text with the metadata line on top, the editor credit and attachment names at the end."""
+    lines = _without_headline(content.lines, hints.title)
+    if not lines:
+        return ""
+    flat = squash(" ".join(lines))
+    lines[:0] = [line for line in info_lines if squash(line) not in flat]
+    if editor_line and squash(editor_line) not in flat:
+        lines.append(editor_line)
+    for attachment in hints.attachments:
+        if attachment.title not in flat:
+            lines.append(_ATTACHMENT_LINE.format(title=attachment.title))
+    return "\n".join(lines)
+
+
+def _without_headline(lines: list[str], title: str | None) -> list[str]:
+    """The lines without the headline trafilatura keeps near the top, even when split over lines."""
+    if not title:
+        return list(lines)
+    target = "".join(title.split())
+    lines = [_after_title(line, title) for line in lines[:_HEAD_LINES]] + lines[_HEAD_LINES:]
+    for start in range(min(_HEAD_LINES, len(lines))):
+        joined = ""
+        for end in range(start, min(start + _HEAD_LINES, len(lines))):
+            joined += "".join(lines[end].split())
+            if joined == target:
+                return lines[:start] + lines[end + 1 :]
+            if not target.startswith(joined):
+                break
+    return list(lines)
+
+
+def _after_title(line: str, title: str) -> str:
+    # A table cell often holds the headline and the next field together (`标题 来源于：东区办事处`).
+    flat = squash(line)
+    return flat[len(title) :].strip() if flat.startswith(title + " ") else line
+
+
+def _decode(body: bytes | str, http_charset: str | None) -> DecodedPage:
+    if isinstance(body, bytes):
+        return decode_html(body, http_charset=http_charset)
+    if not body.strip():
+        raise ExtractionError("empty page: no text to parse")
+    if sniff_binary(body[:4096].encode("utf-8", "replace")) is not None:
+        raise ExtractionError("not an HTML page: the text contains binary data")
+    truncated = len(body) > MAX_BYTES
+    return DecodedPage(body[:MAX_BYTES] if truncated else body, "str", None, truncated)
+
+
+def _parse(text: str) -> HtmlElement:
+    try:
+        tree = lxml.html.document_fromstring(text)
+    except (ParserError, ValueError) as exc:
+        raise ExtractionError(f"not parseable as HTML: {exc}") from None
+    # Scripts and styles are never content; removing them once spares every later walk. CMS
+    # templates wrap fields in comments (`来源于：<!-- 文章来源 begin -->东区办事处`) and the text
+    # after a comment is lost by extractors unless the comment goes first (drop_tree keeps it).
+    for element in tree.xpath(
+        "//script[not(@type='application/ld+json')] | //style | //noscript | //comment()"
+    ):
+        if element.getparent() is not None:  # comments outside <html> have no parent and no effect
+            element.drop_tree()
+    body = tree.find("body")
+    if body is None or not squash(body.text_content()):
+        raise ExtractionError("the page has no body text")
+    return tree

@@ -1,0 +1,141 @@
+"""Locating the page's own metadata line (发布时间/来源/作者/浏览次数 …) and the site footer.
+
+Main-content extraction usually drops the line under the headline that carries the date, source
+and author, because it looks like chrome. It is found here in the HTML and handed to the text
+layer, whose metaline parser reads the fields. The footer gives the site's 主办 organisation and
+its 网站标识码.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml.html import HtmlElement
+
+from crawler.page.title import squash
+
+_LABELS = re.compile(
+    r"(发布时间|发布日期|发表时间|发表日期|更新时间|成文日期|时间|日期|来源|源自|供稿|稿源|出处|作者|记者|通讯员|本报记者|"
+    r"编辑|责编|责任编辑|审核|浏览量|浏览次数|阅读次数|阅读量|点击数|点击率|点击)\s*[:：]"
+)
+_DATE = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+_MAX_LINE = 240
+_MAX_DATED_LINE = 60
+_DATE_TIME = re.compile(
+    r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s*\d{1,2}:\d{2}(?::\d{2})?"
+)
+_DATE_TEXT_XPATH = (
+    "//body//text()[contains(., ':') and (contains(., '-') or contains(., '年') or contains(., '/'))]"
+)
+_EDITOR_TEXT_XPATH = "//body//text()[contains(., '编辑') or contains(., '责编')]"
+_EDITOR_LINE = re.compile(
+    r"^[【\[(（]?\s*(责任编辑|责编|编辑)\s*[:：|]\s*([\u4e00-\u9fff·]{2,8})\s*[】\])）]?$"
+)
+_MAX_CLIMB = 4
+_NOT_TEXT = frozenset({"script", "style", "title", "textarea", "option"})
+_LABEL_TEXT_XPATH = (
+    "//text()[contains(., '时间') or contains(., '日期') or contains(., '来源') or contains(., '作者')"
+    " or contains(., '记者') or contains(., '编辑') or contains(., '发布') or contains(., '浏览')"
+    " or contains(., '阅读') or contains(., '供稿') or contains(., '源自') or contains(., '点击')]"
+)
+_PUBLISHER = re.compile(r"主\s*办(?:单位)?\s*[:：]\s*([^\s|｜,，;；]{2,40}(?:\s+[^\s|｜:：,，;；]{2,40})?)")
+_SITE_ID = re.compile(r"网站标识码\s*[:：]?\s*(\d{10})")
+_FOOTER_XPATH = (
+    "//footer | //*[contains(@class, 'foot') or contains(@id, 'foot') or contains(@class, 'bottom')"
+    " or contains(@id, 'bottom') or contains(@class, 'copyright')]"
+)
+# Two organisations often run a site together (`中共…区委员会 …区人民政府`); a second token that
+# is not an organisation name is the next footer item (`运行维护单位`, `互联网新闻信息服务许可证`).
+_ORGANISATION_END = re.compile(r"(?:委员会|政府|办公厅|办公室|局|厅|委|中心|社|院|部|馆|会|集团|公司)$")
+_FOLLOWING_LABEL = re.compile(r"\s+(?:承办|协办|主管|联系|电话|地址|邮编|网站|ICP|备案)")
+
+
+def find_info_lines(tree: HtmlElement) -> list[str]:
+    """The page's metadata line, plus a bare date-and-time line when the labelled line has no date."""
+    line = find_info_line(tree)
+    if line is not None and _DATE.search(line):
+        return [line]
+    dated = _dated_line(tree)
+    return [found for found in (dated, line) if found]
+
+
+def find_info_line(tree: HtmlElement) -> str | None:
+    """The text of the smallest element holding the most metadata labels (plus a date), or None."""
+    best: tuple[int, int, str] | None = None
+    seen: set[HtmlElement] = set()
+    # Start from the text nodes carrying a label and widen to their ancestors: walking every
+    # element's text_content() would be quadratic on big pages.
+    for node in tree.xpath(_LABEL_TEXT_XPATH):
+        element = node.getparent()
+        if element is None or element.tag in _NOT_TEXT:
+            continue
+        for _ in range(_MAX_CLIMB):
+            if element is None or element in seen or not isinstance(element.tag, str):
+                break
+            seen.add(element)
+            text = squash(element.text_content())
+            # A sentence ending means the element has grown into the body.
+            if len(text) > _MAX_LINE or "。" in text:
+                break
+            labels = len({m.group(1) for m in _LABELS.finditer(text)})
+            score = labels + (1 if _DATE.search(text) else 0)
+            # A date alone is not a metadata line; a label with a date, or two labels, is.
+            if labels and score >= 2 and (best is None or (score, -len(text)) > best[:2]):
+                best = (score, -len(text), text)
+            element = element.getparent()
+    return _from_first_field(best[2]) if best is not None else None
+
+
+def _dated_line(tree: HtmlElement) -> str | None:
+    """Without labels: a short element with a date and time (`新华网河北频道 ( 2012-06-04 09:20:26 )`)."""
+    for node in tree.xpath(_DATE_TEXT_XPATH):
+        element = node.getparent()
+        if element is None or element.tag in _NOT_TEXT:
+            continue
+        text = squash(element.text_content())
+        match = _DATE_TIME.search(text)
+        if match and len(text) <= _MAX_DATED_LINE:
+            return match.group(0)
+    return None
+
+
+def find_editor_line(tree: HtmlElement) -> str | None:
+    """A `责任编辑：焦鹏` credit standing on its own, usually below the article."""
+    for node in tree.xpath(_EDITOR_TEXT_XPATH):
+        element = node.getparent()
+        if element is None or element.tag in _NOT_TEXT:
+            continue
+        match = _EDITOR_LINE.match(squash(element.text_content()))
+        if match:
+            return f"{match.group(1)}：{match.group(2)}"
+    return None
+
+
+def _from_first_field(line: str) -> str:
+    """The line from its first label or date on: a leading `版权声明` or breadcrumb is not metadata."""
+    starts = [m.start() for m in (_LABELS.search(line), _DATE.search(line)) if m is not None]
+    return line[min(starts) :] if starts else line
+
+
+def _organisations(value: str) -> str:
+    first, *rest = value.split()
+    if rest and _ORGANISATION_END.search(rest[0]):
+        return f"{first} {rest[0]}"
+    return first
+
+
+def find_footer_facts(tree: HtmlElement) -> tuple[str | None, str | None]:
+    """The site's 主办 organisation and 网站标识码 from the footer, when it gives them."""
+    publisher: str | None = None
+    site_id: str | None = None
+    for element in tree.xpath(_FOOTER_XPATH):
+        text = squash(element.text_content())
+        if len(text) > 2000:
+            continue
+        if publisher is None and (match := _PUBLISHER.search(text)):
+            publisher = _organisations(_FOLLOWING_LABEL.split(match.group(1))[0])
+        if site_id is None and (match := _SITE_ID.search(text)):
+            site_id = match.group(1)
+        if publisher and site_id:
+            break
+    return publisher, site_id

@@ -1,0 +1,1 @@
+"""Item pipelines: extraction in the process pool, then storage in one writer thread."""

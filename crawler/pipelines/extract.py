@@ -1,0 +1,73 @@
+"""ExtractPipeline: page bytes to an `Article`, in the extraction process pool.
+
+The reactor only awaits the pool, so downloads continue while both cores extract. A page that
+cannot be extracted is counted (`extraction`) and dropped; it never stops the crawl.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Self
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
+
+from crawler.errors import ExtractionError
+from crawler.items import PageItem
+from crawler.listdates import apply_list_date
+from crawler.pool import ExtractionPool
+from crawler.tally import count_error
+
+logger = logging.getLogger(__name__)
+
+
+class ExtractPipeline:
+    """Extracts PageItems in an ExtractionPool of COUNTYWATCH_EXTRACT_WORKERS processes."""
+
+    def __init__(self, crawler: Crawler, workers: int) -> None:
+        self.crawler = crawler
+        assert crawler.stats is not None
+        self.stats: StatsCollector = crawler.stats
+        self.workers = workers
+        self.pool: ExtractionPool | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler, crawler.settings.getint("COUNTYWATCH_EXTRACT_WORKERS"))
+
+    def _new_pool(self) -> ExtractionPool:
+        topics = getattr(self.crawler.spider, "topics", None) or {}
+        return ExtractionPool(self.workers, topics)
+
+    def open_spider(self) -> None:
+        self.pool = self._new_pool()
+
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, PageItem):
+            return item
+        if self.pool is None:
+            self.pool = self._new_pool()
+        pool = self.pool
+        try:
+            article = await pool.extract(item.body, item.url, item.http_charset)
+        except ExtractionError as exc:
+            count_error(self.stats, item.source, "extraction")
+            raise DropItem(f"{item.url}: {exc}") from None
+        except BrokenProcessPool:
+            # A worker died (out of memory, a crash in a C library): this page is lost, the crawl is not.
+            count_error(self.stats, item.source, "extraction")
+            if self.pool is pool:  # the first of the failed extractions replaces the pool
+                pool.close(wait=False)
+                self.pool = self._new_pool()
+            raise DropItem(f"{item.url}: the extraction worker died") from None
+        apply_list_date(article, item.list_date)
+        item.article = article
+        item.body = b""  # the bytes are not needed past this point
+        return item

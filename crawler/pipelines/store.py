@@ -1,0 +1,139 @@
+"""StorePipeline: extracted, unmodified and vanished pages into the database, from one writer thread.
+
+SQLite allows one writer, and the near-duplicate index is not thread-safe, so every write happens
+in a single thread of the crawl process, one short transaction per item: a crash loses at most the
+page being written. The reactor awaits the thread and keeps downloading meanwhile; the counters
+are updated back on the reactor thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any, Self
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.statscollectors import StatsCollector
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from countywatch.config import Source
+from crawler.items import CheckedItem, GoneItem, PageItem
+from crawler.tally import count, count_error
+from storage.db import make_engine, make_session_factory
+from storage.neardup import NearDupIndex
+from storage.repository import (
+    NotAnArticle,
+    RecheckPolicy,
+    SourceRef,
+    ingest_article,
+    load_neardup_index,
+    mark_checked,
+    record_gone,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class StorePipeline:
+    """Stores PageItems (ingest_article), CheckedItems (mark_checked) and GoneItems (record_gone)."""
+
+    def __init__(self, crawler: Crawler, database_url: str, recheck: RecheckPolicy) -> None:
+        self.crawler = crawler
+        assert crawler.stats is not None
+        self.stats: StatsCollector = crawler.stats
+        self.database_url = database_url
+        self.recheck = recheck
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+        self._index: NearDupIndex | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        url = crawler.settings.get("COUNTYWATCH_DATABASE_URL")
+        if not url:
+            raise NotConfigured("COUNTYWATCH_DATABASE_URL is not set")
+        recheck = RecheckPolicy(
+            after=timedelta(seconds=crawler.settings.getfloat("COUNTYWATCH_RECHECK_AFTER")),
+            max_age=timedelta(seconds=crawler.settings.getfloat("COUNTYWATCH_RECHECK_MAX")),
+        )
+        return cls(crawler, url, recheck)
+
+    def _sources(self) -> dict[str, Source]:
+        sources = getattr(self.crawler.spider, "sources", None)
+        return sources if isinstance(sources, dict) else {}
+
+    def _open(self) -> None:
+        self._engine = make_engine(self.database_url)
+        self._sessions = make_session_factory(self._engine)
+        with self._sessions() as session:
+            self._index = load_neardup_index(session)
+
+    async def open_spider(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._writer, self._open)
+
+    def close_spider(self) -> None:
+        self._writer.shutdown(wait=True)
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def _ingest(self, item: PageItem) -> str:
+        assert self._sessions is not None and item.article is not None
+        source = self._sources()[item.source]
+        topics = getattr(self.crawler.spider, "topics", None) or None
+        with self._sessions() as session, session.begin():
+            result = ingest_article(
+                session,
+                item.article,
+                source=SourceRef.from_config(source),
+                fetched_url=item.requested_url,
+                list_date=item.list_date,
+                index=self._index,
+                topics=topics,
+                recheck=self.recheck,
+            )
+        return result.outcome
+
+    def _gone(self, item: GoneItem) -> bool:
+        assert self._sessions is not None
+        source = self._sources().get(item.source)
+        mobile = dict(source.mobile_hosts) if source is not None else None
+        with self._sessions() as session, session.begin():
+            result = record_gone(
+                session, item.url, status=item.status, recheck=self.recheck, mobile_hosts=mobile
+            )
+        return result.withdrawn
+
+    def _checked(self, item: CheckedItem) -> bool:
+        assert self._sessions is not None
+        source = self._sources().get(item.source)
+        mobile = dict(source.mobile_hosts) if source is not None else None
+        with self._sessions() as session, session.begin():
+            return mark_checked(session, item.url, recheck=self.recheck, mobile_hosts=mobile)
+
+    async def process_item(self, item: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            if isinstance(item, PageItem):
+                outcome = await loop.run_in_executor(self._writer, self._ingest, item)
+                count(self.stats, item.source, outcome)
+            elif isinstance(item, CheckedItem):
+                if await loop.run_in_executor(self._writer, self._checked, item):
+                    count(self.stats, item.source, "unchanged")
+            elif isinstance(item, GoneItem):
+                withdrawn = await loop.run_in_executor(self._writer, self._gone, item)
+                if withdrawn:
+                    count(self.stats, item.source, "withdrawn")
+        except NotAnArticle as exc:
+            count(self.stats, item.source, "not_article")
+            raise DropItem(str(exc)) from None
+        except SQLAlchemyError as exc:
+            count_error(self.stats, item.source, "storage")
+            logger.error("storing %s failed: %s", getattr(item, "url", "?"), exc.__class__.__name__)
+            raise DropItem(f"storage error: {exc.__class__.__name__}") from None
+        return item

@@ -1,0 +1,47 @@
+"""The extraction process pool: page extraction runs beside the crawl, on every core.
+
+Extraction (lxml, trafilatura, OpenCC, classification) is CPU work; run in Scrapy's process it
+would stall the reactor and with it every download. `ExtractionPool.extract` sends a page to a
+worker process and returns an awaitable, so crawling and extraction overlap. With 0 workers the
+extraction runs in one thread of the crawl process (for debugging and tiny runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+
+from countywatch.config import Topic
+from crawler.article import Article
+from crawler.extract import extract_article
+
+
+def extract_page(body: bytes, url: str, http_charset: str | None, topics: Mapping[str, Topic]) -> Article:
+    """Extract one page (runs in a worker; raises ExtractionError on unusable input)."""
+    return extract_article(body, url, http_charset=http_charset, topics=topics)
+
+
+class ExtractionPool:
+    """A pool of `workers` extraction processes (0: one thread in this process)."""
+
+    def __init__(self, workers: int, topics: Mapping[str, Topic]) -> None:
+        self.workers = workers
+        self._topics = dict(topics)
+        self._executor: Executor
+        if workers > 0:
+            # forkserver: forking the crawl process (a running reactor, a database thread) is unsafe.
+            context = multiprocessing.get_context("forkserver")
+            self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        else:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
+
+    async def extract(self, body: bytes, url: str, http_charset: str | None) -> Article:
+        """The record of a page, extracted off the reactor thread."""
+        future = self._executor.submit(extract_page, body, url, http_charset, self._topics)
+        return await asyncio.wrap_future(future)
+
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers (with `wait`, after the pending extractions)."""
+        self._executor.shutdown(wait=wait, cancel_futures=not wait)

@@ -1,0 +1,101 @@
+"""Scrapy settings: the project defaults, and `crawl_settings(config)` for one crawl run.
+
+Project keys live under the `COUNTYWATCH_` prefix; components read them in `from_crawler`.
+Nothing here reads the configuration file or the environment: `crawl_settings` is handed a
+validated `Config` by the runner.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from countywatch.config import Config, parse_duration
+
+# --- project --------------------------------------------------------------------------------
+BOT_NAME = "countywatch"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+
+# --- politeness -----------------------------------------------------------------------------
+USER_AGENT = "countywatch/0.1 (+https://countywatch.example/contact)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# Cookies off: no session is needed to read public pages, and Scrapy's cookie middleware would
+# make tldextract download the public-suffix list from the internet on first use.
+COOKIES_ENABLED = False
+
+# --- limits ---------------------------------------------------------------------------------
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 5
+DEPTH_LIMIT = 12
+CLOSESPIDER_TIMEOUT = 3600
+# A 404/410/403 must reach the spider's errback (gone pages, blocked sites), never be retried.
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+# --- conditional GET (revalidation) for list pages, feeds, sitemaps and re-checked articles --------------------------------------
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "crawler.middlewares.cache.RevalidatingPolicy"
+HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+HTTPCACHE_DIR = "httpcache"
+HTTPCACHE_GZIP = True
+HTTPCACHE_EXPIRATION_SECS = 0
+
+# --- components -----------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # Scope runs before everything that could send a request, and again on every redirect.
+    "crawler.middlewares.scope.ScopeMiddleware": 50,
+    # After decompression (590) and before the cache (900) sees the response on the way back.
+    "crawler.middlewares.blocked.BlockedPageMiddleware": 580,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.extract.ExtractPipeline": 300,
+    "crawler.pipelines.store.StorePipeline": 500,
+}
+
+# --- countywatch ----------------------------------------------------------------------------
+COUNTYWATCH_EXTRACT_WORKERS = 2
+COUNTYWATCH_DATABASE_URL = ""
+COUNTYWATCH_RECHECK_AFTER = 86400.0
+COUNTYWATCH_RECHECK_MAX = 30 * 86400.0
+
+
+def crawl_settings(config: Config) -> dict[str, Any]:
+    """The Scrapy settings of one crawl run under `config` (overrides of the defaults above)."""
+    crawl = config.crawl
+    data = config.data_path
+    cache_dir = config.path(crawl.cache_dir) if crawl.cache_dir else data / "httpcache"
+    return {
+        "USER_AGENT": crawl.user_agent.format(contact=crawl.contact_url),
+        "ROBOTSTXT_OBEY": crawl.obey_robots,
+        "CONCURRENT_REQUESTS": crawl.concurrent_requests,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_domain,
+        "DOWNLOAD_DELAY": crawl.download_delay,
+        "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay, 0.1),
+        "DOWNLOAD_TIMEOUT": crawl.timeout,
+        "RETRY_TIMES": crawl.retries,
+        "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
+        "CLOSESPIDER_TIMEOUT": int(parse_duration(crawl.time_limit).total_seconds()),
+        "HTTPCACHE_ENABLED": crawl.http_cache,
+        "HTTPCACHE_DIR": str(cache_dir.resolve()),
+        "COUNTYWATCH_EXTRACT_WORKERS": crawl.extract_workers,
+        "COUNTYWATCH_DATABASE_URL": config.database_url,
+        "COUNTYWATCH_RECHECK_AFTER": parse_duration(crawl.recheck_after).total_seconds(),
+        "COUNTYWATCH_RECHECK_MAX": parse_duration(crawl.recheck_max).total_seconds(),
+        "LOG_LEVEL": config.logging.level,
+    }

@@ -1,0 +1,301 @@
+"""The generic list spider: navigation only.
+
+For every configured source it reads the start (list) pages, feeds and sitemaps, finds article
+links (`crawler.links`), follows pagination (`crawler.pagination`) up to `max_pages`, and requests
+the article pages that are new or due for a re-check. What a page says is the page layer's and the
+pipelines' business; the spider only decides what to fetch.
+
+All requests are built by `ListSpider.make_request`, so a distributed (scrapy-redis) spider can
+subclass this one and share the navigation.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
+from typing import Any, Protocol
+
+from scrapy import Request, Spider
+from scrapy.http import Response, TextResponse
+from scrapy.statscollectors import StatsCollector
+from twisted.python.failure import Failure
+from w3lib.encoding import http_content_type_encoding
+
+from countywatch.config import Source, Topic
+from crawler.feeds import FeedError, parse_feed, parse_sitemap
+from crawler.items import CheckedItem, GoneItem, PageItem
+from crawler.links import LinkRules, discover_links, is_listing_url
+from crawler.middlewares.scope import SourceScope
+from crawler.pagination import next_page
+from crawler.spiders.failures import failure_kind, http_status
+from crawler.tally import META_KIND, META_SOURCE, count, count_error, source_of
+from storage.urls import canonicalize_url
+
+logger = logging.getLogger(__name__)
+
+_CHINA = timezone(timedelta(hours=8))
+MAX_CHILD_SITEMAPS = 50  # per sitemap index: a bound on sitemap traps
+META_PAGE = "cw_page"
+META_LIST_DATE = "cw_list_date"
+META_KNOWN = "cw_known"
+GONE_STATUSES = frozenset({404, 410})
+
+
+class KnownPage(Protocol):
+    """What the incremental crawl needs to know of a stored article (storage.repository.KnownPage)."""
+
+    @property
+    def last_checked(self) -> datetime | None: ...
+
+    @property
+    def next_check_at(self) -> datetime | None: ...
+
+
+def _parse_lastmod(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=_CHINA)
+
+
+class ListSpider(Spider):
+    """Crawls the list pages, feeds and sitemaps of the configured sources."""
+
+    name = "countywatch"
+
+    def __init__(
+        self,
+        sources: Sequence[Source] = (),
+        known: Mapping[str, Mapping[str, KnownPage]] | None = None,
+        topics: Mapping[str, Topic] | None = None,
+        now: datetime | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.sources: dict[str, Source] = {s.name: s for s in sources}
+        self.scope = SourceScope(sources)
+        self.known: Mapping[str, Mapping[str, KnownPage]] = known or {}
+        self.topics: dict[str, Topic] = dict(topics or {})
+        self.now = now or datetime.now(UTC)
+        self._rules = {
+            s.name: LinkRules(
+                allow=s.allow, deny=s.deny, link_selector=s.link_selector, link_xpath=s.link_xpath
+            )
+            for s in sources
+        }
+        # Per-run bookkeeping only: what was already requested in this run.
+        self._queued: defaultdict[str, set[str]] = defaultdict(set)
+        self._lists_seen: set[str] = set()
+        self._articles_requested: Counter[str] = Counter()
+        self._list_budget: dict[str, int] = {
+            s.name: s.max_pages * len(s.start_urls)
+            + len(s.feeds)
+            + len(s.sitemaps) * (1 + MAX_CHILD_SITEMAPS)
+            for s in sources
+        }
+
+    @property
+    def stats(self) -> StatsCollector:
+        """The crawl's stats collector, where the per-source counters live."""
+        stats = self.crawler.stats
+        assert stats is not None
+        return stats
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def make_request(
+        self,
+        source: Source,
+        url: str,
+        kind: str,
+        callback: Callable[[Response], Any],
+        *,
+        priority: int = 0,
+        **meta: Any,
+    ) -> Request:
+        """Every request of the crawl: tagged with its source and kind, errors to `on_error`.
+
+        `dont_filter`: duplicates are filtered here by canonical URL, and a redirect loop must
+        run into REDIRECT_MAX_TIMES (and be recorded) rather than vanish in the dupefilter.
+        """
+        return Request(
+            url,
+            callback=callback,
+            errback=self.on_error,
+            priority=priority,
+            dont_filter=True,
+            meta={META_SOURCE: source.name, META_KIND: kind, **meta},
+        )
+
+    def _list_request(self, source: Source, url: str, kind: str, page: int = 1) -> Request | None:
+        if url in self._lists_seen or self._list_budget[source.name] <= 0:
+            return None
+        self._lists_seen.add(url)
+        self._list_budget[source.name] -= 1
+        callback = {"list": self.parse_list, "feed": self.parse_feed, "sitemap": self.parse_sitemap}[kind]
+        return self.make_request(source, url, kind, callback, **{META_PAGE: page})
+
+    def _entry_requests(
+        self, source: Source, url: str, list_date: str | None, lastmod: str | None = None
+    ) -> Iterator[Request]:
+        """Requests for a feed or sitemap entry (sitemaps list column pages too: those are skipped)."""
+        if not self.scope.allows_url(source.name, url):
+            count_error(self.stats, source.name, "offsite")
+            return
+        allow = self._rules[source.name].allow
+        if url in self._lists_seen or (is_listing_url(url) and not any(re.search(p, url) for p in allow)):
+            return
+        yield from self._article_requests(source, url, list_date, lastmod)
+
+    def _article_requests(
+        self, source: Source, url: str, list_date: str | None, lastmod: str | None = None
+    ) -> Iterator[Request]:
+        canonical = canonicalize_url(url, mobile_hosts=source.mobile_hosts)
+        queued = self._queued[source.name]
+        if canonical in queued:
+            return
+        queued.add(canonical)
+        known = self.known.get(source.name, {}).get(canonical)
+        if known is not None and not self._due(known, lastmod):
+            count(self.stats, source.name, "skipped_known")
+            return
+        if source.max_articles is not None and self._articles_requested[source.name] >= source.max_articles:
+            return
+        self._articles_requested[source.name] += 1
+        meta = {META_LIST_DATE: list_date, META_KNOWN: known is not None}
+        # Articles before more list pages: items flow to the pipelines early and memory stays flat.
+        yield self.make_request(source, url, "article", self.parse_article, priority=1, **meta)
+
+    def _due(self, known: KnownPage, lastmod: str | None) -> bool:
+        changed_at = _parse_lastmod(lastmod)
+        if changed_at is not None and known.last_checked is not None and changed_at > known.last_checked:
+            return True
+        # None: too old to be re-checked (storage's RecheckPolicy.max_age).
+        return known.next_check_at is not None and known.next_check_at <= self.now
+
+    async def start(self) -> AsyncIterator[Request]:
+        for source in self.sources.values():
+            for kind, urls in (
+                ("list", source.start_urls),
+                ("feed", source.feeds),
+                ("sitemap", source.sitemaps),
+            ):
+                for url in urls:
+                    request = self._list_request(source, url, kind)
+                    if request is not None:
+                        yield request
+
+    # --- callbacks ----------------------------------------------------------------------------
+
+    def _source(self, response: Response) -> Source:
+        return self.sources[response.meta[META_SOURCE]]
+
+    def _count_list_page(self, source: Source, response: Response) -> None:
+        count(self.stats, source.name, "list_pages")
+        if "cached" in response.flags:  # revalidated: the server answered 304 Not Modified
+            count(self.stats, source.name, "list_unchanged")
+
+    def parse_list(self, response: Response) -> Iterator[Request]:
+        """A list page: its article links, then the next page."""
+        source = self._source(response)
+        self._count_list_page(source, response)
+        if not isinstance(response, TextResponse):
+            count_error(self.stats, source.name, "binary")
+            return
+        html = response.body.decode(source.encoding, errors="replace") if source.encoding else response.text
+        in_scope = partial(self.scope.allows_url, source.name)
+        links = discover_links(html, response.url, self._rules[source.name], in_scope=in_scope)
+        count(self.stats, source.name, "links_found", len(links))
+        for link in links:
+            yield from self._article_requests(source, link.url, link.date)
+        page = int(response.meta.get(META_PAGE, 1))
+        if page < source.max_pages:
+            following = next_page(html, response.url)
+            if following is not None and in_scope(following):
+                request = self._list_request(source, following, "list", page + 1)
+                if request is not None:
+                    yield request
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        """An RSS or Atom feed: its entries are articles, dated."""
+        source = self._source(response)
+        self._count_list_page(source, response)
+        try:
+            entries = parse_feed(response.body, response.url)
+        except FeedError as exc:
+            count_error(self.stats, source.name, "feed")
+            logger.warning("feed %s of %s: %s", response.url, source.name, exc)
+            return
+        count(self.stats, source.name, "links_found", len(entries))
+        for entry in entries:
+            yield from self._entry_requests(source, entry.url, entry.date)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        """A sitemap (or sitemap index): articles, with <lastmod> deciding re-checks."""
+        source = self._source(response)
+        self._count_list_page(source, response)
+        maxsize = int(self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        try:
+            content = parse_sitemap(response.body, response.url, max_bytes=maxsize)
+        except FeedError as exc:
+            count_error(self.stats, source.name, "feed")
+            logger.warning("sitemap %s of %s: %s", response.url, source.name, exc)
+            return
+        for child in content.sitemaps[:MAX_CHILD_SITEMAPS]:
+            if self.scope.allows_url(source.name, child):
+                request = self._list_request(source, child, "sitemap")
+                if request is not None:
+                    yield request
+            else:
+                count_error(self.stats, source.name, "offsite")
+        count(self.stats, source.name, "links_found", len(content.entries))
+        for entry in content.entries:
+            yield from self._entry_requests(source, entry.url, None, entry.lastmod)
+
+    def parse_article(self, response: Response) -> Iterator[PageItem | CheckedItem]:
+        """An article page: handed to the pipelines as bytes, with what the list said of it."""
+        source = self._source(response)
+        redirects = response.meta.get("redirect_urls") or [response.url]
+        if "cached" in response.flags and response.meta.get(META_KNOWN):
+            # 304 Not Modified to the re-check of a stored article: nothing to extract.
+            count(self.stats, source.name, "not_modified")
+            yield CheckedItem(source=source.name, url=redirects[0])
+            return
+        count(self.stats, source.name, "articles_fetched")
+        charset = source.encoding or http_content_type_encoding(
+            (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        )
+        yield PageItem(
+            source=source.name,
+            url=response.url,
+            requested_url=redirects[0],
+            body=response.body,
+            http_charset=charset,
+            list_date=response.meta.get(META_LIST_DATE),
+            known=bool(response.meta.get(META_KNOWN)),
+        )
+
+    def on_error(self, failure: Failure) -> Iterator[GoneItem]:
+        """Count a failed request under its error kind; a vanished known article is `gone`."""
+        request: Request = failure.request  # type: ignore[attr-defined]
+        source = source_of(request)
+        status = http_status(failure)
+        if (
+            status in GONE_STATUSES
+            and request.meta.get(META_KIND) == "article"
+            and request.meta.get(META_KNOWN)
+        ):
+            count(self.stats, source, "gone")
+            original = (request.meta.get("redirect_urls") or [request.url])[0]
+            yield GoneItem(source=source or "-", url=original, status=status)
+            return
+        kind = failure_kind(failure)
+        count_error(self.stats, source, kind)
+        logger.warning("%s: %s %s: %s", source, kind, request.url, failure.getErrorMessage())

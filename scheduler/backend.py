@@ -1,0 +1,63 @@
+"""The daemon's way into the database and the delivery engine (the real `scheduler.daemon.Backend`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.delivery import deliver_due
+from countywatch.config import Config, ConfigError
+from scheduler.crawl_process import CrawlOutcome
+from scheduler.state import INTERRUPTED
+from storage.crawlruns import INITIAL_HEALTH
+from storage.models import Alert
+from storage.repository import SourceRef, finish_crawl_run, health_history, source_health, start_crawl_run
+
+# A crawl that ran out of time says something about the site; one stopped by the daemon does not.
+FAILING = "failing"
+
+
+class StorageBackend:
+    """Records crawls the child could not finish, runs the outbox, reads source health."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+
+    def record_crawl(self, config: Config, source: str, outcome: CrawlOutcome, started_at: datetime) -> None:
+        """Finish the run rows the child left open (or create one when it never got that far)."""
+        error = outcome.error or outcome.status
+        stats = {"status": outcome.status, "duration_s": round(outcome.duration, 1)}
+        with self.session_factory() as session, session.begin():
+            runs = [run for run in health_history(session, source, limit=10) if run.started_at >= started_at]
+            open_ids = [run.id for run in runs if run.finished_at is None]
+            if not runs:
+                open_ids = [start_crawl_run(session, _source_ref(config, source), now=started_at)]
+            current = next((row.health for row in source_health(session) if row.name == source), None)
+            health = (current or INITIAL_HEALTH) if outcome.status == INTERRUPTED else FAILING
+            for run_id in open_ids:
+                finish_crawl_run(session, run_id, stats, health, error)
+
+    def deliver(self, config: Config, subscription: str | None, now: datetime) -> tuple[int, int]:
+        """Send what is due; (digests sent, digests failed)."""
+        report = deliver_due(self.session_factory, config, now=now, subscription=subscription)
+        return len(report.sent), len(report.failed)
+
+    def health(self) -> list[tuple[str, str]]:
+        """(source, health) for every crawled source."""
+        with self.session_factory() as session:
+            return [(row.name, row.health) for row in source_health(session) if row.health is not None]
+
+    def alert_counts(self) -> dict[str, int]:
+        """{alert kind: number of alerts} in the outbox."""
+        with self.session_factory() as session:
+            rows = session.execute(select(Alert.kind, func.count(Alert.id)).group_by(Alert.kind))
+            return {kind: int(number) for kind, number in rows}
+
+
+def _source_ref(config: Config, name: str) -> SourceRef | str:
+    try:
+        return SourceRef.from_config(config.source(name))
+    except ConfigError:
+        return name

@@ -1,0 +1,357 @@
+"""The countywatch daemon: APScheduler jobs for crawls, digests and delivery retries.
+
+One `Daemon` owns one database (the daemon lock), one job ledger (`scheduler.state`) and one
+BackgroundScheduler. The main thread only waits for signals: SIGTERM/SIGINT stop (no new job starts;
+a running crawl gets `stop_grace` seconds to finish, then is interrupted and recorded so), SIGHUP
+reloads the configuration (validated first; a bad file is logged and the old one kept).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Protocol
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from countywatch.config import Config, ConfigError, load_config, parse_duration, resolve_config_path
+from countywatch.logging_setup import log_context
+from countywatch.metrics import DaemonMetrics, MetricsServer
+from scheduler.crawl_process import CrawlCommand, CrawlOutcome, default_crawl_command, run_crawl
+from scheduler.jobs import (
+    CATCHUP_JOB_ID,
+    RETRY_JOB_ID,
+    JobSpec,
+    build_job_specs,
+    crawl_job_id,
+    digest_job_id,
+    resume_time,
+)
+from scheduler.lock import DaemonLock
+from scheduler.state import FAILED, OK, STATE_FILE, JobLedger
+
+log = logging.getLogger("countywatch.daemon")
+
+
+class Backend(Protocol):
+    """What the daemon needs from storage and alerts (see `scheduler.backend.StorageBackend`)."""
+
+    def record_crawl(self, config: Config, source: str, outcome: CrawlOutcome, started_at: datetime) -> None:
+        """Make sure the database holds a finished run for a crawl the child could not finish itself."""
+
+    def deliver(self, config: Config, subscription: str | None, now: datetime) -> tuple[int, int]:
+        """Send what is due (for one subscription, or every due one and retries): (sent, failed)."""
+
+    def health(self) -> list[tuple[str, str]]:
+        """(source, health state) for every source the database knows."""
+
+    def alert_counts(self) -> dict[str, int]:
+        """{alert kind: number of alerts} in the outbox."""
+
+
+class Daemon:
+    """The scheduler process. `run()` for the command; `start()`/`stop()` for embedding and tests."""
+
+    def __init__(
+        self,
+        config_path: str | os.PathLike[str] | None,
+        backend: Backend,
+        *,
+        crawl_command: CrawlCommand = default_crawl_command,
+        stop_grace: float = 30.0,
+        kill_grace: float = 10.0,
+        workers: int = 4,
+        metrics_token: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        resolved = resolve_config_path(config_path)
+        self.config_path = str(resolved) if resolved is not None else None
+        self.config: Config = load_config(self.config_path)
+        self.backend = backend
+        self.crawl_command = crawl_command
+        self.stop_grace = stop_grace
+        self.kill_grace = kill_grace
+        self.metrics = DaemonMetrics()
+        self.metrics_token = metrics_token
+        self.metrics_server: MetricsServer | None = None
+        self.now = clock
+        self.ledger = JobLedger(self.config.data_path / STATE_FILE)
+        self.lock = DaemonLock(self.config.database_url, self.config.data_path)
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=workers)}, timezone="UTC"
+        )
+        self.specs: dict[str, JobSpec] = {}
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._reload_requested = False
+        self._stop_requested = False
+        self._sync = threading.Lock()
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    def start(self, *, paused: bool = False) -> None:
+        """Take the lock, start the scheduler with every job, and catch up on missed digests.
+
+        `paused` computes every job's next run without running any (for inspecting the job table).
+        """
+        self.lock.acquire()
+        try:
+            self.ledger.daemon_started(os.getpid(), self.now())
+            self.scheduler.add_listener(
+                self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_EXECUTED
+            )
+            self.scheduler.start(paused=paused)
+            self.sync_jobs()
+            if self.config.notify.subscriptions:
+                # Digests whose time passed while the daemon was down go out once, now.
+                self.scheduler.add_job(
+                    self._retry_job,
+                    DateTrigger(self.now()),
+                    id=CATCHUP_JOB_ID,
+                    name="catch up on missed digests",
+                    replace_existing=True,
+                    coalesce=True,
+                    max_instances=1,
+                    misfire_grace_time=60,
+                )
+            self._start_metrics()
+            self._refresh_gauges()
+        except BaseException:
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+            self.lock.release()
+            raise
+        log.info("daemon started: %d job(s), config %s", len(self.specs), self.config_path or "(defaults)")
+
+    def stop(self) -> None:
+        """Start no new job, let running ones end (crawls within the grace period), release the lock."""
+        log.info("daemon stopping")
+        self._stopping.set()
+        if self.scheduler.running:
+            self.scheduler.pause()
+            self.scheduler.shutdown(wait=True)
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
+            self.metrics_server = None
+        self.ledger.daemon_stopped(self.now())
+        self.lock.release()
+        log.info("daemon stopped")
+
+    def run(self) -> int:
+        """Run until SIGTERM or SIGINT; SIGHUP reloads. Returns the exit status."""
+        previous = {
+            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        }
+        try:
+            self.start()
+            try:
+                while not self._stop_requested:
+                    # A timeout as well as the event: signal handlers run between bytecodes only.
+                    self._wake.wait(timeout=1.0)
+                    self._wake.clear()
+                    if self._reload_requested and not self._stop_requested:
+                        self._reload_requested = False
+                        self.reload()
+            finally:
+                self.stop()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 0
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        # Only set flags here: the main loop does the work outside the handler.
+        if signum == signal.SIGHUP:
+            self._reload_requested = True
+        else:
+            self._stop_requested = True
+        self._wake.set()
+
+    def request_stop(self) -> None:
+        """Ask `run()` to stop (as SIGTERM does)."""
+        self._stop_requested = True
+        self._wake.set()
+
+    # -- configuration ----------------------------------------------------------------------------
+
+    def reload(self) -> bool:
+        """Re-read the configuration; on success make the jobs match it. False keeps the old one."""
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("configuration not reloaded, keeping the running one: %s", str(exc).replace("\n", "; "))
+            return False
+        if new.database_url != self.config.database_url or new.data_path != self.config.data_path:
+            log.error("configuration not reloaded: a new database or data_dir needs a restart of the daemon")
+            return False
+        self.config = new
+        self.sync_jobs()
+        log.info("configuration reloaded: %d job(s)", len(self.specs))
+        return True
+
+    def sync_jobs(self) -> None:
+        """Add, remove and reschedule jobs so they match the configuration."""
+        with self._sync:
+            desired = {spec.id: spec for spec in build_job_specs(self.config)}
+            for job_id in list(self.specs):
+                if job_id not in desired:
+                    self.scheduler.remove_job(job_id)
+                    del self.specs[job_id]
+                    log.info("job removed: %s", job_id)
+            for job_id, spec in desired.items():
+                if self.specs.get(job_id) == spec:
+                    continue
+                self._add_job(spec)
+                log.info("job %s: %s", "rescheduled" if job_id in self.specs else "added", job_id)
+                self.specs[job_id] = spec
+            self._note_next_runs()
+
+    def _note_next_runs(self) -> None:
+        self.ledger.set_next_runs({job.id: job.next_run_time for job in self.scheduler.get_jobs()})
+
+    def _add_job(self, spec: JobSpec) -> None:
+        now = self.now()
+        func: Callable[..., None]
+        next_run: datetime | None = None
+        if spec.kind == "crawl":
+            assert spec.target is not None
+            schedule = self.config.source(spec.target).schedule
+            last = self.ledger.record(spec.id).last_success_at
+            probe = spec.trigger(self.config)
+            next_run = resume_time(probe, last, now, schedule.interval_delta)
+            func = self._crawl_job
+            trigger = spec.trigger(self.config, start=next_run if schedule.interval_delta else None)
+        elif spec.kind == "digest":
+            func = self._digest_job
+            trigger = spec.trigger(self.config)
+        else:
+            func = self._retry_job
+            trigger = spec.trigger(self.config)
+        extra = {"next_run_time": next_run} if next_run is not None else {}
+        self.scheduler.add_job(
+            func,
+            trigger,
+            args=[spec.target] if spec.target is not None else [],
+            id=spec.id,
+            name=spec.id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=spec.misfire_grace_time,
+            **extra,
+        )
+
+    def _start_metrics(self) -> None:
+        settings = self.config.metrics
+        if not settings.enabled:
+            return
+        token = self.metrics_token
+        if token is None:
+            token = os.environ.get(settings.token_env or "", "")
+        if not token:
+            raise ConfigError(
+                f"metrics.enabled is true but no token: set the environment variable {settings.token_env}"
+            )
+        self.metrics_server = MetricsServer(self.metrics.registry, token, settings.host, settings.port)
+        self.metrics_server.start()
+        log.info("metrics on http://%s:%d/metrics", settings.host, self.metrics_server.port)
+
+    # -- jobs -------------------------------------------------------------------------------------
+
+    def _crawl_job(self, source: str) -> None:
+        if self._stopping.is_set():
+            return
+        config = self.config
+        job_id = crawl_job_id(source)
+        run_id = uuid.uuid4().hex[:8]
+        started = self.now()
+        with log_context(source=source, run_id=run_id):
+            self.ledger.started(job_id, started)
+            log.info("crawl started")
+            outcome = run_crawl(
+                self.crawl_command(self.config_path, source),
+                time_limit=parse_duration(config.crawl.time_limit).total_seconds(),
+                stop=self._stopping,
+                stop_grace=self.stop_grace,
+                kill_grace=self.kill_grace,
+                stderr_path=config.data_path / "logs" / f"crawl-{_file_safe(source)}.log",
+            )
+            self.ledger.finished(job_id, outcome.status, self.now(), outcome.error)
+            self.metrics.observe_crawl(source, outcome.status, outcome.duration, outcome.report)
+            if outcome.status != OK:
+                self.backend.record_crawl(config, source, outcome, started)
+                log.warning("crawl %s after %.1fs: %s", outcome.status, outcome.duration, outcome.error)
+            else:
+                log.info("crawl finished in %.1fs", outcome.duration)
+            self._refresh_gauges()
+        if outcome.status == OK:
+            self._kick_immediate_digests()
+
+    def _refresh_gauges(self) -> None:
+        self.metrics.set_health(self.backend.health())
+        self.metrics.set_alerts(self.backend.alert_counts())
+
+    def _kick_immediate_digests(self) -> None:
+        # "immediate" subscriptions also run right after a crawl that may have raised alerts.
+        for spec in list(self.specs.values()):
+            if (
+                spec.kind == "digest"
+                and spec.schedule.strip().lower() == "immediate"
+                and not self._stopping.is_set()
+            ):
+                self.scheduler.modify_job(spec.id, next_run_time=self.now())
+
+    def _digest_job(self, subscription: str) -> None:
+        self._deliver(digest_job_id(subscription), subscription)
+
+    def _retry_job(self) -> None:
+        self._deliver(RETRY_JOB_ID, None)
+
+    def _deliver(self, job_id: str, subscription: str | None) -> None:
+        started = self.now()
+        self.ledger.started(job_id, started)
+        try:
+            sent, failed = self.backend.deliver(self.config, subscription, started)
+        except Exception as exc:
+            self.ledger.finished(job_id, FAILED, self.now(), f"{type(exc).__name__}: {exc}")
+            raise
+        self.ledger.finished(
+            job_id, OK if not failed else FAILED, self.now(), f"{failed} failed" if failed else None
+        )
+        self.metrics.observe_deliveries(sent, failed)
+        if sent or failed:
+            log.info("%s: %d sent, %d failed", job_id, sent, failed)
+
+    def _on_job_event(self, event: JobExecutionEvent) -> None:
+        at = self.now()
+        if event.code == EVENT_JOB_ERROR:
+            message = f"{type(event.exception).__name__}: {event.exception}"
+            log.error("job %s failed: %s", event.job_id, message, exc_info=event.exception)
+            self.ledger.event(event.job_id, "error", message, at)
+            self.metrics.job_error(event.job_id, "error")
+        elif event.code == EVENT_JOB_MISSED:
+            message = f"run due at {event.scheduled_run_time.isoformat()} was missed"
+            log.warning("job %s: %s", event.job_id, message)
+            self.ledger.event(event.job_id, "missed", message, at)
+            self.metrics.job_error(event.job_id, "missed")
+        if not self._stopping.is_set():
+            self._note_next_runs()
+
+
+def _file_safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+def state_path(config: Config) -> Path:
+    """Where the daemon keeps its job ledger for this configuration."""
+    return config.data_path / STATE_FILE

@@ -1,0 +1,118 @@
+"""One daemon per database: a lock file next to a SQLite database, an advisory lock on PostgreSQL.
+
+Both kinds are released by the operating system or the server when the holder dies (even by SIGKILL),
+so a crashed daemon never blocks its successor.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+# Two int4 keys for pg_try_advisory_lock(int, int): "coun" "tywa" in ASCII.
+_PG_KEYS = (0x636F756E, 0x74797761)
+
+
+class DaemonLockError(Exception):
+    """Another daemon holds the lock, or the lock cannot be taken."""
+
+
+def lock_file_path(database_url: str, data_dir: Path) -> Path | None:
+    """The lock file for a SQLite database (None for PostgreSQL, which uses an advisory lock)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return None
+    if url.database and url.database != ":memory:":
+        return Path(url.database + ".daemon.lock")
+    return data_dir / "daemon.lock"
+
+
+class DaemonLock:
+    """Held by the running daemon for its whole life."""
+
+    def __init__(self, database_url: str, data_dir: Path) -> None:
+        self.database_url = database_url
+        self.file_path = lock_file_path(database_url, data_dir)
+        self._fd: int | None = None
+        self._conn: Connection | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise DaemonLockError naming who holds it."""
+        if self.file_path is not None:
+            self._acquire_file(self.file_path)
+        else:
+            self._acquire_pg()
+
+    def _acquire_file(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise DaemonLockError(
+                f"another daemon (pid {holder}) is running on this database ({path})"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def _acquire_pg(self) -> None:
+        engine = create_engine(self.database_url, poolclass=NullPool)
+        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:a, :b)"), {"a": _PG_KEYS[0], "b": _PG_KEYS[1]})
+        if not got.scalar():
+            holder = _pg_holder(conn)
+            conn.close()
+            raise DaemonLockError(f"another daemon (server pid {holder}) is running on this database")
+        self._conn = conn
+
+    def release(self) -> None:
+        """Give the lock up (idempotent)."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _pg_holder(conn: Connection) -> int | None:
+    row = conn.execute(
+        text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid = :a AND objid = :b AND objsubid = 2"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ),
+        {"a": _PG_KEYS[0], "b": _PG_KEYS[1]},
+    ).first()
+    return int(row[0]) if row else None
+
+
+def daemon_running(database_url: str, data_dir: Path) -> bool:
+    """Whether some daemon holds the lock of this database right now."""
+    path = lock_file_path(database_url, data_dir)
+    if path is not None:
+        if not path.exists():
+            return False
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return _pg_holder(conn) is not None
+    finally:
+        engine.dispose()

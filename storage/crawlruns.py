@@ -1,0 +1,145 @@
+"""Crawl runs and source health: each run records its stats and a health state; a change of a
+source's health state raises an operator alert (kind `health`), never a content alert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.ingest import source_row
+from storage.models import HEALTH_STATES, CrawlRun, Source, utcnow
+from storage.outbox import add_alert
+from storage.rules import SourceRef
+
+# A source never crawled counts as healthy, so a first run that is fine raises nothing.
+INITIAL_HEALTH = "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealthRow:
+    """A source's current health."""
+
+    name: str
+    kind: str
+    health: str | None  # None: never crawled
+    since: datetime | None  # when the health last changed
+    last_run_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlRunRow:
+    """One run in a source's health history."""
+
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    health: str | None
+    stats: dict[str, Any]
+    error: str | None
+
+
+def start_crawl_run(session: Session, source: str | SourceRef, *, now: datetime | None = None) -> int:
+    """Record the start of a crawl of a source (by name, or a SourceRef to create it with its kind)."""
+    now = now or utcnow()
+    ref = source if isinstance(source, SourceRef) else None
+    row = source_row(session, ref, now) if ref is not None else _named_source(session, str(source), now)
+    run = CrawlRun(source_id=row.id, started_at=now, stats={})
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def _named_source(session: Session, name: str, now: datetime) -> Source:
+    row = session.scalar(select(Source).where(Source.name == name))
+    return row if row is not None else source_row(session, SourceRef(name=name, kind="other"), now)
+
+
+def finish_crawl_run(
+    session: Session,
+    run_id: int,
+    stats: dict[str, Any],
+    health: str,
+    error: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> int | None:
+    """Record the end of a run; returns the id of the health alert when the source's state changed."""
+    if health not in HEALTH_STATES:
+        raise ValueError(f"unknown health state {health!r} (known: {', '.join(HEALTH_STATES)})")
+    run = session.get(CrawlRun, run_id)
+    if run is None:
+        raise ValueError(f"no crawl run with id {run_id}")
+    now = now or utcnow()
+    run.finished_at = now
+    run.stats = dict(stats)
+    run.health = health
+    run.error = error
+    source = session.get(Source, run.source_id)
+    assert source is not None
+    previous = source.health or INITIAL_HEALTH
+    source.last_run_at = now
+    alert_id: int | None = None
+    if health != previous:
+        payload = {
+            "source": source.name,
+            "previous": previous,
+            "health": health,
+            "error": error,
+            "stats": run.stats,
+        }
+        alert_id, _ = add_alert(
+            session,
+            kind="health",
+            key=f"health:source:{source.id}:run:{run.id}",
+            payload=payload,
+            source_id=source.id,
+            now=now,
+        )
+    if health != source.health:
+        source.health = health
+        source.health_changed_at = now
+    session.flush()
+    return alert_id
+
+
+def source_health(session: Session) -> list[SourceHealthRow]:
+    """Every known source's current health, by name."""
+    out: list[SourceHealthRow] = []
+    for source in session.scalars(select(Source).order_by(Source.name)):
+        last_error = session.scalar(
+            select(CrawlRun.error)
+            .where(CrawlRun.source_id == source.id, CrawlRun.finished_at.is_not(None))
+            .order_by(CrawlRun.finished_at.desc(), CrawlRun.id.desc())
+            .limit(1)
+        )
+        out.append(
+            SourceHealthRow(
+                source.name,
+                source.kind,
+                source.health,
+                source.health_changed_at,
+                source.last_run_at,
+                last_error,
+            )
+        )
+    return out
+
+
+def health_history(session: Session, source_name: str, *, limit: int = 20) -> list[CrawlRunRow]:
+    """The latest runs of a source, newest first."""
+    stmt = (
+        select(CrawlRun)
+        .join(Source, Source.id == CrawlRun.source_id)
+        .where(Source.name == source_name)
+        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+        .limit(limit)
+    )
+    return [
+        CrawlRunRow(run.id, run.started_at, run.finished_at, run.health, dict(run.stats), run.error)
+        for run in session.scalars(stmt)
+    ]

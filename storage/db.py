@@ -1,0 +1,154 @@
+"""Engines, sessions and migrations: the one place that knows how to open the database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class StorageError(Exception):
+    """A database that cannot be used as asked; the message is one line for the user."""
+
+
+def _json_dumps(value: Any) -> str:
+    # Chinese stays readable in the database instead of \\u escapes.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin: savepoints need it.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, json_serializer=_json_dumps, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_engine(parsed, json_serializer=_json_dumps, pool_pre_ping=True, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after commit (they are plain records to callers)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def display_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _alembic_config() -> AlembicConfig:
+    cfg = AlembicConfig(str(ALEMBIC_INI))
+    cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration this code knows."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Apply migrations up to `revision` (alembic upgrade)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            cfg = _alembic_config()
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+    finally:
+        engine.dispose()
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Undo migrations down to `revision` ("base" empties the database of countywatch tables)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            cfg = _alembic_config()
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, revision)
+    finally:
+        engine.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None for an empty database)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def require_current(engine: Engine) -> None:
+    """Raise StorageError unless the database is migrated to the head revision."""
+    current = current_revision(engine)
+    if current is None:
+        raise StorageError(
+            f"database {display_url(str(engine.url))} has no countywatch tables: run `countywatch db upgrade`"
+        )
+    if current != head_revision():
+        raise StorageError(
+            f"database {display_url(str(engine.url))} is at revision {current}, not {head_revision()}: "
+            "run `countywatch db upgrade`"
+        )
+
+
+def error_reason(exc: SQLAlchemyError) -> str:
+    """The first line of the driver's message: what a user needs, without SQL or a traceback."""
+    original = getattr(exc, "orig", None) or exc
+    return (str(original).strip().splitlines() or [type(original).__name__])[0]
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database file that does not exist yet (None otherwise)."""
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:" or Path(path).is_file():
+        return None
+    return path
+
+
+def open_existing(url: str) -> Engine:
+    """An engine on a database that exists and is migrated; StorageError (one line) otherwise."""
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        raise StorageError(f"database file {missing} does not exist: run `countywatch db upgrade`")
+    engine = make_engine(url)
+    try:
+        require_current(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StorageError(f"cannot read database {display_url(url)}: {error_reason(exc)}") from None
+    except StorageError:
+        engine.dispose()
+        raise
+    return engine

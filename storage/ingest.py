@@ -1,0 +1,369 @@
+"""Storing extracted articles: new pages, reprints, changes, withdrawals and the re-check schedule.
+
+Functions flush but never commit: the caller owns the transaction. Nothing per-article is kept in
+Python between calls except what the near-duplicate index holds (ids and signatures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from countywatch.config import Topic
+from crawler.article import Article as Record
+from crawler.fingerprint import MinHashSignature, content_hash, minhash_signature, normalize_text
+from storage.changes import TextChange, text_change
+from storage.models import Article, ArticleVersion, Source, Story, utcnow
+from storage.neardup import NearDupIndex
+from storage.outbox import add_alert
+from storage.rules import RecheckPolicy, SourceRef, default_topics, kind_rank, may_alert
+from storage.urls import canonicalize_url
+
+Outcome = Literal["new", "duplicate", "changed", "unchanged"]
+# Article.to_json keys kept in their own columns; the rest go to Article.extra.
+_COLUMNS = (
+    "title",
+    "text",
+    "published_at",
+    "authors",
+    "source",
+    "editor",
+    "site_name",
+    "region",
+    "topics",
+    "categories",
+    "flags",
+    "simhash",
+    "language",
+    "url",
+)
+
+
+class NotAnArticle(ValueError):
+    """A record with no article body (a list page, an empty page): there is nothing to store."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What storing one page did."""
+
+    outcome: Outcome
+    article_id: int
+    story_id: int
+    alert_ids: tuple[int, ...] = ()
+    version: int = 1
+
+
+class _Member(Protocol):
+    """A story member as _update_story sees it (an Article, or a row of the members query)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def published_at(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What is computed once per stored page."""
+
+    url: str  # canonical
+    fetched_url: str
+    list_date: str | None
+    digest: str  # content hash of the text
+    alertable: bool
+
+
+def next_check(first_seen: datetime, checked_at: datetime, policy: RecheckPolicy) -> datetime | None:
+    """When to fetch a known article again: the wait doubles with its age; None once it is too old."""
+    due = checked_at + max(policy.after, checked_at - first_seen)
+    return None if due - first_seen > policy.max_age else due
+
+
+def source_row(session: Session, ref: SourceRef, now: datetime | None = None) -> Source:
+    """The row of a source, created on first use; its kind follows the configuration."""
+    row = session.scalar(select(Source).where(Source.name == ref.name))
+    if row is None:
+        row = Source(name=ref.name, kind=ref.kind, created_at=now or utcnow())
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            row = session.scalars(select(Source).where(Source.name == ref.name)).one()
+    if row.kind != ref.kind:
+        row.kind = ref.kind
+    return row
+
+
+def ingest_article(
+    session: Session,
+    article: Record,
+    *,
+    source: SourceRef,
+    fetched_url: str,
+    list_date: str | None = None,
+    index: NearDupIndex | None = None,
+    topics: Mapping[str, Topic] | None = None,
+    recheck: RecheckPolicy | None = None,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Store one extracted page: new, a duplicate of a known story, changed, or unchanged.
+
+    `topics` holds the alert rules (default: the built-in topics); `index` finds near-duplicates
+    (without it only exact duplicates join a story). Raises NotAnArticle for a record without a body.
+    """
+    if article.page_kind != "article" or "not_article" in article.flags or not article.text.strip():
+        raise NotAnArticle(f"{fetched_url}: not an article page ({article.page_kind}); nothing stored")
+    now = now or utcnow()
+    policy = recheck or RecheckPolicy()
+    rules = topics or default_topics()
+    page = _Page(
+        url=canonicalize_url(fetched_url, mobile_hosts=source.mobile_hosts),
+        fetched_url=fetched_url,
+        list_date=list_date,
+        digest=content_hash(article.text),
+        alertable=may_alert(source.kind, article.topics, article.categories, article.flags, rules),
+    )
+    src = source_row(session, source, now)
+    row = session.scalar(select(Article).where(Article.url == page.url))
+    if row is None:
+        try:
+            with session.begin_nested():
+                return _add_new(session, article, page, src, index, policy, now)
+        except IntegrityError:
+            # Another worker stored this URL first; treat ours as a re-check of theirs.
+            row = session.scalars(select(Article).where(Article.url == page.url)).one()
+    return _revisit(session, row, article, page, src, index, policy, now)
+
+
+def _extra(article: Record) -> dict[str, Any]:
+    """The record's keys that have no column of their own, as JSON values."""
+    out: dict[str, Any] = {}
+    for f in fields(article):
+        if f.name in _COLUMNS:
+            continue
+        value = getattr(article, f.name)
+        if isinstance(value, list):
+            value = [asdict(v) if is_dataclass(v) and not isinstance(v, type) else v for v in value]
+        out[f.name] = value
+    return out
+
+
+def _fill(row: Article, article: Record, page: _Page) -> None:
+    row.fetched_url = page.fetched_url
+    row.title = article.title
+    row.text = article.text
+    row.published_at = article.published_at
+    row.list_date = page.list_date or row.list_date
+    row.authors = list(article.authors)
+    row.publication = article.source
+    row.editor = article.editor
+    row.site_name = article.site_name
+    row.region = article.region
+    row.topics = list(article.topics)
+    row.categories = list(article.categories)
+    row.flags = list(article.flags)
+    row.simhash = article.simhash
+    row.language = article.language
+    row.extra = _extra(article)
+    row.content_hash = page.digest
+    row.alertable = page.alertable
+
+
+def _signature(text: str) -> MinHashSignature | None:
+    sig = minhash_signature(text)
+    return None if sig.empty else sig
+
+
+def _add_new(
+    session: Session,
+    article: Record,
+    page: _Page,
+    src: Source,
+    index: NearDupIndex | None,
+    policy: RecheckPolicy,
+    now: datetime,
+) -> IngestResult:
+    row = Article(
+        url=page.url,
+        source_id=src.id,
+        status="active",
+        gone_count=0,
+        version=1,
+        first_seen=now,
+        last_seen=now,
+        last_checked=now,
+        last_changed=now,
+        next_check_at=next_check(now, now, policy),
+    )
+    _fill(row, article, page)
+    sig = _signature(article.text)
+    row.signature = sig.to_bytes() if sig is not None else None
+    story_id = session.scalar(
+        select(Article.story_id).where(Article.content_hash == row.content_hash).order_by(Article.id).limit(1)
+    )
+    if story_id is None and index is not None and sig is not None:
+        story_id = _near_duplicate_story(session, index, sig)
+    outcome: Outcome = "new" if story_id is None else "duplicate"
+    story = session.get(Story, story_id) if story_id is not None else None
+    if story is None:
+        story = Story(created_at=now)
+        session.add(story)
+        session.flush()
+    row.story_id = story.id
+    session.add(row)
+    session.flush()
+    session.add(_version(row, 1, "", now))
+    if index is not None and sig is not None:
+        index.add(row.id, sig)
+    if outcome == "new":
+        _set_story_members(story, canonical=row, first=row, first_publisher=src.name)
+    else:
+        _update_story(session, story)
+    alert_ids = _announce(session, story, row, src, now)
+    return IngestResult(outcome, row.id, story.id, alert_ids)
+
+
+def _near_duplicate_story(session: Session, index: NearDupIndex, sig: MinHashSignature) -> int | None:
+    # Best match first; ids of rows rolled back after they were indexed are simply not found.
+    for doc_id, _score in sorted(index.query(sig), key=lambda m: (-m[1], m[0])):
+        story_id = session.scalar(select(Article.story_id).where(Article.id == doc_id))
+        if story_id is not None:
+            return story_id
+    return None
+
+
+def _version(row: Article, number: int, diff: str, now: datetime) -> ArticleVersion:
+    return ArticleVersion(
+        article_id=row.id,
+        version=number,
+        title=row.title,
+        text=row.text,
+        content_hash=row.content_hash,
+        diff=diff,
+        seen_at=now,
+    )
+
+
+def seen_again(row: Article, policy: RecheckPolicy, now: datetime) -> None:
+    """A successful fetch: the page is there, so it is not gone (and no longer withdrawn)."""
+    row.last_seen = row.last_checked = now
+    row.gone_count = 0
+    if row.status == "withdrawn":
+        row.status = "active"
+        row.withdrawn_at = None
+    row.next_check_at = next_check(row.first_seen, now, policy)
+
+
+def _revisit(
+    session: Session,
+    row: Article,
+    article: Record,
+    page: _Page,
+    src: Source,
+    index: NearDupIndex | None,
+    policy: RecheckPolicy,
+    now: datetime,
+) -> IngestResult:
+    seen_again(row, policy, now)
+    change: TextChange | None = None
+    if page.digest != row.content_hash or normalize_text(article.title or "") != normalize_text(
+        row.title or ""
+    ):
+        change = text_change(row.title, row.text, article.title, article.text)
+    if change is None:
+        return IngestResult("unchanged", row.id, row.story_id, (), row.version)
+    was_alertable = row.alertable
+    _fill(row, article, page)
+    sig = _signature(article.text)
+    row.signature = sig.to_bytes() if sig is not None else None
+    row.version += 1
+    row.last_changed = now
+    session.add(_version(row, row.version, change.as_text(), now))
+    if index is not None:
+        index.remove(row.id)
+        if sig is not None:
+            index.add(row.id, sig)
+    alert_ids: list[int] = []
+    if was_alertable or page.alertable:
+        payload = {
+            "title": row.title,
+            "url": row.url,
+            "source": src.name,
+            "version": row.version,
+            "added": change.added,
+            "removed": change.removed,
+            "diff": change.short(),
+        }
+        alert_id, created = add_alert(
+            session,
+            kind="changed",
+            key=f"changed:article:{row.id}:v{row.version}",
+            payload=payload,
+            article_id=row.id,
+            story_id=row.story_id,
+            source_id=src.id,
+            now=now,
+        )
+        if created:
+            alert_ids.append(alert_id)
+    story = session.get(Story, row.story_id)
+    assert story is not None
+    _update_story(session, story)
+    alert_ids.extend(_announce(session, story, row, src, now))
+    return IngestResult("changed", row.id, row.story_id, tuple(alert_ids), row.version)
+
+
+def _update_story(session: Session, story: Story) -> None:
+    """Point the story at its most official member and at its first publisher."""
+    members = session.execute(
+        select(Article.id, Article.published_at, Article.first_seen, Source.name, Source.kind)
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.story_id == story.id)
+    ).all()
+    if not members:
+        return
+    canonical = min(members, key=lambda m: (kind_rank(m.kind), m.published_at or "9999", m.first_seen, m.id))
+    first = min(members, key=lambda m: (m.published_at is None, m.published_at or "", m.first_seen, m.id))
+    _set_story_members(story, canonical=canonical, first=first, first_publisher=first.name)
+
+
+def _set_story_members(story: Story, *, canonical: _Member, first: _Member, first_publisher: str) -> None:
+    story.canonical_article_id = canonical.id
+    story.first_article_id = first.id
+    story.first_publisher = first_publisher
+    story.earliest_published_at = first.published_at
+
+
+def _announce(session: Session, story: Story, row: Article, src: Source, now: datetime) -> tuple[int, ...]:
+    """Raise the story's one "new" alert when this member is the first that may raise it."""
+    if story.new_alert_id is not None or not row.alertable or row.status != "active":
+        return ()
+    payload = {
+        "title": row.title,
+        "url": row.url,
+        "source": src.name,
+        "source_kind": src.kind,
+        "published_at": row.published_at,
+        "region": row.region,
+        "categories": list(row.categories),
+    }
+    alert_id, created = add_alert(
+        session,
+        kind="new",
+        key=f"new:story:{story.id}",
+        payload=payload,
+        article_id=row.id,
+        story_id=story.id,
+        source_id=src.id,
+        now=now,
+    )
+    story.new_alert_id = alert_id
+    return (alert_id,) if created else ()

@@ -1,0 +1,238 @@
+"""The alerts outbox: alerts created once per idempotency key, and their deliveries.
+
+A delivery is one alert for one subscription over one channel. States: `pending` (not tried yet, or
+waiting), `sent`, `failed` (the last attempt failed; it is retried at `next_attempt_at`, or never
+again when that is None). Functions flush but never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import ALERT_KINDS, Alert, Article, Delivery, Source, utcnow
+
+CONTENT_KINDS = ("new", "changed", "withdrawn")
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class AlertArticle:
+    """The article an alert is about, as a digest shows it."""
+
+    id: int
+    story_id: int
+    url: str
+    title: str | None
+    text: str
+    published_at: str | None
+    source_name: str
+    source_kind: str
+    publication: str | None
+    site_name: str | None
+    region: str | None
+    topics: list[str]
+    categories: list[str]
+    flags: list[str]
+    status: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestAlert:
+    """An alert with what a digest needs to render it."""
+
+    id: int
+    kind: str
+    key: str
+    created_at: datetime
+    payload: dict[str, Any]
+    story_id: int | None
+    source_name: str | None  # the source of the article, or of a health alert
+    article: AlertArticle | None  # None for health alerts
+
+
+def add_alert(
+    session: Session,
+    *,
+    kind: str,
+    key: str,
+    payload: dict[str, Any],
+    article_id: int | None = None,
+    story_id: int | None = None,
+    source_id: int | None = None,
+    now: datetime | None = None,
+) -> tuple[int, bool]:
+    """Create the alert with this key unless it exists: (alert id, whether it was created now)."""
+    if kind not in ALERT_KINDS:
+        raise ValueError(f"unknown alert kind {kind!r} (known: {', '.join(ALERT_KINDS)})")
+    alert = Alert(
+        kind=kind,
+        key=key,
+        payload=payload,
+        article_id=article_id,
+        story_id=story_id,
+        source_id=source_id,
+        created_at=now or utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(alert)
+    except IntegrityError:
+        # The key exists (this page was processed before, or by another worker): that alert stands.
+        return session.scalars(select(Alert.id).where(Alert.key == key)).one(), False
+    return alert.id, True
+
+
+def alerts_for_digest(
+    session: Session, *, since: datetime, until: datetime, kinds: Sequence[str] = CONTENT_KINDS
+) -> list[DigestAlert]:
+    """Alerts created in [since, until) of the given kinds, oldest first, joined with their article."""
+    stmt = (
+        select(Alert, Article, Source.name, Source.kind)
+        .outerjoin(Article, Article.id == Alert.article_id)
+        .outerjoin(Source, Source.id == Alert.source_id)
+        .where(Alert.created_at >= since, Alert.created_at < until, Alert.kind.in_(list(kinds)))
+        .order_by(Alert.created_at, Alert.id)
+    )
+    out: list[DigestAlert] = []
+    for alert, article, source_name, source_kind in session.execute(stmt):
+        out.append(
+            DigestAlert(
+                id=alert.id,
+                kind=alert.kind,
+                key=alert.key,
+                created_at=alert.created_at,
+                payload=alert.payload,
+                story_id=alert.story_id,
+                source_name=source_name,
+                article=_alert_article(article, source_name, source_kind) if article is not None else None,
+            )
+        )
+    return out
+
+
+def _alert_article(article: Article, source_name: str, source_kind: str) -> AlertArticle:
+    return AlertArticle(
+        id=article.id,
+        story_id=article.story_id,
+        url=article.url,
+        title=article.title,
+        text=article.text,
+        published_at=article.published_at,
+        source_name=source_name,
+        source_kind=source_kind,
+        publication=article.publication,
+        site_name=article.site_name,
+        region=article.region,
+        topics=list(article.topics),
+        categories=list(article.categories),
+        flags=list(article.flags),
+        status=article.status,
+        version=article.version,
+    )
+
+
+def delivery_key(alert_key: str, subscription: str, channel: str) -> str:
+    """The idempotency key of one alert to one subscription over one channel."""
+    return f"{alert_key}|{subscription}|{channel}"
+
+
+def ensure_deliveries(
+    session: Session,
+    alert_ids: Iterable[int],
+    subscription: str,
+    channel: str,
+    *,
+    now: datetime | None = None,
+) -> list[Delivery]:
+    """The deliveries of these alerts to `subscription` over `channel`, created where missing."""
+    now = now or utcnow()
+    ids = list(dict.fromkeys(alert_ids))
+    keys = dict(session.execute(select(Alert.id, Alert.key).where(Alert.id.in_(ids))).all())
+    missing = [i for i in ids if i not in keys]
+    if missing:
+        raise ValueError(f"no alert with id {missing[0]}")
+    out: list[Delivery] = []
+    for alert_id in ids:
+        key = delivery_key(keys[alert_id], subscription, channel)
+        delivery = session.scalar(select(Delivery).where(Delivery.key == key))
+        if delivery is None:
+            delivery = _insert_delivery(session, alert_id, subscription, channel, key, now)
+        out.append(delivery)
+    return out
+
+
+def _insert_delivery(
+    session: Session, alert_id: int, subscription: str, channel: str, key: str, now: datetime
+) -> Delivery:
+    delivery = Delivery(
+        alert_id=alert_id,
+        subscription=subscription,
+        channel=channel,
+        key=key,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(delivery)
+    except IntegrityError:
+        return session.scalars(select(Delivery).where(Delivery.key == key)).one()
+    return delivery
+
+
+def due_deliveries(session: Session, now: datetime, *, limit: int | None = None) -> list[Delivery]:
+    """Deliveries to attempt now: pending or failed ones whose next attempt time has come."""
+    stmt = (
+        select(Delivery)
+        .where(
+            Delivery.state.in_(("pending", "failed")),
+            or_(
+                and_(Delivery.state == "pending", Delivery.next_attempt_at.is_(None)),
+                Delivery.next_attempt_at <= now,
+            ),
+        )
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def _delivery(session: Session, delivery_id: int) -> Delivery:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise ValueError(f"no delivery with id {delivery_id}")
+    return delivery
+
+
+def mark_delivered(session: Session, delivery_id: int, at: datetime) -> Delivery:
+    """Record a successful send; a sent delivery is never due again."""
+    delivery = _delivery(session, delivery_id)
+    delivery.state = "sent"
+    delivery.attempts += 1
+    delivery.sent_at = at
+    delivery.next_attempt_at = None
+    session.flush()
+    return delivery
+
+
+def mark_failed(session: Session, delivery_id: int, error: str, next_attempt_at: datetime | None) -> Delivery:
+    """Record a failed attempt: retried at `next_attempt_at`, or given up when it is None."""
+    delivery = _delivery(session, delivery_id)
+    if delivery.state == "sent":
+        raise ValueError(f"delivery {delivery_id} was already sent")
+    delivery.state = "failed"
+    delivery.attempts += 1
+    delivery.last_error = error[:MAX_ERROR_CHARS]
+    delivery.next_attempt_at = next_attempt_at
+    session.flush()
+    return delivery

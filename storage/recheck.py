@@ -1,0 +1,154 @@
+"""What the incremental crawl needs from storage: known pages, re-check times, pages that are gone."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.ingest import next_check, seen_again
+from storage.models import Article, Source, utcnow
+from storage.neardup import NearDupIndex
+from storage.outbox import add_alert
+from storage.rules import RecheckPolicy
+from storage.urls import canonicalize_url
+
+# The status a crawler passes when the page answered 200 but now shows a "this item was deleted"
+# notice (信息已删除 / 该信息不存在) instead of the article: the page is withdrawn at once.
+DELETED_NOTICE = 0
+GONE_STATUSES = (404, 410)
+# Consecutive 404/410 answers after which an article counts as withdrawn (one may be a hiccup).
+GONE_CHECKS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class KnownPage:
+    """A stored page, as the incremental crawl sees it."""
+
+    url: str
+    first_seen: datetime
+    last_checked: datetime
+    next_check_at: datetime | None  # None: too old to be re-checked
+    content_hash: str
+    status: str
+    gone_count: int
+
+    def due(self, now: datetime) -> bool:
+        """Whether the page should be fetched again now."""
+        return self.next_check_at is not None and self.next_check_at <= now
+
+
+@dataclass(frozen=True, slots=True)
+class GoneResult:
+    """What a 404/410 or a deleted notice did."""
+
+    found: bool  # the URL is a stored article
+    article_id: int | None = None
+    gone_count: int = 0
+    withdrawn: bool = False  # the article is withdrawn now
+    alert_id: int | None = None  # the withdrawn alert raised by this call
+
+
+def known_pages(session: Session, source_name: str) -> dict[str, KnownPage]:
+    """Canonical URL -> KnownPage for every stored article of the source."""
+    stmt = (
+        select(
+            Article.url,
+            Article.first_seen,
+            Article.last_checked,
+            Article.next_check_at,
+            Article.content_hash,
+            Article.status,
+            Article.gone_count,
+        )
+        .join(Source, Source.id == Article.source_id)
+        .where(Source.name == source_name)
+    )
+    return {row.url: KnownPage(*row) for row in session.execute(stmt)}
+
+
+def _article(session: Session, url: str, mobile_hosts: Mapping[str, str] | None) -> Article | None:
+    canonical = canonicalize_url(url, mobile_hosts=mobile_hosts)
+    return session.scalar(select(Article).where(Article.url == canonical))
+
+
+def mark_checked(
+    session: Session,
+    url: str,
+    *,
+    recheck: RecheckPolicy | None = None,
+    mobile_hosts: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Record a fetch that found the page unchanged (e.g. 304): re-schedule it, clear gone counts.
+
+    Returns False when the URL is not a stored article.
+    """
+    row = _article(session, url, mobile_hosts)
+    if row is None:
+        return False
+    seen_again(row, recheck or RecheckPolicy(), now or utcnow())
+    session.flush()
+    return True
+
+
+def record_gone(
+    session: Session,
+    url: str,
+    *,
+    status: int,
+    recheck: RecheckPolicy | None = None,
+    mobile_hosts: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> GoneResult:
+    """Record a 404/410 (`status`) or a deleted notice (`DELETED_NOTICE`) for a stored page.
+
+    The second consecutive 404/410, or one deleted notice, withdraws the article; an article that
+    may alert then raises its one "withdrawn" alert. A later successful fetch reactivates it.
+    """
+    if status != DELETED_NOTICE and status not in GONE_STATUSES:
+        raise ValueError(f"status {status} does not mean gone (use 404, 410 or DELETED_NOTICE)")
+    row = _article(session, url, mobile_hosts)
+    if row is None:
+        return GoneResult(found=False)
+    now = now or utcnow()
+    row.gone_count += 1
+    row.last_checked = now
+    row.next_check_at = next_check(row.first_seen, now, recheck or RecheckPolicy())
+    alert_id: int | None = None
+    if row.status == "active" and (status == DELETED_NOTICE or row.gone_count >= GONE_CHECKS):
+        row.status = "withdrawn"
+        row.withdrawn_at = now
+        if row.alertable:
+            source = session.get(Source, row.source_id)
+            assert source is not None
+            payload = {"title": row.title, "url": row.url, "source": source.name, "status": status}
+            new_id, created = add_alert(
+                session,
+                kind="withdrawn",
+                key=f"withdrawn:article:{row.id}",
+                payload=payload,
+                article_id=row.id,
+                story_id=row.story_id,
+                source_id=row.source_id,
+                now=now,
+            )
+            alert_id = new_id if created else None
+    session.flush()
+    return GoneResult(True, row.id, row.gone_count, row.status == "withdrawn", alert_id)
+
+
+def load_neardup_index(session: Session, *, threshold: float | None = None) -> NearDupIndex:
+    """The near-duplicate index over every stored signature (built once per crawl process)."""
+    rows = session.execute(
+        select(Article.id, Article.signature)
+        .where(Article.signature.is_not(None))
+        .execution_options(yield_per=2000)
+    )
+    pairs = ((doc_id, sig) for doc_id, sig in rows if sig is not None)
+    if threshold is None:
+        return NearDupIndex.from_rows(pairs)
+    return NearDupIndex.from_rows(pairs, threshold=threshold)

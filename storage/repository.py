@@ -1,0 +1,72 @@
+"""The repository: every function other code uses to reach the database, each taking a Session.
+
+Functions flush but never commit; the caller decides where a transaction ends. The functions live
+in modules named for what they do; this module gathers them under the names of docs/CONTRACTS.md.
+"""
+
+from __future__ import annotations
+
+from storage.crawlruns import (
+    CrawlRunRow,
+    SourceHealthRow,
+    finish_crawl_run,
+    health_history,
+    source_health,
+    start_crawl_run,
+)
+from storage.ingest import IngestResult, NotAnArticle, ingest_article, next_check, source_row
+from storage.outbox import (
+    AlertArticle,
+    DigestAlert,
+    add_alert,
+    alerts_for_digest,
+    due_deliveries,
+    ensure_deliveries,
+    mark_delivered,
+    mark_failed,
+)
+from storage.queries import ArticleFilter, StoredArticle, iter_articles
+from storage.recheck import (
+    DELETED_NOTICE,
+    GoneResult,
+    KnownPage,
+    known_pages,
+    load_neardup_index,
+    mark_checked,
+    record_gone,
+)
+from storage.rules import RecheckPolicy, SourceRef
+
+__all__ = [
+    "DELETED_NOTICE",
+    "AlertArticle",
+    "ArticleFilter",
+    "CrawlRunRow",
+    "DigestAlert",
+    "GoneResult",
+    "IngestResult",
+    "KnownPage",
+    "NotAnArticle",
+    "RecheckPolicy",
+    "SourceHealthRow",
+    "SourceRef",
+    "StoredArticle",
+    "add_alert",
+    "alerts_for_digest",
+    "due_deliveries",
+    "ensure_deliveries",
+    "finish_crawl_run",
+    "health_history",
+    "ingest_article",
+    "iter_articles",
+    "known_pages",
+    "load_neardup_index",
+    "mark_checked",
+    "mark_delivered",
+    "mark_failed",
+    "next_check",
+    "record_gone",
+    "source_health",
+    "source_row",
+    "start_crawl_run",
+]

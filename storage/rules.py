@@ -1,0 +1,83 @@
+"""Alert rules: which articles may announce a story, and which member of a story is canonical."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cache
+
+from countywatch.config import Crawl, Source, SourceKind, Topic, parse_duration
+from countywatch.topics import DEFAULT_TOPICS
+
+# Lower is more official: the canonical member of a story is the one with the lowest rank.
+KIND_RANK: dict[str, int] = {
+    "government": 0,
+    "education_bureau": 1,
+    "newspaper": 2,
+    "other": 3,
+    "mirror": 4,
+    "document_sharing": 5,
+}
+# Kinds whose copies never announce a story on their own, whatever the topic rules say.
+SILENT_KINDS = frozenset({"mirror", "document_sharing"})
+# Flags of a copy that cannot stand for the announcement: a part, a template, a shared document,
+# or not an article at all.
+SILENT_FLAGS = frozenset({"truncated", "template", "document_sharing", "not_article"})
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """What storage needs to know about the source a page came from."""
+
+    name: str
+    kind: SourceKind = "government"
+    mobile_hosts: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, source: Source) -> SourceRef:
+        """The reference of a configured source."""
+        return cls(name=source.name, kind=source.kind, mobile_hosts=dict(source.mobile_hosts))
+
+
+@dataclass(frozen=True, slots=True)
+class RecheckPolicy:
+    """When a known article is fetched again: `after` its first sighting, then doubling, until `max_age`."""
+
+    after: timedelta = timedelta(days=1)
+    max_age: timedelta = timedelta(days=30)
+
+    @classmethod
+    def from_config(cls, crawl: Crawl) -> RecheckPolicy:
+        """The policy of config.crawl (recheck_after, recheck_max)."""
+        return cls(after=parse_duration(crawl.recheck_after), max_age=parse_duration(crawl.recheck_max))
+
+
+@cache
+def default_topics() -> Mapping[str, Topic]:
+    """The built-in topics, validated once (used when the caller passes none)."""
+    return {name: Topic.model_validate(data) for name, data in DEFAULT_TOPICS.items()}
+
+
+def kind_rank(kind: str) -> int:
+    """How official a source kind is (lower is more official)."""
+    return KIND_RANK.get(kind, KIND_RANK["other"])
+
+
+def may_alert(
+    kind: str,
+    topics: Sequence[str],
+    categories: Sequence[str],
+    flags: Sequence[str],
+    rules: Mapping[str, Topic],
+) -> bool:
+    """Whether an article may raise new/changed/withdrawn alerts by itself."""
+    if kind in SILENT_KINDS or SILENT_FLAGS.intersection(flags):
+        return False
+    for name in topics:
+        topic = rules.get(name)
+        if topic is None or not topic.alert or kind not in topic.alert_kinds:
+            continue
+        if not topic.alert_categories or set(topic.alert_categories).intersection(categories):
+            return True
+    return False

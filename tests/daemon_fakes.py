@@ -1,0 +1,75 @@
+"""Test doubles for the daemon: a backend that logs what it is asked, a fake crawl command, polling."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from countywatch.config import Config
+from scheduler.crawl_process import CrawlOutcome
+
+FAKE_CRAWL = Path(__file__).with_name("fake_crawl.py")
+
+
+class RecordingBackend:
+    """Writes every call the daemon makes to a JSON-lines file (shared with a daemon subprocess)."""
+
+    def __init__(self, path: Path, health: list[tuple[str, str]] | None = None) -> None:
+        self.path = path
+        self._health = health or []
+
+    def _log(self, entry: dict[str, Any]) -> None:
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def record_crawl(self, config: Config, source: str, outcome: CrawlOutcome, started_at: datetime) -> None:
+        self._log(
+            {"call": "record_crawl", "source": source, "status": outcome.status, "error": outcome.error}
+        )
+
+    def deliver(self, config: Config, subscription: str | None, now: datetime) -> tuple[int, int]:
+        self._log({"call": "deliver", "subscription": subscription})
+        return (1, 0) if subscription else (0, 0)
+
+    def health(self) -> list[tuple[str, str]]:
+        return self._health
+
+    def alert_counts(self) -> dict[str, int]:
+        return {"new": 1}
+
+    def calls(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()]
+
+
+def fake_crawl_command(folder: Path) -> Callable[[str | None, str], list[str]]:
+    """A crawl command running tests/fake_crawl.py with its behaviour files in `folder`."""
+
+    def command(config_path: str | None, source: str) -> list[str]:
+        return [sys.executable, str(FAKE_CRAWL), str(folder), source]
+
+    return command
+
+
+def runs(folder: Path, source: str) -> list[str]:
+    """The start/end lines the fake crawl wrote for `source`."""
+    path = folder / f"{source}.runs"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)

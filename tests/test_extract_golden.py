@@ -1,0 +1,58 @@
+"""Golden pages: each real page in tests/fixtures/pages/ against its hand-checked expected.json.
+
+Regenerate expectations only deliberately: `python -m tests.golden --update [CASE ...]` prints the
+diff; review it before committing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.golden import CHECKED_FIELDS, TEXT_CHECKS, Case, cases, mismatches, record
+
+CASES = cases()
+
+
+@pytest.fixture(scope="module")
+def records() -> dict[str, dict[str, Any]]:
+    """Records by case name, extracted once per module however many checks use them."""
+    return {}
+
+
+def cached_record(records: dict[str, dict[str, Any]], case: Case) -> dict[str, Any]:
+    if case.name not in records:
+        records[case.name] = record(case)
+    return records[case.name]
+
+
+def gap_params() -> list[Any]:
+    params = []
+    for case in CASES:
+        for check, reason in case.expected().get("known_gaps", {}).items():
+            mark = pytest.mark.xfail(strict=True, reason=reason)
+            params.append(pytest.param(case, check, marks=mark, id=f"{case.name}-{check}"))
+    return params
+
+
+def test_enough_golden_pages() -> None:
+    kinds = [case.expected()["page_kind"] for case in CASES]
+    assert len(CASES) >= 25
+    assert kinds.count("list") >= 3
+    assert all(set(case.expected()) >= {"title", "page_kind", "gold_text"} for case in CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_golden_page(records: dict[str, dict[str, Any]], case: Case) -> None:
+    gaps = case.expected().get("known_gaps", {})
+    assert set(gaps) <= set(CHECKED_FIELDS) | set(TEXT_CHECKS), f"unknown check in known_gaps: {gaps}"
+    found = mismatches(case, cached_record(records, case))
+    problems = [message for check, message in found if check not in gaps]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(("case", "check"), gap_params())
+def test_known_gap(records: dict[str, dict[str, Any]], case: Case, check: str) -> None:
+    problems = [message for name, message in mismatches(case, cached_record(records, case)) if name == check]
+    assert not problems, "\n".join(problems)

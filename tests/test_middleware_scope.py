@@ -1,0 +1,63 @@
+"""ScopeMiddleware: requests and redirect targets outside a source's hosts are dropped and counted."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.middlewares import OffsiteRequest
+from crawler.middlewares.scope import DROPPED_STAT, ScopeMiddleware, SourceScope
+from tests.crawl_support import YUETANG, ZHENPING, make_crawler, request
+
+
+@pytest.fixture
+def middleware() -> ScopeMiddleware:
+    return ScopeMiddleware.from_crawler(make_crawler([ZHENPING, YUETANG]))
+
+
+def test_own_hosts_pass(middleware: ScopeMiddleware) -> None:
+    assert middleware.process_request(request("http://jyj.zhenping.gov.cn/art/2024/4/19/art_1_2.html")) is None
+    # mobile host of the source
+    assert middleware.process_request(request("http://m.zhenping.gov.cn/art/1.html")) is None
+    assert middleware.process_request(request("HTTP://JYJ.ZHENPING.GOV.CN./x.html")) is None
+
+
+def test_other_hosts_are_dropped_and_counted(middleware: ScopeMiddleware) -> None:
+    with pytest.raises(OffsiteRequest, match="off-domain request to http://evil.example/"):
+        middleware.process_request(request("http://evil.example/"))
+    # another source's host is outside this source's scope too
+    with pytest.raises(OffsiteRequest):
+        middleware.process_request(request("http://www.ytq.gov.cn/jyj/1.html", source="zhenping"))
+    # a look-alike suffix is not a subdomain
+    with pytest.raises(OffsiteRequest):
+        middleware.process_request(request("http://eviljyj.zhenping.gov.cn/", source="zhenping"))
+    assert middleware.stats is not None
+    assert middleware.stats.get_value(DROPPED_STAT) == 3
+
+
+def test_subdomains_only_when_configured(middleware: ScopeMiddleware) -> None:
+    assert middleware.process_request(request("http://m.www.ytq.gov.cn/1.html", source="yuetang")) is None
+    with pytest.raises(OffsiteRequest):
+        middleware.process_request(request("http://static.jyj.zhenping.gov.cn/1.html", source="zhenping"))
+
+
+def test_off_domain_redirect_is_recorded_not_followed(middleware: ScopeMiddleware) -> None:
+    redirected = request(
+        "http://127.0.0.99/trap.html", redirect_urls=["http://jyj.zhenping.gov.cn/art/2024/4/19/art_1_2.html"]
+    )
+    with pytest.raises(OffsiteRequest, match="redirect from http://jyj.zhenping.gov.cn/.* to http://127.0.0.99/"):
+        middleware.process_request(redirected)
+
+
+def test_requests_without_source_must_be_on_some_source(middleware: ScopeMiddleware) -> None:
+    # robots.txt requests carry no source
+    assert middleware.process_request(request("http://www.ytq.gov.cn/robots.txt", source=None)) is None
+    assert middleware.process_request(request("http://a.www.ytq.gov.cn/robots.txt", source=None)) is None
+    with pytest.raises(OffsiteRequest):
+        middleware.process_request(request("http://127.0.0.99/robots.txt", source=None))
+
+
+def test_unknown_source_allows_nothing() -> None:
+    scope = SourceScope([ZHENPING])
+    assert not scope.allows("nope", "jyj.zhenping.gov.cn")
+    assert not scope.allows("zhenping", None)
+    assert scope.allows_url("zhenping", "http://jyj.zhenping.gov.cn:8080/a.html")

@@ -1,0 +1,118 @@
+"""Metadata from <meta> tags (government CMS, Open Graph, JSON-LD), the metadata line and the footer."""
+
+from __future__ import annotations
+
+import lxml.html
+
+from crawler.page.infoline import find_footer_facts, find_info_line
+from crawler.page.meta import read_meta_tags
+
+HANWEB_HEAD = """
+<meta name="SiteName" content="安康市教育体育局">
+<meta name="SiteDomain" content="jyj.ankang.gov.cn">
+<meta name="SiteIDCode" content="6109000019">
+<meta name="ColumnName" content="县区传真">
+<meta name="ColumnType" content="新闻动态">
+<meta name="ArticleTitle" content="镇坪县召开教育高质量发展大会">
+<meta name="PubDate" content="2023-09-08 11:11">
+<meta name="ContentSource" content="镇坪县教体局">
+<meta name="Keywords" content="教育,教师节;高质量发展">
+<meta name="Author" content="王贤忠">
+<meta name="Description" content="9月7日、第39个教师节来临之际">
+"""
+
+
+def tree_of(head: str, body: str = "<p>正文</p>") -> lxml.html.HtmlElement:
+    return lxml.html.document_fromstring(f"<html><head>{head}</head><body>{body}</body></html>")
+
+
+def test_government_cms_meta_tags() -> None:
+    meta = read_meta_tags(tree_of(HANWEB_HEAD))
+    assert meta.title == "镇坪县召开教育高质量发展大会"
+    assert meta.published == "2023-09-08 11:11"
+    assert meta.source == "镇坪县教体局"
+    assert meta.site_name == "安康市教育体育局"
+    assert meta.site_id_code == "6109000019"
+    assert meta.section == "县区传真"
+    assert meta.authors == ["王贤忠"]
+    assert meta.keywords == ["教育", "教师节", "高质量发展"]
+    assert meta.description == "9月7日、第39个教师节来临之际"
+
+
+def test_first_non_empty_value_wins_over_blank_repeats() -> None:
+    head = '<meta name="SiteName" content="山西省人民政府门户网站"><meta name="sitename" content="">'
+    head += '<meta name="SiteIDCode" content="">'
+    meta = read_meta_tags(tree_of(head))
+    assert meta.site_name == "山西省人民政府门户网站"
+    assert meta.site_id_code is None
+
+
+def test_source_label_and_numeric_ids_are_cleaned() -> None:
+    head = (
+        '<meta name="source" content="来源：人民网-文化频道">'
+        '<meta name="author" content="104363"><meta name="editor" content="1610">'
+    )
+    meta = read_meta_tags(tree_of(head))
+    assert meta.source == "人民网-文化频道"
+    assert meta.authors == []
+    assert meta.editor is None
+
+
+def test_portal_names_in_author_are_not_people() -> None:
+    for value in ("新京报", "新浪科技", "环球网", "name", "安康市教育体育局"):
+        head = f'<meta name="author" content="{value}"><meta name="SiteName" content="安康市教育体育局">'
+        assert read_meta_tags(tree_of(head)).authors == [], value
+
+
+def test_open_graph() -> None:
+    head = (
+        '<meta property="og:title" content="益阳：“数字”是优长">'
+        '<meta property="og:release_date" content="2020-01-02 17:11">'
+        '<meta property="og:site_name" content="半月谈网">'
+    )
+    meta = read_meta_tags(tree_of(head))
+    assert meta.title == "益阳：“数字”是优长"
+    assert (meta.published, meta.site_name) == ("2020-01-02 17:11", "半月谈网")
+
+
+def test_json_ld_article() -> None:
+    head = """<script type="application/ld+json">
+    {"@context": "https://schema.org", "@graph": [
+      {"@type": "WebSite", "name": "湘潭在线"},
+      {"@type": "NewsArticle", "headline": "努力打造教育优质均衡发展示范窗口",
+       "datePublished": "2024-04-19T08:53:55+08:00",
+       "author": [{"@type": "Person", "name": "鲁婷"}],
+       "publisher": {"@type": "Organization", "name": "湘潭日报"}}]}
+    </script>"""
+    meta = read_meta_tags(tree_of(head))
+    assert meta.title == "努力打造教育优质均衡发展示范窗口"
+    assert meta.published == "2024-04-19T08:53:55+08:00"
+    assert meta.authors == ["鲁婷"]
+    assert meta.site_name == "湘潭日报"
+
+
+def test_broken_json_ld_is_ignored() -> None:
+    meta = read_meta_tags(tree_of('<script type="application/ld+json">{"headline": </script>'))
+    assert meta.title is None
+
+
+def test_info_line_is_the_smallest_element_with_the_most_labels() -> None:
+    body = """<div class="article"><h1>镇坪县召开教育高质量发展大会</h1>
+      <div class="info"><span>发布时间：2023-09-08 11:11</span> <span>来源：镇坪县教体局</span>
+        <span>作者：王贤忠</span> <span>浏览次数：</span> 字号：[大 中 小]</div>
+      <p>9月7日、第39个教师节来临之际，镇坪县召开教育高质量发展大会。会议时间：上午九点。</p></div>"""
+    line = find_info_line(tree_of("", body))
+    assert line is not None
+    assert line.startswith("发布时间：2023-09-08 11:11 来源：镇坪县教体局 作者：王贤忠")
+
+
+def test_no_info_line_without_labels() -> None:
+    assert find_info_line(tree_of("", "<p>2023-09-08 一段没有标签的正文。</p>")) is None
+
+
+def test_footer_gives_publisher_and_site_identification_code() -> None:
+    body = """<p>正文</p><div class="footer">主办：中共攀枝花市东区委员会 攀枝花市东区人民政府
+      承办：东区政务服务中心 联系电话：0812-1234567 网站标识码：5104020005 ICP备案编号：蜀ICP备1号</div>"""
+    publisher, site_id = find_footer_facts(tree_of("", body))
+    assert publisher == "中共攀枝花市东区委员会 攀枝花市东区人民政府"
+    assert site_id == "5104020005"

@@ -1,0 +1,121 @@
+"""Attachment links, the CMS content container, main-text lines and list-page detection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lxml.html
+import pytest
+
+from crawler.article import Attachment
+from crawler.page.attachments import find_attachments
+from crawler.page.content import extract_main_content, find_cms_container
+from crawler.page.listing import is_list_page
+
+PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
+NOTICE = """<html><head><title>关于2024年秋季招生的通知-岳塘区教育局</title></head><body>
+<div class="nav"><a href="/">首页</a> <a href="/xxgk/">信息公开</a> <a href="/app.zip">[下载]</a></div>
+<div class="article"><h1>关于2024年秋季招生的通知</h1><div id="zoom">
+<p>各中小学：根据上级文件精神，现将2024年秋季义务教育招生入学工作有关事项通知如下，请各校认真组织实施。</p>
+<table><tr><th>学校</th><th>招生计划</th></tr><tr><td>岳塘区第一小学</td><td>200人</td></tr>
+<tr><td>岳塘区第二小学</td><td>150人</td></tr></table>
+<ul><li>报名时间：6月1日至6月10日</li><li>报名地点：各学校教务处</li></ul>
+<p>特此通知。请各校将报名情况于6月15日前报区教育局基础教育股，联系电话0731-12345678。</p>
+<p>附件：<a href="/files/2024/plan.pdf">1.招生计划表.pdf</a></p>
+<p>附件2：<a href="../files/form.DOCX?v=2">报名登记表</a></p>
+<p><a href="/files/2024/plan.pdf">招生计划表（重复链接）</a> <a href="http://x.cn/a.wps">申请表.wps</a>
+<a href="/files/rules.xlsx">附件3</a> <a href="/pic/1.jpg">照片</a> <a href="javascript:void(0)">打印</a></p>
+</div></div></body></html>"""
+
+
+def tree_of(html: str) -> lxml.html.HtmlElement:
+    return lxml.html.document_fromstring(html)
+
+
+def test_attachments_get_absolute_urls_in_order_without_duplicates() -> None:
+    found = find_attachments(tree_of(NOTICE), "http://jyj.xiangtan.gov.cn/tzgg/2024/0520/1.html")
+    assert found == [
+        Attachment("1.招生计划表.pdf", "http://jyj.xiangtan.gov.cn/files/2024/plan.pdf"),
+        Attachment("报名登记表", "http://jyj.xiangtan.gov.cn/tzgg/2024/files/form.DOCX?v=2"),
+        Attachment("申请表.wps", "http://x.cn/a.wps"),
+        Attachment("rules.xlsx", "http://jyj.xiangtan.gov.cn/files/rules.xlsx"),
+    ]
+
+
+def test_attachments_without_a_base_url_keep_the_href() -> None:
+    found = find_attachments(tree_of(NOTICE), None)
+    assert found[0].url == "/files/2024/plan.pdf"
+
+
+def test_main_content_keeps_tables_and_lists_as_readable_lines() -> None:
+    content = extract_main_content(tree_of(NOTICE), None)
+    assert "学校 | 招生计划" in content.lines
+    assert "岳塘区第一小学 | 200人" in content.lines
+    assert "报名时间：6月1日至6月10日" in content.lines
+    assert not any(line.startswith(("|", "- ")) or set(line) <= {"|", "-", " "} for line in content.lines)
+    assert content.list_item_chars > 0
+    assert content.prose_chars > 80
+
+
+def test_cms_container_is_preferred_over_navigation() -> None:
+    page = (
+        """<html><body><div class="nav">"""
+        + "".join(f"<p><a href='/{i}'>导航栏目链接第{i}项</a></p>" for i in range(30))
+        + """</div><div id="UCAP-CONTENT">
+    <p>会议决定：批准发行特别国债购买外汇，批准国债余额限额调整。</p></div>
+    </body></html>"""
+    )
+    tree = tree_of(page)
+    container = find_cms_container(tree)
+    assert container is not None and container.get("id") == "UCAP-CONTENT"
+    assert extract_main_content(tree, None).lines == [
+        "会议决定：批准发行特别国债购买外汇，批准国债余额限额调整。"
+    ]
+
+
+def column_page(items: int) -> str:
+    rows = "".join(
+        f"<li><a href='/tzgg/2024/{i}.html'>关于做好2024年第{i}批教育资助工作的通知</a>"
+        f"<span>2024-05-{i % 28 + 1:02d}</span></li>"
+        for i in range(items)
+    )
+    head = "<head><title>通知公告-岳塘区教育局</title></head>"
+    return f"<html>{head}<body><ul class='list'>{rows}</ul></body></html>"
+
+
+def test_a_government_column_page_is_a_list() -> None:
+    tree = tree_of(column_page(20))
+    assert is_list_page(tree, extract_main_content(tree, None), article_evidence=False)
+
+
+def test_a_short_article_with_many_related_links_needs_evidence() -> None:
+    related = column_page(30).split("<body>")[1].split("</body>")[0]
+    page = NOTICE.replace("</div></div></body>", f"</div></div><div class='related'>{related}</div></body>")
+    tree = tree_of(page)
+    content = extract_main_content(tree, None)
+    assert not is_list_page(tree, content, article_evidence=True)
+
+
+def test_a_long_article_with_many_related_links_is_not_a_list() -> None:
+    related = column_page(30).split("<body>")[1].split("</body>")[0]
+    paragraphs = "".join(
+        f"<p>{'第' + str(i) + '段：全县各学校要认真落实招生入学政策，做好报名、审核和录取工作。' * 3}</p>"
+        for i in range(6)
+    )
+    page = f"<html><body><div class='article'><h1>通知</h1>{paragraphs}</div>{related}</body></html>"
+    tree = tree_of(page)
+    assert not is_list_page(tree, extract_main_content(tree, None), article_evidence=False)
+
+
+@pytest.mark.parametrize(
+    "case", ["list_netease_news_1", "list_netease_news_2", "list_netease_forum", "list_tieba"]
+)
+def test_real_list_pages_are_lists(case: str) -> None:
+    tree = tree_of((PAGES_DIR / case / "page.html").read_text(encoding="utf-8"))
+    assert is_list_page(tree, extract_main_content(tree, None), article_evidence=False)
+
+
+@pytest.mark.parametrize("case", ["gov_cn_gongbao_resolution", "gov_zj_fgw_investment", "netease_wuxi_road"])
+def test_real_short_articles_are_not_lists(case: str) -> None:
+    tree = tree_of((PAGES_DIR / case / "page.html").read_text(encoding="utf-8"))
+    assert not is_list_page(tree, extract_main_content(tree, None), article_evidence=False)

@@ -1,0 +1,49 @@
+"""Headline and title cleanup, driven by the cases in tests/cases/page_titles.yaml."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import lxml.html
+import pytest
+import yaml
+
+from crawler.page.title import find_headline, split_source_prefix, strip_site_suffix
+
+CASES: list[dict[str, Any]] = yaml.safe_load(
+    (Path(__file__).parent / "cases" / "page_titles.yaml").read_text(encoding="utf-8")
+)
+
+
+def build_page(case: dict[str, Any]) -> str:
+    headline = f"<h3>{escape(case['breadcrumb'])}</h3>" if case.get("breadcrumb") else ""
+    if case.get("headline"):
+        headline += f"<h1>{escape(case['headline'])}</h1>"
+    return (
+        f"<html><head><title>{escape(case['page_title'])}</title></head>"
+        f"<body><div class='nav'><a href='/'>首页</a></div>{headline}<p>正文。</p></body></html>"
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_find_headline(case: dict[str, Any]) -> None:
+    tree = lxml.html.document_fromstring(build_page(case))
+    headline = find_headline(tree, meta_title=case.get("meta_title"), site_name=case.get("site_name"))
+    assert headline.title == case["title"]
+    assert headline.source == case.get("source")
+
+
+def test_cases_are_named_uniquely() -> None:
+    assert len({case["name"] for case in CASES}) == len(CASES) >= 12
+
+
+def test_strip_site_suffix_needs_a_site_word_after_a_bare_hyphen() -> None:
+    assert strip_site_suffix("关于开展2024-2025学年资助工作的通知") == "关于开展2024-2025学年资助工作的通知"
+    assert strip_site_suffix("资助工作的通知-县教育局") == "资助工作的通知"
+
+
+def test_split_source_prefix_only_for_media_names() -> None:
+    assert split_source_prefix("【安康日报】镇坪县召开教育大会").source == "安康日报"
+    assert split_source_prefix("【通知】镇坪县召开教育大会").title == "【通知】镇坪县召开教育大会"

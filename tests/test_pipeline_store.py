@@ -1,0 +1,95 @@
+"""StorePipeline: extracted pages and vanished pages reach the database from one writer thread."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem, NotConfigured
+from sqlalchemy import func, select
+
+from crawler.article import Article
+from crawler.items import GoneItem, PageItem
+from crawler.pipelines.store import StorePipeline
+from crawler.tally import read_source_stats
+from storage.db import make_engine, make_session_factory, upgrade
+from storage.models import Alert
+from storage.models import Article as StoredArticle
+from storage.repository import known_pages
+from tests.crawl_support import ZHENPING, make_crawler
+from tests.storage_builders import make_article
+
+URL = "http://jyj.zhenping.gov.cn/art/2023/9/8/art_1234_56781.html"
+
+
+@pytest.fixture
+def crawler(sqlite_url: str) -> Crawler:
+    upgrade(sqlite_url)
+    return make_crawler([ZHENPING], {"COUNTYWATCH_DATABASE_URL": sqlite_url})
+
+
+@pytest.fixture
+def pipeline(crawler: Crawler) -> Iterator[StorePipeline]:
+    store = StorePipeline.from_crawler(crawler)
+    asyncio.run(store.open_spider())
+    yield store
+    store.close_spider()
+
+
+def page(article: Article, url: str = URL, **kwargs: object) -> PageItem:
+    return PageItem(source="zhenping", url=url, requested_url=url, body=b"", article=article, **kwargs)  # type: ignore[arg-type]
+
+
+def stored(sqlite_url: str) -> list[StoredArticle]:
+    engine = make_engine(sqlite_url)
+    try:
+        with make_session_factory(engine)() as session:
+            return list(session.scalars(select(StoredArticle)))
+    finally:
+        engine.dispose()
+
+
+def test_new_then_unchanged_then_changed(pipeline: StorePipeline, crawler: Crawler, sqlite_url: str) -> None:
+    asyncio.run(pipeline.process_item(page(make_article(), list_date="2023-09-08")))
+    asyncio.run(pipeline.process_item(page(make_article())))
+    changed = make_article(
+        paras=["镇坪县召开教育高质量发展大会，会议内容已全面更新。", "全县教师代表参加会议。"]
+    )
+    asyncio.run(pipeline.process_item(page(changed)))
+    assert crawler.stats is not None
+    stats = read_source_stats(crawler.stats.get_stats(), "zhenping")
+    assert (stats.new, stats.unchanged, stats.changed) == (1, 1, 1)
+    rows = stored(sqlite_url)
+    assert len(rows) == 1
+    assert rows[0].list_date == "2023-09-08"
+
+
+def test_gone_twice_withdraws(pipeline: StorePipeline, crawler: Crawler, sqlite_url: str) -> None:
+    asyncio.run(pipeline.process_item(page(make_article())))
+    for _ in range(2):
+        asyncio.run(pipeline.process_item(GoneItem(source="zhenping", url=URL, status=404)))
+    assert crawler.stats is not None
+    stats = read_source_stats(crawler.stats.get_stats(), "zhenping")
+    assert stats.withdrawn == 1
+    assert [row.status for row in stored(sqlite_url)] == ["withdrawn"]
+    engine = make_engine(sqlite_url)
+    with make_session_factory(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(Alert).where(Alert.kind == "withdrawn")) == 1
+        assert list(known_pages(session, "zhenping")) == [URL]
+    engine.dispose()
+
+
+def test_list_pages_are_not_stored(pipeline: StorePipeline, crawler: Crawler, sqlite_url: str) -> None:
+    listing = Article(url=URL, title="通知公告", text="", page_kind="list", flags=["not_article"])
+    with pytest.raises(DropItem, match="not an article"):
+        asyncio.run(pipeline.process_item(page(listing)))
+    assert crawler.stats is not None
+    assert read_source_stats(crawler.stats.get_stats(), "zhenping").not_article == 1
+    assert stored(sqlite_url) == []
+
+
+def test_needs_a_database_url() -> None:
+    with pytest.raises(NotConfigured):
+        StorePipeline.from_crawler(make_crawler([ZHENPING]))

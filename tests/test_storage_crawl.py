@@ -1,0 +1,85 @@
+"""Crawl runs, source health alerts, known pages and the decaying re-check schedule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Alert
+from storage.repository import (
+    RecheckPolicy,
+    finish_crawl_run,
+    health_history,
+    ingest_article,
+    known_pages,
+    mark_checked,
+    next_check,
+    source_health,
+    start_crawl_run,
+)
+from tests.storage_builders import SOURCES, T0, make_article
+
+GOV = SOURCES["government"]
+URL = "http://www.zhenping.gov.cn/a/1.html"
+DAY = timedelta(days=1)
+
+
+def test_recheck_waits_double_with_age_and_stop_at_the_max_age() -> None:
+    policy = RecheckPolicy(after=DAY, max_age=30 * DAY)
+    checks = [T0]
+    while (due := next_check(T0, checks[-1], policy)) is not None:
+        checks.append(due)
+    assert [(c - T0).days for c in checks] == [0, 1, 2, 4, 8, 16]
+
+
+def test_known_pages_and_mark_checked(session: Session) -> None:
+    policy = RecheckPolicy(after=DAY, max_age=30 * DAY)
+    ingest_article(session, make_article(), source=GOV, fetched_url=URL, recheck=policy, now=T0)
+    ingest_article(
+        session, make_article("dongqu"), source=SOURCES["newspaper"], fetched_url="http://n.example.com/1"
+    )
+    pages = known_pages(session, "zhenping-gov")
+    assert list(pages) == [URL]
+    page = pages[URL]
+    assert page.first_seen == T0 and page.next_check_at == T0 + DAY and page.status == "active"
+    assert page.due(T0 + DAY) and not page.due(T0 + DAY - timedelta(seconds=1))
+
+    assert mark_checked(session, URL, recheck=policy, now=T0 + DAY)
+    assert known_pages(session, "zhenping-gov")[URL].next_check_at == T0 + 2 * DAY
+    assert not mark_checked(session, "http://www.zhenping.gov.cn/unknown.html")
+    assert known_pages(session, "nobody") == {}
+
+
+def test_health_changes_raise_operator_alerts_only_on_change(session: Session) -> None:
+    states = ["ok", "failing", "failing", "blocked", "ok", "ok"]
+    alert_ids = []
+    for i, state in enumerate(states):
+        run = start_crawl_run(session, GOV, now=T0 + i * DAY)
+        error = None if state == "ok" else f"{state} on run {i}"
+        alert_ids.append(finish_crawl_run(session, run, {"pages": i}, state, error, now=T0 + i * DAY))
+    session.commit()
+    assert [a is not None for a in alert_ids] == [False, True, False, True, True, False]
+    alerts = session.scalars(select(Alert).order_by(Alert.id)).all()
+    assert {a.kind for a in alerts} == {"health"}
+    assert [(a.payload["previous"], a.payload["health"]) for a in alerts] == [
+        ("ok", "failing"),
+        ("failing", "blocked"),
+        ("blocked", "ok"),
+    ]
+    (row,) = source_health(session)
+    assert (row.name, row.kind, row.health, row.since) == ("zhenping-gov", "government", "ok", T0 + 4 * DAY)
+    assert row.last_run_at == T0 + 5 * DAY and row.last_error is None
+    history = health_history(session, "zhenping-gov", limit=3)
+    assert [h.health for h in history] == ["ok", "ok", "blocked"]
+    assert history[2].error == "blocked on run 3" and history[0].stats == {"pages": 5}
+
+
+def test_finish_rejects_unknown_health_and_run(session: Session) -> None:
+    run = start_crawl_run(session, "new-source", now=T0)
+    with pytest.raises(ValueError, match="unknown health state 'great'"):
+        finish_crawl_run(session, run, {}, "great")
+    with pytest.raises(ValueError, match="no crawl run with id 987654"):
+        finish_crawl_run(session, 987654, {}, "ok")

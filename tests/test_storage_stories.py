@@ -1,0 +1,70 @@
+"""Stories and "new" alerts: one alert per story, only from a copy that may speak for it.
+
+Cases are data: tests/fixtures/storage/alert_rules.yaml.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from countywatch.config import Topic
+from storage.models import Alert, Story
+from storage.neardup import NearDupIndex
+from storage.repository import ingest_article
+from storage.rules import default_topics
+from tests.storage_builders import SOURCES, make_article, paragraphs
+
+CASES = yaml.safe_load((Path(__file__).parent / "fixtures/storage/alert_rules.yaml").read_text("utf-8"))
+
+
+def _topics(overrides: dict[str, dict[str, Any]] | None) -> dict[str, Topic]:
+    topics = dict(default_topics())
+    for name, changes in (overrides or {}).items():
+        topics[name] = topics[name].model_copy(update=changes)
+    return topics
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_alert_rules(session: Session, case: dict[str, Any]) -> None:
+    index = NearDupIndex()
+    topics = _topics(case.get("topics"))
+    results = []
+    for step in case["steps"]:
+        paras = paragraphs(step["text"])
+        article = make_article(
+            step["text"],
+            paras=paras[:-1] if step.get("drop_last") else paras,
+            flags=step.get("flags", ()),
+            categories=step.get("categories", ("会议",)),
+            published_at=step.get("published_at"),
+        )
+        source = SOURCES[step["source"]]
+        results.append(
+            ingest_article(
+                session, article, source=source, fetched_url=step["url"], index=index, topics=topics
+            )
+        )
+        session.commit()
+    expect = case["expect"]
+    assert [r.outcome for r in results] == expect["outcomes"]
+    assert session.scalar(select(func.count()).select_from(Story)) == expect["stories"]
+    alerts = list(session.scalars(select(Alert).where(Alert.kind == "new").order_by(Alert.id)))
+    assert len(alerts) == expect["new_alerts"]
+    assert [a.id for r in results for a in alerts if a.id in r.alert_ids] == [a.id for a in alerts]
+    if "alert_step" in expect:
+        assert alerts[0].article_id == results[expect["alert_step"]].article_id
+        assert alerts[0].key == f"new:story:{alerts[0].story_id}"
+    story = session.get(Story, results[0].story_id)
+    assert story is not None
+    if "canonical_step" in expect:
+        assert story.canonical_article_id == results[expect["canonical_step"]].article_id
+    if "first_step" in expect:
+        assert story.first_article_id == results[expect["first_step"]].article_id
+        assert story.first_publisher == expect["first_publisher"]
+        assert story.earliest_published_at == expect["earliest_published_at"]

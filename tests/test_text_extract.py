@@ -1,0 +1,96 @@
+"""extract_text_article: merging the HTML's hints with what the text says, and the record's flags."""
+
+from __future__ import annotations
+
+from crawler.hints import PageHints
+from crawler.text_extract import extract_text_article
+
+ARTICLE = (
+    "您当前的位置:安康市教育体育局 > 新闻动态 > 正文内容\n"
+    "镇坪县召开教育高质量发展大会\n"
+    "发布时间:2023-09-08 11:11作者:王贤忠\n"
+    "9月7日,镇坪县召开2023年教育高质量发展大会,部署教育高质量发展工作。\n"
+    "会上还表彰了立德树人优秀学校。\n"
+)
+
+
+def test_hint_title_wins_and_its_line_leaves_the_body() -> None:
+    article = extract_text_article(ARTICLE, hints=PageHints(title="镇坪县召开教育高质量发展大会"))
+    assert article.title == "镇坪县召开教育高质量发展大会"
+    assert article.text.split("\n")[0].startswith("9月7日")
+
+
+def test_text_time_is_more_precise_than_a_date_only_hint() -> None:
+    article = extract_text_article(ARTICLE, hints=PageHints(published_at="2023-09-08"))
+    assert article.published_at == "2023-09-08T11:11:00+08:00"
+
+
+def test_hint_with_time_wins_over_the_text() -> None:
+    hint = "2023-09-08T10:00:00+08:00"
+    assert extract_text_article(ARTICLE, hints=PageHints(published_at=hint)).published_at == hint
+
+
+def test_hint_date_of_another_day_wins_over_the_text() -> None:
+    assert (
+        extract_text_article(ARTICLE, hints=PageHints(published_at="2023-09-09")).published_at == "2023-09-09"
+    )
+
+
+def test_hint_fields_win_and_text_fills_the_rest() -> None:
+    hints = PageHints(authors=["李平"], site_name="安康教育", source="安康日报")
+    article = extract_text_article(ARTICLE, hints=hints)
+    assert (article.authors, article.site_name, article.source) == (["李平"], "安康教育", "安康日报")
+    assert article.section == "新闻动态"
+
+
+def test_hint_flags_are_kept_first() -> None:
+    article = extract_text_article(
+        "今天是xx月xx日,召开全县教育工作会议。", hints=PageHints(flags=["truncated"])
+    )
+    assert article.flags == ["truncated", "template"]
+
+
+def test_list_page_hint_marks_a_list() -> None:
+    article = extract_text_article(ARTICLE, hints=PageHints(is_list_page=True))
+    assert (article.page_kind, article.flags) == ("list", ["not_article"])
+
+
+def test_empty_text_is_an_empty_page() -> None:
+    article = extract_text_article("安康市教育体育局欢迎您!\n[打印本页] 分享给好友阅读:\n")
+    assert (article.page_kind, article.text, article.flags) == ("empty", "", ["not_article"])
+
+
+def test_document_sharing_host_flags_the_record() -> None:
+    article = extract_text_article(
+        "在全县教育工作会上的讲话\n同志们:\n今天召开全县教育工作会议。", "https://www.docin.com/p-1.html"
+    )
+    assert "document_sharing" in article.flags
+
+
+def test_undated_text_has_no_publication_date() -> None:
+    article = extract_text_article("县教育局召开全体干部会议,部署秋季开学工作。")
+    assert (article.published_at, article.flags) == (None, [])
+
+
+def test_full_date_in_the_lead_stands_in_and_is_flagged() -> None:
+    article = extract_text_article("2024年3月5日,县教育局召开全体干部会议,部署春季开学工作。")
+    assert (article.published_at, article.flags) == ("2024-03-05", ["date_inferred"])
+
+
+def test_tail_block_ends_the_article() -> None:
+    article = extract_text_article(
+        "县教育局召开全体干部会议,部署秋季开学工作。\n相关阅读\n全县教师节表彰大会召开\n"
+    )
+    assert article.text == "县教育局召开全体干部会议,部署秋季开学工作。"
+
+
+def test_metadata_after_the_tail_still_counts() -> None:
+    article = extract_text_article(
+        "县教育局召开全体干部会议,部署秋季开学工作。\n下一篇:教师节表彰\n网站标识码:6109270001\n"
+    )
+    assert article.site_id_code == "6109270001"
+
+
+def test_year_of_a_month_day_comes_from_the_text_but_never_from_a_plan() -> None:
+    article = extract_text_article("5月31日,县委书记到第六中学调研2021年中高考备考和2035年教育远景目标。")
+    assert (article.published_at, article.flags) == ("2021-05-31", ["date_inferred"])
