@@ -76,9 +76,12 @@ def _stories(session: Session, story_ids: set[int]) -> dict[int, tuple[str | Non
             select(Article.story_id, func.count(Article.id))
             .where(Article.story_id.in_(story_ids))
             .group_by(Article.story_id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
-    publishers = dict(session.execute(select(Story.id, Story.first_publisher).where(Story.id.in_(story_ids))))
+    query = select(Story.id, Story.first_publisher).where(Story.id.in_(story_ids))
+    publishers = dict(session.execute(query).tuples().all())
     return {sid: (publishers.get(sid), sizes.get(sid, 1)) for sid in story_ids}
 
 

@@ -109,6 +109,8 @@ class Digest:
     failing: list[FailingDelivery] = field(default_factory=list)
     link: str | None = None  # where the full digest can be read (set when public_url is configured)
     omitted: int = 0  # items left out of a shortened digest (chat bots' size limits)
+    # Section sizes before shortening (new, changed, withdrawn, health, failing), for the subject.
+    totals: tuple[int, int, int, int, int] | None = None
 
     @property
     def item_count(self) -> int:
@@ -130,21 +132,23 @@ class Digest:
     @property
     def subject(self) -> str:
         """A one-line subject such as `【教育公告摘要】3 条新公告 · 1 条变更 · 1 条撤回`."""
+        new, changed, withdrawn, health, failing = self.totals or self._sizes()
         parts = []
-        if self.new:
-            parts.append(f"{len(self.new)} 条新公告")
-        if self.changed:
-            parts.append(f"{len(self.changed)} 条变更")
-        if self.withdrawn:
-            parts.append(f"{len(self.withdrawn)} 条撤回")
-        if self.health:
-            parts.append(f"{len(self.health)} 项站点状态变化")
-        if self.failing:
-            parts.append(f"{len(self.failing)} 项投递失败")
-        if self.omitted:
-            parts.append(f"另有 {self.omitted} 项")
+        if new:
+            parts.append(f"{new} 条新公告")
+        if changed:
+            parts.append(f"{changed} 条变更")
+        if withdrawn:
+            parts.append(f"{withdrawn} 条撤回")
+        if health:
+            parts.append(f"{health} 项站点状态变化")
+        if failing:
+            parts.append(f"{failing} 项投递失败")
         summary = " · ".join(parts) if parts else "无新内容"
         return f"【教育公告摘要】{summary}（{self.subscription}）"
+
+    def _sizes(self) -> tuple[int, int, int, int, int]:
+        return (len(self.new), len(self.changed), len(self.withdrawn), len(self.health), len(self.failing))
 
     def regions(self) -> list[RegionGroup]:
         """New announcements grouped by region, then category, in first-seen order."""
@@ -174,6 +178,7 @@ class Digest:
             health=kept[3],
             failing=kept[4],
             omitted=omitted,
+            totals=self.totals or self._sizes(),
         )
 
 

@@ -164,6 +164,8 @@ def configure_logging(
     root.setLevel(level or config.logging.level)
     # APScheduler logs every job start at INFO; the daemon logs its own, more useful, lines.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # A failing job is logged once, with its traceback, by the daemon's EVENT_JOB_ERROR listener.
+    logging.getLogger("apscheduler.executors").setLevel(logging.CRITICAL)
     # Alembic announces its context on every revision check (`status`, `run`).
     logging.getLogger("alembic").setLevel(logging.WARNING)
     return handler

@@ -22,7 +22,7 @@ from crawler.errors import ExtractionError
 from crawler.hints import PageHints
 from crawler.page.attachments import find_attachments
 from crawler.page.content import MainContent, extract_main_content, find_cms_container
-from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_lines
+from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_line, find_info_lines
 from crawler.page.listing import is_list_page
 from crawler.page.meta import MetaTags, read_meta_tags
 from crawler.page.title import find_headline, squash, strip_site_suffix
@@ -52,7 +52,7 @@ def extract_article(
     info_lines = find_info_lines(tree)
     evidence = bool(
         (meta.title and meta.published)
-        or info_lines
+        or find_info_line(tree)
         or hints.attachments
         or find_cms_container(tree) is not None
     )

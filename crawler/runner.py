@@ -127,7 +127,8 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
             finished_at=finished,
             finish_reason=str(stats.get("finish_reason", "unknown")),
             requests=int(stats.get("downloader/request_count", 0)),
-            responses_304=int(stats.get("downloader/response_status_count/304", 0)),
+            # HttpCacheMiddleware turns a 304 into the cached response before the downloader counts it.
+            responses_304=int(stats.get("httpcache/revalidate", 0)),
             offsite_dropped=int(stats.get(DROPPED_STAT, 0)),
         )
         with sessions() as session, session.begin():

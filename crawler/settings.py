@@ -47,7 +47,7 @@ CLOSESPIDER_TIMEOUT = 3600
 # A 404/410/403 must reach the spider's errback (gone pages, blocked sites), never be retried.
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
-# --- conditional GET (revalidation) for list pages, feeds, sitemaps and re-checked articles --------------------------------------
+# --- conditional GET (revalidation) of list pages, feeds, sitemaps and re-checked articles ---
 HTTPCACHE_ENABLED = True
 HTTPCACHE_POLICY = "crawler.middlewares.cache.RevalidatingPolicy"
 HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"

@@ -7,7 +7,7 @@ both derived from it, so they cannot disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -156,13 +156,13 @@ class SiteSpec:
     feed: bool = False
     sitemap: bool = False
     disallow: str | None = None
+    calendar: bool = False  # serves the endless calendar trap (Hanweb template only)
     sponsor: str | None = None
     organiser: str | None = None
     site_code: str | None = None
     icp: str | None = None
     police: str | None = None
     phone: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def official(self) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 
@@ -42,8 +42,11 @@ class SiteInfo:
         return self.base_url.split("//", 1)[1].rsplit(":", 1)[0]
 
 
-def _bind(address: str, make: Callable[[tuple[str, int]], SiteServer]) -> SiteServer:
-    # Linux routes all of 127.0.0.0/8 to lo; elsewhere only 127.0.0.1 may exist.
+def bind_or_fallback(address: str, make: Callable[[tuple[str, int]], SiteServer]) -> SiteServer:
+    """A server made on `address` (free port), or on 127.0.0.1 where `address` cannot be bound.
+
+    Linux routes all of 127.0.0.0/8 to lo; elsewhere only 127.0.0.1 may exist.
+    """
     try:
         return make((address, 0))
     except OSError:
@@ -97,12 +100,12 @@ class NetworkCore:
     def start(self) -> None:
         """Bind every site, render the current cycle and start serving."""
         specs = self._catalog(self.cycle)
-        offsite = _bind(OFFSITE_ADDRESS, partial(self._server, OFFSITE))
+        offsite = bind_or_fallback(OFFSITE_ADDRESS, partial(self._server, OFFSITE))
         self._servers[OFFSITE] = offsite
         self.offsite_url = offsite.base_url
         self._states[OFFSITE] = SiteState(pages={}, last_modified={}, fallback=_offsite_page())
         for spec in specs:
-            self._servers[spec.name] = _bind(spec.address, partial(self._server, spec.name))
+            self._servers[spec.name] = bind_or_fallback(spec.address, partial(self._server, spec.name))
         friends = tuple((s.title, self._servers[s.name].base_url + "/") for s in specs[:4])
         friends += (("省政府门户网站", self.offsite_url + "/"),)
         for spec in specs:
@@ -111,7 +114,10 @@ class NetworkCore:
             self.sites[spec.name] = _site_info(spec, base)
         self._render_all(specs, previous={})
         thread = threading.Thread(
-            target=serve_all, args=(list(self._servers.values()), self._stopping), name="replica-accept", daemon=True
+            target=serve_all,
+            args=(list(self._servers.values()), self._stopping),
+            name="replica-accept",
+            daemon=True,
         )
         thread.start()
         self._threads.append(thread)
@@ -123,7 +129,7 @@ class NetworkCore:
             if spec.name in previous and self._signatures.get(spec.name) == signature:
                 continue  # nothing about this site differs from the last cycle: keep its pages
             self._signatures[spec.name] = signature
-            ctx = SiteContext(spec, *_context_rest(self._contexts[spec.name]))
+            ctx = replace(self._contexts[spec.name], site=spec)
             self._contexts[spec.name] = ctx
             pages = render_site(ctx, self.cycle, self._article_pages.setdefault(spec.name, {}))
             old = previous.get(spec.name)
@@ -137,8 +143,8 @@ class NetworkCore:
                     pages[path] = old_page  # keep the very object, so the ETag is not recomputed
                 else:
                     last_modified[path] = EPOCH if old is None else changed_at
-            dynamic = {}
-            if spec.template == "hanweb":
+            dynamic: dict[str, Callable[[dict[str, list[str]]], Page]] = {}
+            if spec.calendar:
                 dynamic[urls.CALENDAR_PATH] = partial(_calendar, ctx)
             self._states[spec.name] = SiteState(pages, last_modified, dynamic)
 
@@ -172,18 +178,24 @@ def _signature(spec: SiteSpec, cycle: int) -> tuple[object, ...]:
     return (spec, states)
 
 
-def _context_rest(ctx: SiteContext) -> tuple[str, str, tuple[tuple[str, str], ...]]:
-    return ctx.base, ctx.offsite, ctx.friends
-
-
 def _calendar(ctx: SiteContext, query: dict[str, list[str]]) -> Page:
-    return calendar_page(ctx, (query.get("date") or [None])[0])
+    days = query.get("date")
+    return calendar_page(ctx, days[0] if days else None)
 
 
 def _site_info(spec: SiteSpec, base: str) -> SiteInfo:
     start = tuple(base + urls.column_path(spec, c) for c in spec.columns)
     feeds = (base + urls.FEED_PATH,) if spec.feed else ()
     sitemaps = (base + urls.SITEMAP_PATH,) if spec.sitemap else ()
-    return SiteInfo(spec.name, spec.title, spec.kind, spec.region, base, spec.encoding, spec.template,
-                    start, feeds, sitemaps)
-
+    return SiteInfo(
+        spec.name,
+        spec.title,
+        spec.kind,
+        spec.region,
+        base,
+        spec.encoding,
+        spec.template,
+        start,
+        feeds,
+        sitemaps,
+    )

@@ -15,18 +15,34 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from replica.catalog import ArticleSpec, Column, SiteSpec, Template, load_catalog
-from replica.network import _Network
+from replica.network import NetworkBase
 
 # (province, city, county) of real counties, so region detection has something to find.
 COUNTIES: tuple[tuple[str, str, str], ...] = (
-    ("陕西省", "安康市", "平利县"), ("陕西省", "汉中市", "洋县"), ("陕西省", "商洛市", "丹凤县"),
-    ("四川省", "攀枝花市", "米易县"), ("四川省", "巴中市", "通江县"), ("四川省", "广元市", "苍溪县"),
-    ("湖南省", "湘潭市", "湘潭县"), ("湖南省", "株洲市", "攸县"), ("湖南省", "邵阳市", "隆回县"),
-    ("贵州省", "遵义市", "湄潭县"), ("贵州省", "毕节市", "大方县"), ("贵州省", "铜仁市", "江口县"),
-    ("河南省", "信阳市", "光山县"), ("河南省", "周口市", "郸城县"), ("甘肃省", "天水市", "秦安县"),
-    ("云南省", "曲靖市", "会泽县"), ("江西省", "赣州市", "于都县"), ("安徽省", "六安市", "霍山县"),
-    ("湖北省", "黄冈市", "英山县"), ("山西省", "吕梁市", "临县"), ("河北省", "保定市", "阜平县"),
-    ("山东省", "临沂市", "沂南县"), ("浙江省", "丽水市", "松阳县"), ("福建省", "三明市", "尤溪县"),
+    ("陕西省", "安康市", "平利县"),
+    ("陕西省", "汉中市", "洋县"),
+    ("陕西省", "商洛市", "丹凤县"),
+    ("四川省", "攀枝花市", "米易县"),
+    ("四川省", "巴中市", "通江县"),
+    ("四川省", "广元市", "苍溪县"),
+    ("湖南省", "湘潭市", "湘潭县"),
+    ("湖南省", "株洲市", "攸县"),
+    ("湖南省", "邵阳市", "隆回县"),
+    ("贵州省", "遵义市", "湄潭县"),
+    ("贵州省", "毕节市", "大方县"),
+    ("贵州省", "铜仁市", "江口县"),
+    ("河南省", "信阳市", "光山县"),
+    ("河南省", "周口市", "郸城县"),
+    ("甘肃省", "天水市", "秦安县"),
+    ("云南省", "曲靖市", "会泽县"),
+    ("江西省", "赣州市", "于都县"),
+    ("安徽省", "六安市", "霍山县"),
+    ("湖北省", "黄冈市", "英山县"),
+    ("山西省", "吕梁市", "临县"),
+    ("河北省", "保定市", "阜平县"),
+    ("山东省", "临沂市", "沂南县"),
+    ("浙江省", "丽水市", "松阳县"),
+    ("福建省", "三明市", "尤溪县"),
 )
 EDUCATION_TITLES = (
     ("{year}年秋季义务教育阶段招生入学工作实施方案", "招生入学"),
@@ -38,8 +54,14 @@ EDUCATION_TITLES = (
     ("开展校园安全隐患大排查", None),
 )
 GENERAL_TITLES = (
-    "召开安全生产工作会议", "推进农村公路提质改造", "开展春季森林防火检查", "召开乡村振兴工作推进会",
-    "开展农村饮水安全专项排查", "召开经济运行分析会", "推进营商环境优化提升", "开展文明城市创建活动",
+    "召开安全生产工作会议",
+    "推进农村公路提质改造",
+    "开展春季森林防火检查",
+    "召开乡村振兴工作推进会",
+    "开展农村饮水安全专项排查",
+    "召开经济运行分析会",
+    "推进营商环境优化提升",
+    "开展文明城市创建活动",
 )
 TEMPLATES: tuple[Template, ...] = ("hanweb", "trs", "bureau")
 _COLUMNS: dict[str, tuple[Column, Column]] = {
@@ -112,7 +134,9 @@ class GeneratedCatalog:
             phone=f"0915-{8800000 + index}",
         )
 
-    def _article(self, rng: random.Random, site: SiteSpec, number: int, since: int, when: datetime) -> ArticleSpec:
+    def _article(
+        self, rng: random.Random, site: SiteSpec, number: int, since: int, when: datetime
+    ) -> ArticleSpec:
         county = COUNTIES[int(site.name.removeprefix("gen")) % len(COUNTIES)][2]
         education_pool, general_pool = _sentence_pools()
         education = rng.random() < 0.6
@@ -185,7 +209,7 @@ class GeneratedCatalog:
                 )
 
 
-class GeneratedNetwork(_Network):
+class GeneratedNetwork(NetworkBase):
     """`n_sites` generated sites with `articles_per_site` articles each; same API as ReplicaNetwork."""
 
     def __init__(

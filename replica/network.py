@@ -12,6 +12,7 @@ See the `replica` package docstring for the whole API and `replica.expected` for
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
@@ -86,7 +87,7 @@ class RemoteRequestLog:
         return iter(self.records())
 
 
-class _Network:
+class NetworkBase:
     """Start/stop, cycles and the request log, in this process or in a child process."""
 
     def __init__(self, catalog: Catalog, *, slow_seconds: float, cycle: int, in_process: bool) -> None:
@@ -145,10 +146,8 @@ class _Network:
             self._core.stop()
             self._core = None
         if self._conn is not None and self._process is not None:
-            try:
+            with contextlib.suppress(EOFError, OSError):  # the child may already be gone
                 self._call("stop")
-            except (EOFError, OSError):
-                pass
             self._process.join(timeout=10)
             if self._process.is_alive():
                 self._process.terminate()
@@ -205,18 +204,20 @@ class _Network:
         sources = []
         for spec in self._catalog(self.cycle):
             info = self.sites[spec.name]
-            sources.append({
-                "name": spec.name,
-                "kind": spec.kind,
-                **({"region": spec.region} if spec.region else {}),
-                "start_urls": list(info.start_urls),
-                "feeds": list(info.feeds),
-                "sitemaps": list(info.sitemaps),
-                "allow": [],
-                "deny": [],
-                "max_pages": 10,
-                "schedule": "1h",
-            })
+            sources.append(
+                {
+                    "name": spec.name,
+                    "kind": spec.kind,
+                    **({"region": spec.region} if spec.region else {}),
+                    "start_urls": list(info.start_urls),
+                    "feeds": list(info.feeds),
+                    "sitemaps": list(info.sitemaps),
+                    "allow": [],
+                    "deny": [],
+                    "max_pages": 10,
+                    "schedule": "1h",
+                }
+            )
         config: dict[str, Any] = {
             "database": database_url,
             "sources": sources,
@@ -238,7 +239,7 @@ class _Network:
         calendars = {
             s.name: self.sites[s.name].base_url + urls.CALENDAR_PATH + "?date=2024-04-19"
             for s in specs
-            if s.template == "hanweb"
+            if s.calendar
         }
         return Expected(articles, never, self.offsite_url, calendars)
 
@@ -256,7 +257,7 @@ def crawl_settings(slow_seconds: float) -> dict[str, Any]:
     }
 
 
-class ReplicaNetwork(_Network):
+class ReplicaNetwork(NetworkBase):
     """The hand-made network: seven sites, the off-domain host, and every hostile case."""
 
     def __init__(self, *, slow_seconds: float = 3.0, cycle: int = 1, in_process: bool = True) -> None:

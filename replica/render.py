@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import format_datetime
 from functools import cache
 from typing import Any
@@ -16,8 +16,11 @@ from replica.pages import HTML_UTF8, Page, binary_blob, huge_table, minimal_pdf,
 
 CST = timezone(timedelta(hours=8))
 HUGE_PAGE_BYTES = 20 * 1024 * 1024
-_REASONS = {404: ("Not Found", "您访问的页面不存在或已被删除。"), 410: ("Gone", "该信息已撤销。"),
-            500: ("Internal Server Error", "服务器内部错误,请稍后再试。")}
+_REASONS = {
+    404: ("Not Found", "您访问的页面不存在或已被删除。"),
+    410: ("Gone", "该信息已撤销。"),
+    500: ("Internal Server Error", "服务器内部错误,请稍后再试。"),
+}
 
 
 @dataclass(frozen=True)
@@ -62,19 +65,14 @@ def error_page(status: int) -> Page:
     return Page(status, body, conditional=False)
 
 
-def pub_text(article: ArticleSpec) -> str:
-    """The publication time as the page's metadata line shows it."""
-    return article.date
-
-
 def _listed(site: SiteSpec, column: Column | None, cycle: int) -> list[ArticleSpec]:
     items = [a for a in site.articles if a.listed_in(cycle) and (column is None or a.column == column.id)]
     return sorted(items, key=lambda a: (a.published, a.id), reverse=True)
 
 
-def _href(ctx: SiteContext, column: Column, article: ArticleSpec) -> str:
+def _href(ctx: SiteContext, column: Column, article: ArticleSpec, *, on_list: bool = True) -> str:
     path = urls.article_path(ctx.site, article)
-    if ctx.site.template == "trs":
+    if ctx.site.template == "trs" and on_list:
         return "." + path.removeprefix(f"/{column.id}")  # TRS writes links relative to the column
     if ctx.site.template == "mirror":
         return ctx.base + path
@@ -91,16 +89,18 @@ def _common(ctx: SiteContext) -> dict[str, Any]:
         "nav": [(c.name, urls.column_path(site, c)) for c in site.columns],
         "friends": ctx.friends,
         "offsite_url": ctx.offsite,
-        "calendar_href": f"{urls.CALENDAR_PATH}?date=2024-04-19",
-        "internal_href": (site.disallow or "/nbgl/") + "index.html",
+        "calendar_href": f"{urls.CALENDAR_PATH}?date=2024-04-19" if site.calendar else None,
+        "internal_href": site.disallow + "index.html" if site.disallow else None,
     }
 
 
 def _related(ctx: SiteContext, article: ArticleSpec) -> list[ListItem]:
     # Only first-cycle articles, so an article page does not change when new ones appear.
     column = ctx.site.column(article.column)
-    others = [a for a in ctx.site.articles if a.column == article.column and a.since == 1 and a is not article]
-    return [(a.title, _href(ctx, column, a), a.date[:10]) for a in others[:3]]
+    others = [
+        a for a in ctx.site.articles if a.column == article.column and a.since == 1 and a is not article
+    ]
+    return [(a.title, _href(ctx, column, a, on_list=False), a.date[:10]) for a in others[:3]]
 
 
 def article_page(ctx: SiteContext, article: ArticleSpec, cycle: int) -> Page:
@@ -119,7 +119,7 @@ def article_page(ctx: SiteContext, article: ArticleSpec, cycle: int) -> Page:
         path=urls.article_path(site, article),
         paras=body,
         summary=body[0][:80] if body else article.title,
-        pub=pub_text(article),
+        pub=article.date,
         iso_pub=article.published.replace(tzinfo=CST).isoformat(),
         doc_date=f"{article.published:%Y/%-m/%-d %H:%M:%S}",
         attachment_href=attachment.rsplit("/", 1)[1] if attachment else None,
@@ -128,11 +128,13 @@ def article_page(ctx: SiteContext, article: ArticleSpec, cycle: int) -> Page:
     return Page(200, _encode(html, site.encoding), _content_type(declared), slow=article.behaviour == "slow")
 
 
-@cache
 def _huge_page(title: str, site_title: str, encoding: str) -> Page:
     head = _render("huge.html", a={"title": title}, site={"title": site_title}, charset=encoding)
-    return Page(200, huge_table(_encode(head, encoding), encoding=encoding, target_bytes=HUGE_PAGE_BYTES),
-                _content_type(encoding))
+    return Page(
+        200,
+        huge_table(_encode(head, encoding), encoding=encoding, target_bytes=HUGE_PAGE_BYTES),
+        _content_type(encoding),
+    )
 
 
 def _hostile_pages(ctx: SiteContext, article: ArticleSpec) -> dict[str, Page]:
@@ -152,8 +154,6 @@ def _hostile_pages(ctx: SiteContext, article: ArticleSpec) -> dict[str, Page]:
             return {path: Page(200, _render("js_challenge.html").encode(), HTML_UTF8, conditional=False)}
         case "offsite_redirect":
             return {path: redirect(f"{ctx.offsite}/landing/{article.id}.html")}
-        case "huge":
-            return {path: _huge_page(article.title, site.title, site.encoding)}
         case "binary":
             return {path: Page(200, binary_blob(article.key), "text/html")}
     raise ValueError(f"article {article.key}: behaviour {article.behaviour!r} has no page")
@@ -181,8 +181,9 @@ def _column_pages(ctx: SiteContext, column: Column, cycle: int) -> dict[str, Pag
             next_href=urls.column_path(site, column, page + 1) if page + 1 < n_pages else None,
             page_links=[(n + 1, urls.column_path(site, column, n)) for n in range(n_pages)],
         )
-        pages[urls.column_path(site, column, page)] = Page(200, _encode(html, site.encoding),
-                                                           _content_type(site.encoding))
+        pages[urls.column_path(site, column, page)] = Page(
+            200, _encode(html, site.encoding), _content_type(site.encoding)
+        )
     return pages
 
 
@@ -191,19 +192,25 @@ def _feed(ctx: SiteContext, cycle: int) -> Page:
     items = []
     for a in _listed(site, None, cycle)[:20]:
         body = a.body_in(cycle)
-        items.append({
-            "title": a.title,
-            "link": ctx.base + urls.article_path(site, a),
-            "pub_date": format_datetime(a.published.replace(tzinfo=CST)),
-            "summary": body[0][:120] if body else a.title,
-        })
-    xml = _render("rss.xml", site=site, base=ctx.base, charset=site.encoding, feed_items=items, last_build=None)
+        items.append(
+            {
+                "title": a.title,
+                "link": ctx.base + urls.article_path(site, a),
+                "pub_date": format_datetime(a.published.replace(tzinfo=CST)),
+                "summary": body[0][:120] if body else a.title,
+            }
+        )
+    xml = _render(
+        "rss.xml", site=site, base=ctx.base, charset=site.encoding, feed_items=items, last_build=None
+    )
     return Page(200, _encode(xml, site.encoding), f"application/rss+xml; charset={site.encoding}")
 
 
 def _sitemap(ctx: SiteContext, cycle: int) -> Page:
     site = ctx.site
-    entries: list[tuple[str, str | None]] = [(ctx.base + urls.column_path(site, c), None) for c in site.columns]
+    entries: list[tuple[str, str | None]] = [
+        (ctx.base + urls.column_path(site, c), None) for c in site.columns
+    ]
     for a in _listed(site, None, cycle):
         entries.append((ctx.base + urls.article_path(site, a), a.published.date().isoformat()))
     return Page(200, _render("sitemap.xml", entries=entries).encode(), "application/xml; charset=utf-8")
@@ -226,9 +233,15 @@ def render_site(
     """
     site = ctx.site
     pages: dict[str, Page] = {"/robots.txt": _robots(ctx)}
-    home_items = [(a.title, _href(ctx, site.column(a.column), a), a.date[:10]) for a in _listed(site, None, cycle)[:8]]
-    pages["/"] = Page(200, _encode(_render("home.html", **_common(ctx), items=home_items), site.encoding),
-                      _content_type(site.encoding))
+    home_items = [
+        (a.title, _href(ctx, site.column(a.column), a, on_list=False), a.date[:10])
+        for a in _listed(site, None, cycle)[:8]
+    ]
+    pages["/"] = Page(
+        200,
+        _encode(_render("home.html", **_common(ctx), items=home_items), site.encoding),
+        _content_type(site.encoding),
+    )
     for column in site.columns:
         pages.update(_column_pages(ctx, column, cycle))
     for article in site.articles:
@@ -245,6 +258,14 @@ def render_site(
                 if cache is not None:
                     cache[key] = page
             pages[path] = page
+        elif article.behaviour == "huge":
+            # Built once per network: 20 MB of rows is worth keeping rather than rebuilding.
+            huge = cache.get((article.key, False)) if cache is not None else None
+            if huge is None:
+                huge = _huge_page(article.title, site.title, site.encoding)
+                if cache is not None:
+                    cache[(article.key, False)] = huge
+            pages[path] = huge
         else:
             pages.update(_hostile_pages(ctx, article))
         attachment = urls.attachment_path(site, article)
@@ -257,7 +278,9 @@ def render_site(
         pages[urls.SITEMAP_PATH] = _sitemap(ctx, cycle)
     if site.disallow:
         html = _render("internal.html", **_common(ctx))
-        pages[site.disallow + "index.html"] = Page(200, _encode(html, site.encoding), _content_type(site.encoding))
+        pages[site.disallow + "index.html"] = Page(
+            200, _encode(html, site.encoding), _content_type(site.encoding)
+        )
     return pages
 
 
@@ -279,4 +302,4 @@ def calendar_page(ctx: SiteContext, day_text: str | None) -> Page:
 
 
 # Last-Modified of every page first served in cycle 1; a page changed in cycle c gets EPOCH + (c-1) days.
-EPOCH = datetime(2024, 4, 19, 12, 0, tzinfo=timezone.utc)
+EPOCH = datetime(2024, 4, 19, 12, 0, tzinfo=UTC)

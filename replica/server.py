@@ -135,6 +135,9 @@ def _not_modified(page: Page, last_modified: datetime | None, headers: dict[str,
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 15  # idle keep-alive connections end, so their threads do not outlive the network
+    # Headers and body go out in two writes; with Nagle on, each keep-alive response waits ~40 ms.
+    disable_nagle_algorithm = True
     server: SiteServer
     server_version = "nginx"
     sys_version = ""
@@ -166,7 +169,9 @@ class _Handler(BaseHTTPRequestHandler):
         last_modified = state.last_modified.get(self.path)
         status = 304 if _not_modified(page, last_modified, headers) else page.status
         srv.log.append(
-            RequestRecord(srv.site, headers.get("host", ""), self.command, self.path, status, headers, time.time())
+            RequestRecord(
+                srv.site, headers.get("host", ""), self.command, self.path, status, headers, time.time()
+            )
         )
         if page.slow and status != 304 and srv.stopping.wait(srv.slow_seconds):
             return

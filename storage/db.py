@@ -40,17 +40,27 @@ def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> No
     cursor.close()
 
 
-def _sqlite_on_begin(connection: Any) -> None:
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # Writers take the write lock when they begin, so a busy database makes them wait (busy
+    # timeout) instead of failing when a read-then-write transaction finds its snapshot stale.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_deferred(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
+def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys on every connection.
+
+    On SQLite every transaction takes the write lock at its start unless `read_only` is set; use
+    `read_only=True` for long reads (exports) so they never hold writers up.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, json_serializer=_json_dumps, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin_immediate)
         return engine
     return create_engine(parsed, json_serializer=_json_dumps, pool_pre_ping=True, **kwargs)
 
@@ -137,12 +147,12 @@ def missing_sqlite_file(url: str) -> str | None:
     return path
 
 
-def open_existing(url: str) -> Engine:
+def open_existing(url: str, *, read_only: bool = False) -> Engine:
     """An engine on a database that exists and is migrated; StorageError (one line) otherwise."""
     missing = missing_sqlite_file(url)
     if missing is not None:
         raise StorageError(f"database file {missing} does not exist: run `countywatch db upgrade`")
-    engine = make_engine(url)
+    engine = make_engine(url, read_only=read_only)
     try:
         require_current(engine)
     except SQLAlchemyError as exc:

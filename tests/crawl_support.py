@@ -26,7 +26,9 @@ YUETANG = Source(
 )
 
 
-def make_crawler(sources: list[Source], settings: dict[str, Any] | None = None, **spider_kwargs: Any) -> Crawler:
+def make_crawler(
+    sources: list[Source], settings: dict[str, Any] | None = None, **spider_kwargs: Any
+) -> Crawler:
     """A crawler whose spider is a ListSpider over `sources` (not started)."""
     crawler = get_crawler(ListSpider, settings or {})
     crawler.spider = crawler._create_spider(sources=sources, **spider_kwargs)
@@ -41,6 +43,8 @@ def request(url: str, source: str | None = "zhenping", kind: str = "article", **
     return Request(url, meta=tags)
 
 
-def response(req: Request, body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> HtmlResponse:
+def response(
+    req: Request, body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> HtmlResponse:
     """A response to `req` with the given body."""
     return HtmlResponse(url=req.url, body=body, status=status, headers=headers, request=req)

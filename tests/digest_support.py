@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from aiosmtpd.controller import Controller
@@ -27,6 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.model import (
     ChangedEntry,
@@ -38,6 +40,11 @@ from alerts.model import (
     WithdrawnEntry,
 )
 from alerts.render import render_html, render_text
+from countywatch.config import Config, SourceKind, config_from_dict
+from crawler.article import Article as Record
+from storage.ingest import IngestResult, ingest_article, source_row
+from storage.outbox import add_alert
+from storage.rules import SourceRef
 
 UTC = dt.UTC
 SINCE = dt.datetime(2024, 4, 18, 0, 0, tzinfo=UTC)
@@ -228,7 +235,7 @@ def smtp_server(
             ok = isinstance(data, LoginPassword) and (data.login.decode(), data.password.decode()) == login
             return AuthResult(success=ok, handled=False)
 
-        kwargs.update(authenticator=authenticator, auth_require_tls=security != "none")
+        kwargs.update(authenticator=authenticator, auth_require_tls=security == "starttls")
     controller = Controller(
         collector,
         hostname="127.0.0.1",
@@ -320,36 +327,43 @@ def screenshot(html_path: Path, png_path: Path, profile: Path, *, timeout: float
     subprocess.run(args, check=True, capture_output=True, timeout=timeout)
 
 
+def _unfilter_sequential(line: bytes, previous: bytes, bpp: int, paeth: bool) -> bytearray:
+    # Average and Paeth depend on the pixel just decoded to the left, so they run byte by byte.
+    row = bytearray(len(line))
+    for i, value in enumerate(line):
+        left = row[i - bpp] if i >= bpp else 0
+        up = previous[i]
+        if not paeth:
+            row[i] = (value + ((left + up) >> 1)) & 0xFF
+            continue
+        upleft = previous[i - bpp] if i >= bpp else 0
+        p = left + up - upleft
+        pa, pb, pc = abs(p - left), abs(p - up), abs(p - upleft)
+        predicted = left if pa <= pb and pa <= pc else (up if pb <= pc else upleft)
+        row[i] = (value + predicted) & 0xFF
+    return row
+
+
 def _unfilter(raw: bytes, width: int, height: int, bpp: int) -> np.ndarray:
     stride = width * bpp
     out = np.zeros((height, stride), dtype=np.uint8)
-    previous = np.zeros(stride, dtype=np.int32)
-    pos = 0
+    previous = np.zeros(stride, dtype=np.uint8)
     for y in range(height):
-        kind = raw[pos]
-        line = np.frombuffer(raw, dtype=np.uint8, count=stride, offset=pos + 1).astype(np.int32)
-        pos += stride + 1
+        start = y * (stride + 1)
+        kind, line = raw[start], raw[start + 1 : start + 1 + stride]
+        values = np.frombuffer(line, dtype=np.uint8)
         if kind == 0:
-            row = line
+            row = values
         elif kind == 1:
-            row = np.cumsum(line.reshape(width, bpp), axis=0).reshape(-1) % 256
+            row = (np.cumsum(values.reshape(width, bpp), axis=0, dtype=np.uint32) % 256).astype(np.uint8)
+            row = row.reshape(-1)
         elif kind == 2:
-            row = (line + previous) % 256
+            row = values + previous  # uint8 arithmetic wraps modulo 256, as PNG wants
         else:
-            row = np.zeros(stride, dtype=np.int32)
-            for x in range(0, stride, bpp):
-                left = row[x - bpp : x] if x else np.zeros(bpp, dtype=np.int32)
-                up = previous[x : x + bpp]
-                if kind == 3:
-                    predicted = (left + up) // 2
-                else:
-                    upleft = previous[x - bpp : x] if x else np.zeros(bpp, dtype=np.int32)
-                    p = left + up - upleft
-                    pa, pb, pc = abs(p - left), abs(p - up), abs(p - upleft)
-                    predicted = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, up, upleft))
-                row[x : x + bpp] = (line[x : x + bpp] + predicted) % 256
+            decoded = _unfilter_sequential(line, previous.tobytes(), bpp, paeth=kind == 4)
+            row = np.frombuffer(bytes(decoded), dtype=np.uint8)
         out[y] = row
-        previous = row
+        previous = out[y]
     return out
 
 
@@ -371,3 +385,80 @@ def decode_png(data: bytes) -> np.ndarray:
     bpp = 3 if colour == 2 else 4
     pixels = _unfilter(zlib.decompress(idat), width, height, bpp)
     return pixels.reshape(height, width, bpp)
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(day: int, hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
+    """A moment in April 2024, China time, as an aware UTC datetime."""
+    return dt.datetime(2024, 4, day, hour, minute, second, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def record(
+    title: str,
+    url: str,
+    *,
+    text: str | None = None,
+    region: str = "陕西省安康市镇坪县",
+    categories: tuple[str, ...] = ("招生入学",),
+    published_at: str = "2024-04-19",
+) -> Record:
+    """An extracted education announcement as storage receives it."""
+    body = text or f"{title}。\n适龄儿童请于5月10日前完成网上报名，逾期不再受理。\n联系电话：0915-1234567。"
+    return Record(
+        url=url,
+        title=title,
+        text=body,
+        published_at=published_at,
+        region=region,
+        topics=["education"],
+        categories=list(categories),
+    )
+
+
+def ingest(
+    factory: sessionmaker[Session],
+    item: Record,
+    *,
+    source: str = "zhenping-jyj",
+    kind: SourceKind = "education_bureau",
+    now: dt.datetime,
+) -> IngestResult:
+    """Store a record through storage's own ingest, committed."""
+    with factory() as session, session.begin():
+        return ingest_article(
+            session, item, source=SourceRef(source, kind), fetched_url=item.url or "", now=now
+        )
+
+
+def health_alert(factory: sessionmaker[Session], source: str, status: str, *, now: dt.datetime) -> int:
+    """A source-health alert, as storage raises when a source starts failing."""
+    with factory() as session, session.begin():
+        src = source_row(session, SourceRef(source, "newspaper"), now)
+        payload = {"health": status, "previous": "ok", "message": f"list page answered HTTP 500 ({status})"}
+        alert_id, _ = add_alert(
+            session,
+            kind="health",
+            key=f"health:{source}:{now.isoformat()}",
+            payload=payload,
+            source_id=src.id,
+            now=now,
+        )
+        return alert_id
+
+
+def notify_config(
+    tmp_path: Path,
+    database: str,
+    channels: dict[str, Any],
+    subscriptions: list[dict[str, Any]],
+    **notify: Any,
+) -> Config:
+    """A configuration with these channels and subscriptions, data kept under tmp_path."""
+    data = {
+        "database": database,
+        "data_dir": str(tmp_path / "data"),
+        "notify": {"channels": channels, "subscriptions": subscriptions, **notify},
+    }
+    return config_from_dict(data, base_dir=str(tmp_path))

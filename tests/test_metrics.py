@@ -48,7 +48,14 @@ def test_with_the_token_the_endpoint_serves_the_metrics(served):
         "finish_reason": "finished",
         "sources": [
             {"name": "other", "new": 7},
-            {"name": "镇坪县", "health": "ok", "list_pages": 2, "articles_fetched": 4, "new": 2, "changed": 1},
+            {
+                "name": "镇坪县",
+                "health": "ok",
+                "list_pages": 2,
+                "articles_fetched": 4,
+                "new": 2,
+                "changed": 1,
+            },
         ],
     }
     metrics.observe_crawl("镇坪县", "ok", 12.5, report)

@@ -6,11 +6,16 @@ from pathlib import Path
 
 import pytest
 from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
+from scrapy.http import HtmlResponse
 
 from tests.crawl_support import ZHENPING, make_crawler, request, response
 
 LIST = "http://jyj.zhenping.gov.cn/col/col1003/index.html"
-VALIDATORS = {"ETag": '"v1"', "Last-Modified": "Fri, 19 Apr 2024 00:00:00 GMT", "Cache-Control": "max-age=86400"}
+VALIDATORS = {
+    "ETag": '"v1"',
+    "Last-Modified": "Fri, 19 Apr 2024 00:00:00 GMT",
+    "Cache-Control": "max-age=86400",
+}
 
 
 @pytest.fixture
@@ -25,6 +30,7 @@ def cache(tmp_path: Path) -> HttpCacheMiddleware:
         },
     )
     middleware = HttpCacheMiddleware.from_crawler(crawler)
+    assert crawler.spider is not None
     middleware.spider_opened(crawler.spider)
     return middleware
 
@@ -43,6 +49,7 @@ def test_list_page_is_revalidated_even_when_fresh(cache: HttpCacheMiddleware) ->
     assert again.headers.get("If-None-Match") == b'"v1"'
     assert again.headers.get("If-Modified-Since") == b"Fri, 19 Apr 2024 00:00:00 GMT"
     served = cache.process_response(again, response(again, b"", status=304))
+    assert isinstance(served, HtmlResponse)
     assert served.status == 200
     assert served.body == b"<html>list v1</html>"
     assert "cached" in served.flags

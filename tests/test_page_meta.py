@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import lxml.html
 
-from crawler.page.infoline import find_footer_facts, find_info_line
+from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_line, find_info_lines
 from crawler.page.meta import read_meta_tags
 
 HANWEB_HEAD = """
@@ -116,3 +116,30 @@ def test_footer_gives_publisher_and_site_identification_code() -> None:
     publisher, site_id = find_footer_facts(tree_of("", body))
     assert publisher == "中共攀枝花市东区委员会 攀枝花市东区人民政府"
     assert site_id == "5104020005"
+
+
+def test_info_lines_add_the_only_date_with_time_when_the_labelled_line_has_none() -> None:
+    body = """<div>新华网河北频道 ( 2012-06-04 09:20:26 )</div>
+      <div class="info">作者： 记者王敬照 编辑： 王华军</div><p>正文第一段。</p>"""
+    assert find_info_lines(tree_of("", body)) == ["2012-06-04 09:20:26", "作者： 记者王敬照 编辑： 王华军"]
+
+
+def test_several_dates_with_times_are_ambiguous() -> None:
+    body = "<div>2019-05-17 20:02:46</div><ul><li>评论 2019-05-17 20:33:49</li></ul><p>正文。</p>"
+    assert find_info_lines(tree_of("", body)) == []
+
+
+def test_an_element_classed_for_the_date_is_the_date() -> None:
+    body = """<p class="time"><span>2019-05-17</span> · <span>无锡交警</span></p>
+      <ul><li>评论 2019-05-17 20:33:49</li><li>评论 2019-05-17 21:00:00</li></ul>"""
+    assert find_info_lines(tree_of("", body)) == ["2019-05-17"]
+
+
+def test_editor_credit_from_tail_text() -> None:
+    body = """<p>正文。</p><span><div><img src="x.gif"></div> 责任编辑： 焦鹏 </span>"""
+    assert find_editor_line(tree_of("", body)) == "责任编辑：焦鹏"
+
+
+def test_no_editor_credit_inside_a_sentence() -> None:
+    body = "<p>本报编辑：张三同志在会上发言，强调要做好教育工作。</p>"
+    assert find_editor_line(tree_of("", body)) is None

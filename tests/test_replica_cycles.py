@@ -54,7 +54,7 @@ def test_cycle_two_changes_one_removes_two_and_adds_two(net: ReplicaNetwork) -> 
     new = {article_urls[u] for u in article_urls if before[u].status == 404 and after[u].status == 200}
     assert new == {"zp-summer-holiday", "dq-student-aid"} == {a.key for a in expected.new(2)}
 
-    # New items go to the top of their list page; the 404 article keeps its stale link, the 410 one is unlisted.
+    # New items top their list page; the 404 article keeps its stale link, the 410 one is unlisted.
     for key in ("zp-summer-holiday", "dq-student-aid"):
         article = expected.by_key(key)
         first_link = next(

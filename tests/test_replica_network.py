@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import threading
 from collections.abc import Iterator
-from email.utils import parsedate_to_datetime
+from email.utils import formatdate, parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import pytest
 from lxml import etree
 
 from countywatch.config import config_from_dict
+from replica.core import bind_or_fallback
 from replica.network import ReplicaNetwork
+from replica.server import RequestLog, SiteServer, SiteState
 from tests.replica_http import fetch, links
-
-RSS_DATE = re.compile(r"<pubDate>(.*?)</pubDate>")
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +34,23 @@ def test_seven_sites_of_every_kind_on_distinct_loopback_hosts(net: ReplicaNetwor
     assert len({s.host for s in net.sites.values()}) == 7
     assert all(s.host.startswith("127.") for s in net.sites.values())
     assert net.offsite_url.startswith("http://127.0.0.99:")
+
+
+def test_sites_fall_back_to_127_0_0_1_where_their_address_cannot_be_bound() -> None:
+    log, stopping = RequestLog(), threading.Event()
+
+    def make(address: tuple[str, int]) -> SiteServer:
+        return SiteServer(
+            address, site="x", state=lambda: SiteState({}, {}), log=log, slow_seconds=0, stopping=stopping
+        )
+
+    server = bind_or_fallback(
+        "192.0.2.1", make
+    )  # TEST-NET-1: not an address of this machine, so bind() fails
+    try:
+        assert server.base_url.startswith("http://127.0.0.1:")
+    finally:
+        server.server_close()
 
 
 def test_config_dict_is_a_valid_configuration_with_one_source_per_site(net: ReplicaNetwork) -> None:
@@ -113,8 +132,6 @@ def test_conditional_get_answers_304_for_matching_validators(net: ReplicaNetwork
 
 
 def _http_date(timestamp: float) -> str:
-    from email.utils import formatdate
-
     return formatdate(timestamp, usegmt=True)
 
 
@@ -265,3 +282,29 @@ def test_expected_alerts_only_for_official_education_stories(net: ReplicaNetwork
         "ak-food-safety",
         "xt-zoning",
     }
+
+
+def test_every_same_site_link_answers_200_except_the_catalogued_hostile_pages(net: ReplicaNetwork) -> None:
+    hosts = {urlsplit(s.base_url).netloc: s for s in net.sites.values()}
+    calendars = set(net.expected.calendar_urls.values())
+    todo = [url for s in net.sites.values() for url in (*s.start_urls, s.base_url + "/")]
+    statuses: dict[str, int] = {}
+    while todo:
+        url = todo.pop()
+        if url in statuses or urlsplit(url).netloc not in hosts or url in calendars:
+            continue
+        reply = fetch(url)
+        statuses[url] = reply.status
+        readable = reply.status == 200 and reply.headers.get_content_type() == "text/html"
+        if readable and len(reply.body) < 1_000_000 and not reply.body.startswith(b"\x89PNG"):
+            encoding = hosts[urlsplit(url).netloc].encoding  # the site's real one, whatever is declared
+            todo.extend(links(url, reply.body.decode(encoding)))
+    failing = {url: status for url, status in statuses.items() if status != 200}
+    hostile = {a.url: a.behaviour for a in net.expected.unstored}
+    assert {url: hostile.get(url) for url in failing} == {
+        net.expected.by_key("zp-economy").url: "error_500",
+        net.expected.by_key("zp-rural").url: "redirect_loop",
+        net.expected.by_key("dq-annual-report").url: "waf_412",
+        net.expected.by_key("dq-city-notice").url: "offsite_redirect",
+    }
+    assert {a.url for a in net.expected.articles if a.since == 1} <= set(statuses)

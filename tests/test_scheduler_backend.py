@@ -47,7 +47,9 @@ def test_the_open_run_of_an_interrupted_crawl_is_closed_keeping_the_health(migra
         earlier = start_crawl_run(session, "zhenping", now=T0 - timedelta(hours=6))
         finish_crawl_run(session, earlier, {}, "ok", now=T0 - timedelta(hours=5))
         start_crawl_run(session, "zhenping", now=T0 + timedelta(seconds=2))
-    backend.record_crawl(CONFIG, "zhenping", _outcome(INTERRUPTED, "interrupted: the daemon was stopping"), T0)
+    backend.record_crawl(
+        CONFIG, "zhenping", _outcome(INTERRUPTED, "interrupted: the daemon was stopping"), T0
+    )
     with backend.session_factory() as session:
         runs = health_history(session, "zhenping")
     assert len(runs) == 2

@@ -72,7 +72,9 @@ def test_postgres_advisory_lock(fresh_postgres_database, tmp_path):
     first.acquire()
     try:
         assert daemon_running(url, tmp_path)
-        with pytest.raises(DaemonLockError, match=r"another daemon \(server pid \d+\) is running on this database"):
+        with pytest.raises(
+            DaemonLockError, match=r"another daemon \(server pid \d+\) is running on this database"
+        ):
             second.acquire()
     finally:
         first.release()

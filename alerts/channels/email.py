@@ -7,7 +7,7 @@ import ssl
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, getaddresses
 
 from alerts.channels.base import IDEMPOTENCY_HEADER, Channel, DeliveryError
 from alerts.model import RenderedDigest
@@ -69,12 +69,14 @@ class EmailSender(Channel):
         c = self.config
         msg = build_message(rendered, c)
         where = f"email {c.host}:{c.port}"
+        # The envelope takes bare addresses; display names belong in the To header only.
+        recipients = [address for _, address in getaddresses(c.to) if address]
         try:
             password = read_secret(c.password_env)
             with self._connect() as smtp:
                 if c.username:
                     smtp.login(c.username, password or "")
-                smtp.send_message(msg, from_addr=c.sender, to_addrs=list(c.to))
+                smtp.send_message(msg, from_addr=c.sender, to_addrs=recipients)
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"{where}: login as {c.username!r} refused ({exc.smtp_code})") from None
         except smtplib.SMTPRecipientsRefused as exc:
@@ -86,6 +88,9 @@ class EmailSender(Channel):
                 else exc.smtp_error
             )
             raise DeliveryError(f"{where}: server said {exc.smtp_code} {text}") from None
+        except UnicodeEncodeError:
+            # smtplib encodes AUTH exchanges as ASCII.
+            raise DeliveryError(f"{where}: the SMTP user name and password must be ASCII") from None
         except ssl.SSLError as exc:
             raise DeliveryError(f"{where}: TLS failed: {exc.reason or exc}") from None
         except (smtplib.SMTPException, OSError) as exc:

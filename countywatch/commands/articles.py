@@ -83,7 +83,7 @@ def command(
         limit=limit,
     )
     try:
-        engine = open_existing(url)
+        engine = open_existing(url, read_only=True)
     except StorageError as exc:
         fail(str(exc))
         return

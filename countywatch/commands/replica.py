@@ -21,20 +21,54 @@ def command() -> None:
 
 
 @command.command("serve")
-@click.option("--sites", "n_sites", type=click.IntRange(min=0, max=60000), default=0, show_default=True,
-              help="Serve this many generated sites instead of the seven hand-made ones (0 = hand-made).")
-@click.option("--articles-per-site", type=click.IntRange(min=1, max=10000), default=30, show_default=True,
-              help="Articles on each generated site.")
-@click.option("--cycle", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Crawl cycle to start in (2: one article changed, two gone, two new).")
-@click.option("--advance-every", type=click.FloatRange(min=1), default=None,
-              help="Move to the next cycle every this many seconds.")
-@click.option("--slow-seconds", type=click.FloatRange(min=0, max=600), default=3.0, show_default=True,
-              help="Delay of the slow page.")
-@click.option("--write-config", "config_out", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write a countywatch configuration for crawling the network to this file.")
-@click.option("--database", default="sqlite:///replica-demo.db", show_default=True,
-              help="Database URL put in the written configuration.")
+@click.option(
+    "--sites",
+    "n_sites",
+    type=click.IntRange(min=0, max=60000),
+    default=0,
+    show_default=True,
+    help="Serve this many generated sites instead of the seven hand-made ones (0 = hand-made).",
+)
+@click.option(
+    "--articles-per-site",
+    type=click.IntRange(min=1, max=10000),
+    default=30,
+    show_default=True,
+    help="Articles on each generated site.",
+)
+@click.option(
+    "--cycle",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Crawl cycle to start in (2: one article changed, two gone, two new).",
+)
+@click.option(
+    "--advance-every",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Move to the next cycle every this many seconds.",
+)
+@click.option(
+    "--slow-seconds",
+    type=click.FloatRange(min=0, max=600),
+    default=3.0,
+    show_default=True,
+    help="Delay of the slow page.",
+)
+@click.option(
+    "--write-config",
+    "config_out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write a countywatch configuration for crawling the network to this file.",
+)
+@click.option(
+    "--database",
+    default="sqlite:///replica-demo.db",
+    show_default=True,
+    help="Database URL put in the written configuration.",
+)
 def serve(
     n_sites: int,
     articles_per_site: int,

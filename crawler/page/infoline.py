@@ -27,6 +27,11 @@ _DATE_TIME = re.compile(
 _DATE_TEXT_XPATH = (
     "//body//text()[contains(., ':') and (contains(., '-') or contains(., '年') or contains(., '/'))]"
 )
+_DATE_CLASS_XPATH = (
+    "//body//*[self::p or self::span or self::div or self::em or self::time]"
+    "[contains(@class, 'time') or contains(@class, 'date') or contains(@id, 'pubtime')"
+    " or contains(@class, 'pubtime') or contains(@id, 'pub_date')]"
+)
 _EDITOR_TEXT_XPATH = "//body//text()[contains(., '编辑') or contains(., '责编')]"
 _EDITOR_LINE = re.compile(
     r"^[【\[(（]?\s*(责任编辑|责编|编辑)\s*[:：|]\s*([\u4e00-\u9fff·]{2,8})\s*[】\])）]?$"
@@ -87,16 +92,26 @@ def find_info_line(tree: HtmlElement) -> str | None:
 
 
 def _dated_line(tree: HtmlElement) -> str | None:
-    """Without labels: a short element with a date and time (`新华网河北频道 ( 2012-06-04 09:20:26 )`)."""
+    """Without labels: the one date-with-time on the page (`新华网河北频道 ( 2012-06-04 09:20:26 )`).
+
+    Only a page with a single such date qualifies; with several (comments, related news) there is
+    no telling which one is the article's.
+    """
+    for element in tree.xpath(_DATE_CLASS_XPATH):
+        # An element classed for the date (`<p class="time">2019-05-17 · 无锡交警</p>`) is meant as one.
+        text = squash(element.text_content())
+        match = _DATE_TIME.search(text) or _DATE.search(text)
+        if match and len(text) <= _MAX_DATED_LINE:
+            return match.group(0)
+    found: set[str] = set()
     for node in tree.xpath(_DATE_TEXT_XPATH):
         element = node.getparent()
         if element is None or element.tag in _NOT_TEXT:
             continue
-        text = squash(element.text_content())
-        match = _DATE_TIME.search(text)
-        if match and len(text) <= _MAX_DATED_LINE:
-            return match.group(0)
-    return None
+        found.update(match.group(0) for match in _DATE_TIME.finditer(squash(str(node))))
+        if len(found) > 1:
+            return None
+    return found.pop() if found else None
 
 
 def find_editor_line(tree: HtmlElement) -> str | None:
@@ -105,9 +120,11 @@ def find_editor_line(tree: HtmlElement) -> str | None:
         element = node.getparent()
         if element is None or element.tag in _NOT_TEXT:
             continue
-        match = _EDITOR_LINE.match(squash(element.text_content()))
-        if match:
-            return f"{match.group(1)}：{match.group(2)}"
+        # The credit is often the tail text after an icon, so the text node itself is tried first.
+        for text in (squash(str(node)), squash(element.text_content())):
+            match = _EDITOR_LINE.match(text)
+            if match:
+                return f"{match.group(1)}：{match.group(2)}"
     return None
 
 

@@ -180,17 +180,24 @@ class ListSpider(Spider):
         # None: too old to be re-checked (storage's RecheckPolicy.max_age).
         return known.next_check_at is not None and known.next_check_at <= self.now
 
+    def _due_known_requests(self, source: Source) -> Iterator[Request]:
+        # Known articles due for a re-check are fetched even when no list links them any more:
+        # that is how a page removed from its list but answering 410 is found withdrawn.
+        for url, known in self.known.get(source.name, {}).items():
+            if self._due(known, None):
+                yield from self._article_requests(source, url, None)
+
     async def start(self) -> AsyncIterator[Request]:
         for source in self.sources.values():
-            for kind, urls in (
-                ("list", source.start_urls),
-                ("feed", source.feeds),
-                ("sitemap", source.sitemaps),
-            ):
+            kinds = (("list", source.start_urls), ("feed", source.feeds), ("sitemap", source.sitemaps))
+            for kind, urls in kinds:
                 for url in urls:
                     request = self._list_request(source, url, kind)
                     if request is not None:
                         yield request
+        for source in self.sources.values():
+            for request in self._due_known_requests(source):
+                yield request
 
     # --- callbacks ----------------------------------------------------------------------------
 

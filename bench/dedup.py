@@ -1,0 +1,319 @@
+"""Near-duplicate detection benchmark: countywatch vs datasketch MinHash+LSH vs SimHash, in one run.
+
+    .venv/bin/python -m bench.dedup            # 10k and 100k indexed documents (about 2-3 minutes)
+    .venv/bin/python -m bench.dedup --quick    # 10k only
+
+Fingerprinting speed is measured on 1-3 KB articles generated from the corpus texts (sentences of
+the labelled set's originals recombined and mutated, so each is distinct). Each index then holds N
+such background documents plus the labelled set (tests/fixtures/dedup/), every labelled document is
+queried, and recall (per kind of copy) and precision are counted over what comes back; a match to a
+background document is a false positive. Memory per document is what tracemalloc sees the index
+allocate. Every method fingerprints the labelled set itself; for the background documents of the
+baseline indexes, datasketch MinHash objects and simhash values are built from countywatch's own
+values, because the baselines' pure-Python hashing would take most of the time budget at 100k (their
+fingerprinting speed is in the first table). Their values then never collide with the labelled
+set's, so the baselines' false positives count labelled documents only, while countywatch's also
+count the background.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+from simhash import Simhash, SimhashIndex
+
+from crawler.fingerprint import (
+    MinHashSignature,
+    minhash_signature,
+    normalize_text,
+    simhash_hex,
+    simhash_of_hashes,
+    shingle_hashes,
+    normalized_codes,
+)
+from storage.neardup import NearDupIndex
+
+DEDUP = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "dedup"
+THRESHOLD = 0.7
+HAMMING = 3
+POSITIVE_KINDS = ("repost", "mirror", "template", "edit", "truncated")
+NEGATIVE_KINDS = ("same_template", "same_bureau")
+
+
+@dataclass
+class Labelled:
+    ids: list[str]
+    texts: list[str]
+    cluster: list[str]
+    pairs: list[dict[str, Any]]
+
+
+@dataclass
+class IndexResult:
+    method: str
+    n: int
+    insert_per_s: float
+    query_per_s: float
+    bytes_per_doc: float
+    rebuild_s: float | None
+    recall: dict[str, float]
+    precision: float
+    false_positives: int
+
+
+def load_labelled() -> Labelled:
+    docs = [json.loads(line) for line in (DEDUP / "docs.jsonl").read_text(encoding="utf-8").splitlines()]
+    pairs = [json.loads(line) for line in (DEDUP / "pairs.jsonl").read_text(encoding="utf-8").splitlines()]
+    return Labelled(
+        [d["id"] for d in docs], [d["text"] for d in docs], [d["cluster"] for d in docs], pairs
+    )
+
+
+def background(labelled: Labelled, count: int, seed: int = 7) -> list[str]:
+    """Distinct 1-3 KB articles: corpus sentences recombined, with a few characters replaced."""
+    rng = random.Random(seed)
+    originals = [t for t, i in zip(labelled.texts, labelled.ids, strict=True) if "." not in i]
+    sentences = [
+        s[i : i + 80]  # long unpunctuated runs are cut, so no document is mostly one original
+        for t in originals
+        for s in re.split(r"(?<=[。！？!?\n，,])", t)
+        for i in range(0, len(s), 80)
+        if len(s[i : i + 80]) > 8
+    ]
+    alphabet = sorted({c for s in sentences for c in s if "\u4e00" <= c <= "\u9fff"})
+    docs = []
+    for _ in range(count):
+        target = rng.randint(350, 1000)  # characters: about 1-3 KB of UTF-8
+        parts: list[str] = []
+        while sum(map(len, parts)) < target:
+            parts.append(rng.choice(sentences))
+        chars = list("".join(parts)[:target])
+        for _ in range(len(chars) // 30):
+            chars[rng.randrange(len(chars))] = rng.choice(alphabet)
+        docs.append("".join(chars))
+    return docs
+
+
+def shingles(text: str) -> list[str]:
+    normalized = normalize_text(text)
+    return [normalized[i : i + 3] for i in range(max(len(normalized) - 2, 1))] if normalized else []
+
+
+def datasketch_minhash(text: str) -> MinHash:
+    sketch = MinHash(num_perm=128)
+    sketch.update_batch([s.encode("utf-8") for s in shingles(text)])
+    return sketch
+
+
+def package_simhash(text: str) -> Simhash:
+    return Simhash(shingles(text))
+
+
+def rate(function: Callable[[str], object], texts: list[str], repeat: int = 3) -> float:
+    """Median documents per second over `repeat` runs (after one warm-up call)."""
+    function(texts[0])
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for text in texts:
+            function(text)
+        runs.append(len(texts) / (time.perf_counter() - start))
+    return statistics.median(runs)
+
+
+def score(
+    labelled: Labelled, results: dict[int, list[int]]
+) -> tuple[dict[str, float], float, int]:
+    """Recall per pair kind, precision and false positives of labelled queries' results."""
+    found = {(min(q, r), max(q, r)) for q, hits in results.items() for r in hits if r != q}
+    number = {doc_id: i for i, doc_id in enumerate(labelled.ids)}
+    by_kind: dict[str, list[bool]] = {}
+    for pair in labelled.pairs:
+        a, b = number[pair["a"]], number[pair["b"]]
+        by_kind.setdefault(pair["kind"], []).append((min(a, b), max(a, b)) in found)
+    n = len(labelled.ids)
+    true = sum(1 for a, b in found if b < n and labelled.cluster[a] == labelled.cluster[b])
+    false = len(found) - true
+    precision = true / len(found) if found else 1.0
+    return {kind: sum(v) / len(v) for kind, v in by_kind.items()}, precision, false
+
+
+def measure_memory(build: Callable[[], object]) -> tuple[object, float]:
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    built = build()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return built, after - before
+
+
+def bench_countywatch(labelled: Labelled, own: list[MinHashSignature], back: list[MinHashSignature]) -> IndexResult:
+    n_lab = len(own)
+    signatures = own + back
+    index = NearDupIndex(threshold=THRESHOLD)
+    start = time.perf_counter()
+    for doc_id, sig in enumerate(signatures):
+        index.add(doc_id, sig)
+    insert = len(signatures) / (time.perf_counter() - start)
+    rows = [(doc_id, sig.to_bytes()) for doc_id, sig in enumerate(signatures)]
+    start = time.perf_counter()
+    NearDupIndex.from_rows(rows)
+    rebuild = time.perf_counter() - start
+    _, used = measure_memory(lambda: NearDupIndex.from_rows(rows))
+    del rows
+    queries = list(range(n_lab)) + list(range(n_lab, min(len(signatures), n_lab + 2000)))
+    start = time.perf_counter()
+    answers = {q: [doc for doc, _ in index.query(signatures[q])] for q in queries}
+    query = len(queries) / (time.perf_counter() - start)
+    recall, precision, false = score(labelled, {q: answers[q] for q in range(n_lab)})
+    return IndexResult("countywatch NearDupIndex", len(back), insert, query, used / len(signatures),
+                       rebuild, recall, precision, false)
+
+
+def bench_datasketch(labelled: Labelled, own: list[MinHash], back: list[MinHashSignature]) -> IndexResult:
+    n_lab = len(own)
+    sketches = own + [MinHash(num_perm=128, hashvalues=s.values.astype(np.uint64), scheme="affine32") for s in back]
+    holder: dict[str, Any] = {}
+
+    def build() -> MinHashLSH:
+        lsh = MinHashLSH(threshold=THRESHOLD, num_perm=128)
+        start = time.perf_counter()
+        for doc_id, sketch in enumerate(sketches):
+            lsh.insert(doc_id, sketch, check_duplication=False)
+        holder["insert"] = len(sketches) / (time.perf_counter() - start)
+        return lsh
+
+    built, used = measure_memory(build)
+    lsh: MinHashLSH = built  # type: ignore[assignment]
+    queries = list(range(n_lab)) + list(range(n_lab, min(len(sketches), n_lab + 2000)))
+    start = time.perf_counter()
+    answers = {
+        q: [c for c in lsh.query(sketches[q]) if sketches[q].jaccard(sketches[c]) >= THRESHOLD] for q in queries
+    }
+    query = len(queries) / (time.perf_counter() - start)
+    recall, precision, false = score(labelled, {q: answers[q] for q in range(n_lab)})
+    return IndexResult(f"datasketch MinHashLSH (b={lsh.b}, r={lsh.r})", len(back), holder["insert"], query,
+                       used / len(sketches), None, recall, precision, false)
+
+
+def bench_simhash(labelled: Labelled, name: str, own: list[int], back: list[int]) -> IndexResult:
+    n_lab = len(own)
+    values = own + back
+    objects = [Simhash(value) for value in values]
+    holder: dict[str, Any] = {}
+
+    def build() -> SimhashIndex:
+        index = SimhashIndex([], k=HAMMING)
+        start = time.perf_counter()
+        for doc_id, obj in enumerate(objects):
+            index.add(str(doc_id), obj)
+        holder["insert"] = len(objects) / (time.perf_counter() - start)
+        return index
+
+    built, used = measure_memory(build)
+    index: SimhashIndex = built  # type: ignore[assignment]
+    queries = list(range(n_lab)) + list(range(n_lab, min(len(objects), n_lab + 2000)))
+    start = time.perf_counter()
+    answers = {q: [int(c) for c in index.get_near_dups(objects[q])] for q in queries}
+    query = len(queries) / (time.perf_counter() - start)
+    recall, precision, false = score(labelled, {q: answers[q] for q in range(n_lab)})
+    return IndexResult(name, len(back), holder["insert"], query, used / len(objects), None, recall,
+                       precision, false)
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k documents only")
+    args = parser.parse_args(argv)
+    sizes = [10_000] if args.quick else [10_000, 100_000]
+    started = time.perf_counter()
+    labelled = load_labelled()
+    texts = background(labelled, max(sizes))
+    sample = texts[:1500]
+    kb = statistics.mean(len(t.encode("utf-8")) for t in sample) / 1024
+
+    print(f"# Near-duplicate benchmark ({len(labelled.ids)} labelled documents, {len(labelled.pairs)} pairs)\n")
+    print(f"## Fingerprinting, one core, {len(sample)} generated articles of {kb:.1f} KB on average "
+          "(median of 3 runs)\n")
+    fingerprint_rows = [
+        ["countywatch minhash_signature (128 perm, 3-grams)", f"{rate(minhash_signature, sample):.0f}"],
+        ["countywatch simhash_hex", f"{rate(simhash_hex, sample):.0f}"],
+        ["datasketch MinHash(128).update_batch", f"{rate(datasketch_minhash, sample[:300], 1):.0f}"],
+        ["simhash package Simhash(shingles)", f"{rate(package_simhash, sample[:300], 1):.0f}"],
+    ]
+    print_table(["method (normalisation included)", "docs/s"], fingerprint_rows)
+
+    own_minhash = [minhash_signature(t) for t in labelled.texts]
+    own_datasketch = [datasketch_minhash(t) for t in labelled.texts]
+    own_simhash_pkg = [package_simhash(t).value for t in labelled.texts]
+    own_simhash = [simhash_of_hashes(shingle_hashes(normalized_codes(t))) for t in labelled.texts]
+
+    results: list[IndexResult] = []
+    for size in sizes:
+        start = time.perf_counter()
+        back = [minhash_signature(t) for t in texts[:size]]
+        sig_rate = size / (time.perf_counter() - start)
+        back_simhash = [int(simhash_hex(t), 16) for t in texts[:size]]
+        print(f"(signed {size} background documents at {sig_rate:.0f} docs/s)")
+        results.append(bench_countywatch(labelled, own_minhash, back))
+        results.append(bench_datasketch(labelled, own_datasketch, back))
+        results.append(bench_simhash(labelled, f"simhash package, Hamming<={HAMMING}", own_simhash_pkg,
+                                     back_simhash))
+        results.append(bench_simhash(labelled, f"countywatch simhash, Hamming<={HAMMING}", own_simhash,
+                                     back_simhash))
+    print()
+    print(f"## Index: N background documents + the labelled set; threshold {THRESHOLD}\n")
+    headers = ["method", "N", "insert/s", "query/s", "bytes/doc", "rebuild s",
+               *(f"R {k}" for k in POSITIVE_KINDS), "precision", "FP", *(f"hit {k}" for k in NEGATIVE_KINDS)]
+    rows = []
+    for r in results:
+        rows.append([
+            r.method, f"{r.n:,}", f"{r.insert_per_s:,.0f}", f"{r.query_per_s:,.0f}", f"{r.bytes_per_doc:,.0f}",
+            "-" if r.rebuild_s is None else f"{r.rebuild_s:.2f}",
+            *(f"{r.recall.get(k, 0):.3f}" for k in POSITIVE_KINDS), f"{r.precision:.4f}", str(r.false_positives),
+            *(f"{r.recall.get(k, 0):.3f}" for k in NEGATIVE_KINDS),
+        ])
+    print_table(headers, rows)
+
+    largest = max(sizes)
+    print(f"## Extrapolation to 1,000,000 documents (linear from N={largest:,})\n")
+    ext_rows = []
+    for r in results:
+        if r.n != largest:
+            continue
+        ext_rows.append([
+            r.method, f"{r.bytes_per_doc * 1e6 / 2**20:,.0f} MiB",
+            f"{1e6 / r.insert_per_s:,.0f} s",
+            "-" if r.rebuild_s is None else f"{r.rebuild_s * 1e6 / (largest + len(labelled.ids)):,.0f} s",
+        ])
+    print_table(["method", "index memory", "insert 1M one by one", "rebuild from rows"], ext_rows)
+    mh = float(fingerprint_rows[0][1])
+    print(f"Signing 1M articles at {mh:.0f} docs/s takes {1e6 / mh / 60:.1f} min on one core.")
+    print(f"\nTotal benchmark time {time.perf_counter() - started:.0f} s.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""The demo's steps: serve the replica network, crawl it three times, show the digest and a summary.
+
+Crawl 1 visits every site; then the replica changes (two articles added, one edited, two taken
+down) and crawl 2 finds the additions and the edit and misses the vanished pages once; crawl 3,
+with nothing new on the sites, revalidates with conditional GETs and withdraws the pages missing
+a second time (one 404 may be a hiccup, so storage withdraws on the second).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from alerts.digest import build_digest
+from alerts.model import Digest
+from alerts.render import render_html, render_text
+from countywatch.config import Config, ConfigError, load_config
+from countywatch.demo.crawls import Progress, outcome_error, run_demo_crawl
+from countywatch.demo.summary import (
+    CrawlSummary,
+    CrawlTotals,
+    alert_counts,
+    crawls_table,
+    error_lines,
+    source_lines,
+    source_table,
+    store_line,
+    store_totals,
+)
+from countywatch.demo.workdir import (
+    DATA_DIR,
+    DATABASE_NAME,
+    SUBSCRIPTION,
+    DemoError,
+    Workdir,
+    demo_config,
+    prepare_workdir,
+    write_config,
+)
+from replica.network import ReplicaNetwork
+from storage.db import StorageError, error_reason, make_session_factory, open_existing, upgrade
+
+CRAWLS = 3
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    """How to run the demo."""
+
+    workdir: Path
+    keep: bool = False
+    slow_seconds: float = 1.0  # the replica's deliberately slow page
+    crawl_time_limit: float = 90.0
+
+
+@dataclass(slots=True)
+class DemoResult:
+    """What a finished demo produced."""
+
+    workdir: Workdir
+    crawls: list[CrawlSummary] = field(default_factory=list)
+    digest: Digest | None = None
+
+
+class Reporter:
+    """Progress lines stamped with the seconds since the demo started."""
+
+    def __init__(self, echo: Echo) -> None:
+        self._echo = echo
+        self._started = time.monotonic()
+
+    def step(self, message: str) -> None:
+        """A line for a step of the demo."""
+        self._echo(f"[{time.monotonic() - self._started:5.1f}s] {message}")
+
+    def detail(self, message: str) -> None:
+        """A line belonging to the step above it (indented under its message)."""
+        self._echo(" " * 9 + message)
+
+    def block(self, text: str) -> None:
+        """Text printed as it is (tables, the digest)."""
+        self._echo(text)
+
+
+def _start_network(slow_seconds: float) -> ReplicaNetwork:
+    network = ReplicaNetwork(slow_seconds=slow_seconds)
+    try:
+        network.start()
+    except (OSError, RuntimeError) as exc:
+        raise DemoError(f"cannot start the replica site network on 127.0.0.x: {exc}") from None
+    return network
+
+
+def _load(workdir: Workdir) -> Config:
+    try:
+        return load_config(workdir.config_path)
+    except ConfigError as exc:
+        raise DemoError(f"the demo configuration is invalid: {str(exc).splitlines()[0]}") from None
+
+
+def _migrate(config: Config) -> None:
+    try:
+        upgrade(config.database_url)
+    except SQLAlchemyError as exc:
+        raise DemoError(f"cannot prepare the database: {error_reason(exc)}") from None
+
+
+@contextmanager
+def _database(config: Config) -> Iterator[Session]:
+    """A session on the demo database, its engine disposed of afterwards."""
+    try:
+        engine = open_existing(config.database_url)
+    except StorageError as exc:
+        raise DemoError(str(exc)) from None
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    except SQLAlchemyError as exc:
+        raise DemoError(f"cannot read the database: {error_reason(exc)}") from None
+    finally:
+        engine.dispose()
+
+
+class _Demo:
+    """One run of the demo: the network, the folder, the configuration and the report."""
+
+    def __init__(self, network: ReplicaNetwork, workdir: Workdir, options: DemoOptions, out: Reporter) -> None:
+        self.network = network
+        self.workdir = workdir
+        self.options = options
+        self.out = out
+        network_config = network.config_dict(f"sqlite:///{DATABASE_NAME}", data_dir=DATA_DIR)
+        write_config(workdir, demo_config(network_config))
+        self.config = _load(workdir)
+
+    def show_sites(self) -> None:
+        self.out.step(f"serving {len(self.network.sites)} replica sites (they stop when the demo ends):")
+        width = max(len(name) for name in self.network.sites)
+        for info in self.network.sites.values():
+            self.out.detail(f"  {info.name:<{width}}  {info.kind:<16}  {info.base_url}/  {info.title}")
+
+    def show_changes(self) -> None:
+        cycle = self.network.advance()
+        expected = self.network.expected
+        added, edited, gone = expected.new(cycle), expected.changed(cycle), expected.gone(cycle)
+        self.out.step(
+            f"the sites changed: {len(added)} articles added, {len(edited)} edited, {len(gone)} taken down"
+        )
+        for mark, articles in (("+", added), ("~", edited), ("-", gone)):
+            for article in articles:
+                status = f" (now answers {article.gone_status})" if article.gone_status else ""
+                self.out.detail(f"  {mark} {article.site}: {article.title}{status}")
+
+    def crawl(self, number: int, purpose: str) -> CrawlSummary:
+        self.out.step(f"crawl {number} of {CRAWLS}: {purpose}")
+        log = self.workdir.crawl_log(number)
+        requests = self.network.requests
+        before = len(requests)
+
+        def progress(p: Progress) -> None:
+            for warning in p.warnings:
+                self.out.detail(f"  ! {warning}")
+            answered = requests.records()[before:]
+            not_modified = sum(r.status == 304 for r in answered)
+            self.out.step(f"  … {len(answered)} requests answered so far ({not_modified} were 304 Not Modified)")
+
+        since = datetime.now(UTC)
+        outcome = run_demo_crawl(
+            self.workdir.config_path, log, time_limit=self.options.crawl_time_limit, on_progress=progress
+        )
+        until = datetime.now(UTC)
+        error = outcome_error(outcome, self.workdir.display(log))
+        if error is not None or outcome.report is None:
+            raise DemoError(error or f"crawl {number} printed no report")
+        report = outcome.report
+        lines = source_lines(report)
+        with _database(self.config) as session:
+            alerts = alert_counts(session, since=since, until=until)
+            stored = store_totals(session)
+        summary = CrawlSummary(
+            number,
+            float(report.get("seconds", outcome.duration)),
+            int(report.get("requests", 0)),
+            int(report.get("responses_304", 0)),
+            CrawlTotals.of(lines),
+            alerts,
+        )
+        self.out.step(summary.line())
+        self.out.block(source_table(lines, indent=" " * 11))
+        for line in error_lines(lines, indent=" " * 11 + "errors of "):
+            self.out.block(line)
+        self.out.detail(f"{store_line(stored)}; {alerts.line()}")
+        return summary
+
+    def digest(self, since: datetime) -> Digest:
+        subscription = next(s for s in self.config.notify.subscriptions if s.name == SUBSCRIPTION)
+        with _database(self.config) as session:
+            digest = build_digest(session, self.config, subscription, since=since, until=datetime.now(UTC))
+        if digest.is_empty:
+            raise DemoError(
+                "the crawls raised no alert, so the digest is empty; see the crawl logs in "
+                + self.workdir.display(self.workdir.root)
+            )
+        text, html = render_text(digest), render_html(digest)
+        try:
+            self.workdir.digest_text.write_text(text, encoding="utf-8")
+            self.workdir.digest_html.write_text(html, encoding="utf-8")
+        except OSError as exc:
+            raise DemoError(f"cannot write the digest: {exc.strerror or exc}") from None
+        self.out.step(f'the digest of subscription "{subscription.name}", as its email\'s text part reads:')
+        self.out.block("")
+        self.out.block(text.rstrip("\n"))
+        self.out.block("")
+        self.out.step(f"HTML digest written to {self.workdir.display(self.workdir.digest_html)}")
+        return digest
+
+    def summary(self, crawls: list[CrawlSummary]) -> None:
+        with _database(self.config) as session:
+            stored = store_totals(session)
+        self.out.step("summary of the crawls:")
+        self.out.block(crawls_table(crawls, indent=" " * 11))
+        self.out.detail(store_line(stored))
+        config = self.workdir.display(self.workdir.config_path)
+        self.out.detail("next: look at what was stored, and write a sources.yaml for your own county sites:")
+        self.out.detail(f"  countywatch articles --config {config} --format table")
+        self.out.detail(f"  countywatch status --config {config}")
+        self.out.detail("  deploy/sources.example.yaml documents every key")
+
+
+def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
+    """Run the whole demo, printing as it goes; DemoError (one line) when a step fails."""
+    out = Reporter(echo)
+    workdir = prepare_workdir(options.workdir, keep=options.keep)
+    kept = options.keep and workdir.database_path.exists()
+    out.step(
+        f"demo folder: {workdir.display(workdir.root)} "
+        + ("(keeping the database of the previous demo)" if kept else "(fresh database)")
+    )
+    result = DemoResult(workdir)
+    started = datetime.now(UTC)
+    with _start_network(options.slow_seconds) as network:
+        demo = _Demo(network, workdir, options, out)
+        demo.show_sites()
+        out.step(f"configuration written to {workdir.display(workdir.config_path)}")
+        _migrate(demo.config)
+        out.step(f"database ready: {workdir.display(workdir.database_path)}")
+        result.crawls.append(demo.crawl(1, "first visit to every site"))
+        demo.show_changes()
+        result.crawls.append(demo.crawl(2, "find what changed (every known article is due for a re-check)"))
+        result.crawls.append(
+            demo.crawl(3, "nothing new on the sites: conditional GETs; pages missing twice are withdrawn")
+        )
+    result.digest = demo.digest(started)
+    demo.summary(result.crawls)
+    return result

@@ -1,0 +1,179 @@
+"""Webhook and chat-bot channels against a real HTTP receiver on loopback; signatures recomputed here."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from alerts.channels import REGISTRY, DeliveryError, channel_help, channel_kinds, make_channel
+from countywatch.config import BotChannel, WebhookChannel
+from tests.digest_support import Receiver, http_receiver, rendered, sample_digest
+
+SECRET = "SEC0123456789abcdef"
+TOKEN = "tok-9f8e7d6c5b4a"
+
+
+@pytest.fixture
+def receiver() -> Receiver:
+    with http_receiver() as running:
+        yield running
+
+
+def bot(kind: str, monkeypatch: pytest.MonkeyPatch, url: str, *, secret: bool = True) -> BotChannel:
+    monkeypatch.setenv("TEST_BOT_URL", url)
+    monkeypatch.setenv("TEST_BOT_SECRET", SECRET)
+    data = {"type": kind, "url_env": "TEST_BOT_URL", "timeout": 5}
+    if secret:
+        data["secret_env"] = "TEST_BOT_SECRET"
+    return BotChannel.model_validate(data)
+
+
+def test_registry_lists_every_kind_with_help() -> None:
+    assert channel_kinds() == ["dingtalk", "email", "feishu", "slack", "webhook", "wecom"]
+    for kind in channel_kinds():
+        assert REGISTRY[kind].kind == kind
+        assert "Keys:" in channel_help(kind)
+
+
+def test_generic_webhook_is_signed_over_the_raw_body(receiver: Receiver, monkeypatch) -> None:
+    monkeypatch.setenv("TEST_HOOK_SECRET", SECRET)
+    config = WebhookChannel.model_validate(
+        {
+            "type": "webhook",
+            "url": f"{receiver.url}/hooks/countywatch",
+            "secret_env": "TEST_HOOK_SECRET",
+            "headers": {"X-Team": "jyj"},
+        }
+    )
+    message = rendered(sample_digest(hostile=True))
+    before = int(time.time())
+    make_channel("hook", config).send(message)
+    (request,) = receiver.requests
+    assert request.path == "/hooks/countywatch"
+    assert request.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert request.headers["X-Team"] == "jyj"
+    assert request.headers["X-Countywatch-Idempotency-Key"] == message.idempotency_key
+    expected = "sha256=" + hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(request.headers["X-Countywatch-Signature"], expected)
+    payload = request.json()
+    timestamp = int(request.headers["X-Countywatch-Timestamp"])
+    assert before <= timestamp <= int(time.time())
+    assert payload["sent_at"] == timestamp  # the timestamp is signed, so it cannot be swapped
+    assert payload["schema"] == "countywatch.digest/1"
+    assert payload["idempotency_key"] == message.idempotency_key
+    assert payload["subscription"] == "教育局值班"
+    assert payload["since"] == "2024-04-18T00:00:00+00:00"
+    assert [e["title"] for e in payload["new"]][1] == "关于2024年秋季小学一年级招生入学工作的通知"
+    assert payload["new"][0]["reposts"] == 2
+    assert payload["changed"][0]["diff"] == [
+        "- 会议时间为6月20日<script>alert(1)</script>",
+        "+ 会议时间改为6月21日",
+    ]
+    assert payload["withdrawn"][0]["withdrawn_at"] == "2024-04-18T12:00:00+00:00"
+    assert payload["health"][0]["status"] == "failing"
+    assert payload["failing_deliveries"][0]["channel"] == "wecom-main"
+    assert payload["text"] == message.text
+
+
+def test_generic_webhook_without_secret_is_unsigned(receiver: Receiver) -> None:
+    config = WebhookChannel.model_validate({"type": "webhook", "url": receiver.url + "/h"})
+    make_channel("hook", config).send(rendered())
+    (request,) = receiver.requests
+    assert "X-Countywatch-Signature" not in request.headers
+    assert "X-Countywatch-Timestamp" in request.headers
+
+
+def test_dingtalk_signs_timestamp_and_sign_query(receiver: Receiver, monkeypatch) -> None:
+    config = bot("dingtalk", monkeypatch, f"{receiver.url}/robot/send?access_token={TOKEN}")
+    message = rendered(sample_digest(extra_new=400))
+    make_channel("ding", config).send(message)
+    (request,) = receiver.requests
+    query = parse_qs(urlsplit(request.path).query)
+    assert query["access_token"] == [TOKEN]
+    timestamp = query["timestamp"][0]
+    assert abs(int(timestamp) - time.time() * 1000) < 60_000
+    mac = hmac.new(SECRET.encode(), f"{timestamp}\n{SECRET}".encode(), hashlib.sha256).digest()
+    assert query["sign"] == [base64.b64encode(mac).decode()]
+    payload = request.json()
+    assert payload["msgtype"] == "markdown"
+    assert payload["markdown"]["title"] == message.subject
+    text = payload["markdown"]["text"]
+    assert len(text.encode()) <= 20000
+    assert "项未列出" in text
+
+
+def test_wecom_markdown_stays_within_4096_bytes(receiver: Receiver, monkeypatch) -> None:
+    config = bot("wecom", monkeypatch, f"{receiver.url}/cgi-bin/webhook/send?key={TOKEN}", secret=False)
+    make_channel("wecom", config).send(rendered(sample_digest(extra_new=50)))
+    payload = receiver.requests[0].json()
+    assert payload["msgtype"] == "markdown"
+    content = payload["markdown"]["content"]
+    assert len(content.encode()) <= 4096
+    assert content.startswith("### 【教育公告摘要】53 条新公告")
+    assert "项未列出" in content
+
+
+def test_feishu_signs_in_the_body(receiver: Receiver, monkeypatch) -> None:
+    config = bot("feishu", monkeypatch, f"{receiver.url}/open-apis/bot/v2/hook/{TOKEN}")
+    message = rendered()
+    make_channel("feishu", config).send(message)
+    payload = receiver.requests[0].json()
+    timestamp = payload["timestamp"]
+    assert abs(int(timestamp) - time.time()) < 60
+    mac = hmac.new(f"{timestamp}\n{SECRET}".encode(), b"", hashlib.sha256).digest()
+    assert payload["sign"] == base64.b64encode(mac).decode()
+    assert payload["msg_type"] == "interactive"
+    assert payload["card"]["header"]["title"]["content"] == message.subject
+    assert "镇坪县召开教育高质量发展大会" in payload["card"]["elements"][0]["content"]
+
+
+def test_slack_blocks_split_into_sections(receiver: Receiver, monkeypatch) -> None:
+    config = bot("slack", monkeypatch, f"{receiver.url}/services/T000/B000/{TOKEN}", secret=False)
+    receiver.default_reply = (200, b"ok")
+    make_channel("slack", config).send(rendered(sample_digest(extra_new=60)))
+    payload = receiver.requests[0].json()
+    header, *sections = payload["blocks"]
+    assert header["type"] == "header"
+    assert len(sections) > 1
+    assert all(len(s["text"]["text"]) <= 3000 and s["text"]["type"] == "mrkdwn" for s in sections)
+    assert "<http://www.zhenping.gov.cn/jyj/2023/0908/1.html|" in sections[0]["text"]["text"]
+
+
+def test_bot_error_code_is_a_delivery_error_without_the_token(receiver: Receiver, monkeypatch) -> None:
+    receiver.replies.append((200, b'{"errcode":310000,"errmsg":"sign not match"}'))
+    config = bot("dingtalk", monkeypatch, f"{receiver.url}/robot/send?access_token={TOKEN}")
+    with pytest.raises(DeliveryError, match=r"error 310000 sign not match") as caught:
+        make_channel("ding", config).send(rendered())
+    assert TOKEN not in str(caught.value) and SECRET not in str(caught.value)
+    assert f"{receiver.url}/…" in str(caught.value)
+
+
+def test_feishu_error_code_is_a_delivery_error(receiver: Receiver, monkeypatch) -> None:
+    receiver.replies.append(
+        (200, b'{"code":19021,"msg":"sign match fail or timestamp is not within one hour"}')
+    )
+    config = bot("feishu", monkeypatch, f"{receiver.url}/open-apis/bot/v2/hook/{TOKEN}")
+    with pytest.raises(DeliveryError, match=r"error 19021"):
+        make_channel("feishu", config).send(rendered())
+
+
+def test_http_error_is_a_delivery_error_without_the_token(receiver: Receiver, monkeypatch) -> None:
+    receiver.replies.append((502, b"bad gateway"))
+    config = bot("slack", monkeypatch, f"{receiver.url}/services/T000/B000/{TOKEN}", secret=False)
+    with pytest.raises(DeliveryError, match=r"HTTP 502: bad gateway") as caught:
+        make_channel("slack", config).send(rendered())
+    assert TOKEN not in str(caught.value)
+
+
+def test_unreachable_receiver_is_a_delivery_error(monkeypatch) -> None:
+    with http_receiver() as gone:
+        url = gone.url
+    config = bot("wecom", monkeypatch, f"{url}/send?key={TOKEN}", secret=False)
+    with pytest.raises(DeliveryError, match=r"refused") as caught:
+        make_channel("wecom", config).send(rendered())
+    assert TOKEN not in str(caught.value)
