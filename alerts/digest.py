@@ -76,12 +76,10 @@ def _stories(session: Session, story_ids: set[int]) -> dict[int, tuple[str | Non
             select(Article.story_id, func.count(Article.id))
             .where(Article.story_id.in_(story_ids))
             .group_by(Article.story_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     query = select(Story.id, Story.first_publisher).where(Story.id.in_(story_ids))
-    publishers = dict(session.execute(query).tuples().all())
+    publishers = dict(session.execute(query).all())
     return {sid: (publishers.get(sid), sizes.get(sid, 1)) for sid in story_ids}
 
 
@@ -104,11 +102,10 @@ def _category(subscription: Subscription, article: AlertArticle) -> str | None:
 
 def _health_entry(alert: DigestAlert) -> HealthEntry:
     payload = alert.payload or {}
-    status = str(payload.get("health") or payload.get("status") or "")
-    before = payload.get("previous") or payload.get("before")
-    message = str(
-        payload.get("message") or payload.get("error") or (f"{before} → {status}" if before else "")
-    )
+    status = str(payload.get("health") or "")
+    previous, error = payload.get("previous"), payload.get("error")
+    parts = [f"{previous} → {status}" if previous else "", str(error) if error else ""]
+    message = "：".join(p for p in parts if p)
     source = alert.source_name or str(payload.get("source") or "?")
     return HealthEntry(alert.id, source, status, message, alert.created_at)
 

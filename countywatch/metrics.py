@@ -73,7 +73,7 @@ class DaemonMetrics:
         self.crawl_duration.labels(source).set(duration)
         if status == "ok":
             self.crawl_last_success.labels(source).set_to_current_time()
-        entry = _source_entry(report, source)
+        entry = report_entry(report, source)
         if entry is None:
             return
         self.pages.labels(source).inc(_count(entry, "list_pages") + _count(entry, "articles_fetched"))
@@ -101,7 +101,7 @@ class DaemonMetrics:
         self.job_errors.labels(job_id, kind).inc()
 
 
-def _source_entry(report: Mapping[str, Any] | None, source: str) -> Mapping[str, Any] | None:
+def report_entry(report: Mapping[str, Any] | None, source: str) -> Mapping[str, Any] | None:
     """The part of a crawl report about `source` (a report lists every source of the cycle)."""
     entries = report.get("sources") if report else None
     if not isinstance(entries, list):

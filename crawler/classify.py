@@ -3,7 +3,8 @@
 A topic matches when one of its keywords is in the title, or its keywords occur in the body at
 least `min_hits` times, and none of its `exclude` words occurs in title or body. Its categories are
 then scored: a keyword in the title counts ten times a keyword in the body (title-only categories
-count the title alone); the strongest come first, at most MAX_CATEGORIES of them.
+count the title alone), a category needs its keyword in the title or twice in the body, and the
+strongest come first, at most MAX_CATEGORIES of them.
 
 Keywords are counted leftmost-longest and without overlap, and a few set phrases of government
 writing are consumed without counting: 主题教育 (a Party study campaign) or 警示教育 say nothing about
@@ -20,6 +21,7 @@ from countywatch.config import Topic
 
 MAX_CATEGORIES = 3
 _TITLE_WEIGHT = 10
+_MIN_BODY_HITS = 2
 # Set phrases that contain a keyword but are about something else; matched, never counted.
 NON_TOPICAL_PHRASES = (
     "主题教育",
@@ -73,11 +75,9 @@ def _categories(title: str, text: str, topic: Topic) -> list[tuple[int, int, str
         in_title = count_hits(title, category.keywords)
         in_body = 0 if category.title_only else count_hits(text, category.keywords)
         score = _TITLE_WEIGHT * in_title + in_body
-        if score:
+        # A single passing mention in the body is noise: it takes the title or two mentions.
+        if score >= _MIN_BODY_HITS:
             scored.append((score, order, category.label))
-    if any(score >= _TITLE_WEIGHT for score, _, _ in scored):
-        # With the title naming a category, a single passing mention in the body is noise.
-        scored = [entry for entry in scored if entry[0] >= 2]
     return scored
 
 

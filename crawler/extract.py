@@ -8,6 +8,7 @@ classifies and fingerprints it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import lxml.html
@@ -16,19 +17,20 @@ from lxml.html import HtmlElement
 
 from countywatch.config import Topic
 from crawler.article import Article
-from crawler.dates import parse_date
+from crawler.dates import ParsedDate, parse_date
 from crawler.decoding import MAX_BYTES, DecodedPage, decode_html, sniff_binary
 from crawler.errors import ExtractionError
 from crawler.hints import PageHints
 from crawler.page.attachments import find_attachments
 from crawler.page.content import MainContent, extract_main_content, find_cms_container
-from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_line, find_info_lines
+from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_line, with_date_line
 from crawler.page.listing import is_list_page
 from crawler.page.meta import MetaTags, read_meta_tags
 from crawler.page.title import find_headline, squash, strip_site_suffix
 from crawler.text_extract import extract_text_article
 
 _ATTACHMENT_LINE = "附件：{title}"
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _HEAD_LINES = 5
 # The text layer judges every line; a body beyond this is a dump, not an article, and is cut.
 MAX_TEXT_CHARS = 200_000
@@ -45,14 +47,15 @@ def extract_article(
     page = _decode(body, http_charset)
     tree = _parse(page.text)
     meta = read_meta_tags(tree)
-    hints = read_hints(tree, url, meta)
+    info_line = find_info_line(tree)
+    info_lines = with_date_line(tree, info_line)
+    hints = read_hints(tree, url, meta, info_lines)
     if page.truncated and "truncated" not in hints.flags:
         hints.flags.append("truncated")
     content = extract_main_content(tree, url)
-    info_lines = find_info_lines(tree)
     evidence = bool(
         (meta.title and meta.published)
-        or find_info_line(tree)
+        or info_line
         or hints.attachments
         or find_cms_container(tree) is not None
     )
@@ -70,12 +73,14 @@ def extract_article(
     return extract_text_article(text, url, hints=hints, topics=topics)
 
 
-def read_hints(tree: HtmlElement, url: str | None, meta: MetaTags | None = None) -> PageHints:
+def read_hints(
+    tree: HtmlElement, url: str | None, meta: MetaTags | None = None, info_lines: list[str] | None = None
+) -> PageHints:
     """Everything the markup says about the page, before its text is cleaned."""
     meta = meta or read_meta_tags(tree)
     headline = find_headline(tree, meta_title=meta.title, site_name=meta.site_name, section=meta.section)
     publisher, footer_site_id = find_footer_facts(tree)
-    published = parse_date(meta.published) if meta.published else None
+    published = _published(meta.published, info_lines or [])
     body = tree.find("body")
     return PageHints(
         title=headline.title,
@@ -91,6 +96,17 @@ def read_hints(tree: HtmlElement, url: str | None, meta: MetaTags | None = None)
         description=meta.description,
         attachments=find_attachments(body if body is not None else tree, url),
     )
+
+
+def _published(meta_value: str | None, info_lines: list[str]) -> ParsedDate | None:
+    """The meta tag's date; the metadata line's when the tag is missing or lacks the time of day."""
+    published = parse_date(meta_value) if meta_value else None
+    shown = parse_date(info_lines[0]) if info_lines else None
+    if shown is None or shown.inferred:
+        return published
+    if published is None or (not published.has_time and shown.has_time and shown.day == published.day):
+        return shown
+    return published
 
 
 def _not_in_title_suffix(authors: list[str], tree: HtmlElement, headline: str | None) -> list[str]:
@@ -152,7 +168,8 @@ def _decode(body: bytes | str, http_charset: str | None) -> DecodedPage:
 
 def _parse(text: str) -> HtmlElement:
     try:
-        tree = lxml.html.document_fromstring(text)
+        # lxml refuses str input that still carries an XML encoding declaration (XHTML pages).
+        tree = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1))
     except (ParserError, ValueError) as exc:
         raise ExtractionError(f"not parseable as HTML: {exc}") from None
     # Scripts and styles are never content; removing them once spares every later walk. CMS

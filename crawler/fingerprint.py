@@ -4,7 +4,7 @@ Everything works on the *normalised* text (`normalize_text`): Simplified script,
 pinyin annotations stripped, whitespace and punctuation removed, so a traditional-with-pinyin mirror
 or a repost with different spacing fingerprints like the original.
 
-MinHash uses character 3-grams and 128 multiply-shift hash functions over 64-bit shingle hashes,
+MinHash uses character 3-grams and 128 affine permutations mod 2^32 of 32-bit shingle hashes,
 computed with numpy in one matrix operation per document (see bench/dedup.py for the measurements
 behind k and the number of permutations).
 """
@@ -35,11 +35,11 @@ _PINYIN = re.compile(rf"[(（][a-zü]*[{_TONED}][a-zü]*[)）]")
 
 
 @cache
-def _permutations() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
-    """Multipliers (odd) and offsets of the NUM_PERM multiply-shift hash functions, from a fixed seed."""
+def _permutations() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """Multipliers (odd) and offsets of the NUM_PERM affine permutations mod 2^32, from a fixed seed."""
     rng = np.random.default_rng(_SEED)
-    a = rng.integers(1, 2**63, size=NUM_PERM, dtype=np.uint64) * _U64(2) + _U64(1)  # odd
-    b = rng.integers(0, 2**63, size=NUM_PERM, dtype=np.uint64)
+    a = rng.integers(0, 2**31, size=NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)  # odd
+    b = rng.integers(0, 2**32, size=NUM_PERM, dtype=np.uint64).astype(np.uint32)
     return a, b
 
 
@@ -159,13 +159,15 @@ class MinHashSignature:
 
 
 def minhash_of_hashes(hashes: npt.NDArray[np.uint64]) -> MinHashSignature:
-    """MinHash signature of precomputed 64-bit shingle hashes (multiply-shift permutations)."""
+    """MinHash signature of precomputed shingle hashes: affine permutations of their top 32 bits."""
     if hashes.size == 0:
         return MinHashSignature(np.full(NUM_PERM, _MASK32, dtype=np.uint32))
     mult, offset = _permutations()
-    permuted = hashes[:, None] * mult[None, :]
-    permuted += offset[None, :]
-    return MinHashSignature((permuted.min(axis=0) >> _U64(32)).astype(np.uint32))
+    # 32-bit arithmetic (datasketch's "affine32" scheme) halves the memory traffic of the
+    # shingles x permutations matrix, the hot loop, at no measurable cost in accuracy.
+    permuted = np.multiply.outer((hashes >> _U64(32)).astype(np.uint32), mult)
+    permuted += offset
+    return MinHashSignature(permuted.min(axis=0))
 
 
 def minhash_signature(text: str) -> MinHashSignature:

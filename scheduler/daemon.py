@@ -13,11 +13,11 @@ import os
 import signal
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import Any, Protocol
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -26,7 +26,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from countywatch.config import Config, ConfigError, load_config, parse_duration, resolve_config_path
 from countywatch.logging_setup import log_context
-from countywatch.metrics import DaemonMetrics, MetricsServer
+from countywatch.metrics import DaemonMetrics, MetricsServer, report_entry
 from scheduler.crawl_process import CrawlCommand, CrawlOutcome, default_crawl_command, run_crawl
 from scheduler.jobs import (
     CATCHUP_JOB_ID,
@@ -96,6 +96,8 @@ class Daemon:
         self._reload_requested = False
         self._stop_requested = False
         self._sync = threading.Lock()
+        self._running: set[str] = set()  # digest jobs executing now
+        self._running_lock = threading.Lock()
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -115,8 +117,9 @@ class Daemon:
             if self.config.notify.subscriptions:
                 # Digests whose time passed while the daemon was down go out once, now.
                 self.scheduler.add_job(
-                    self._retry_job,
-                    DateTrigger(self.now()),
+                    self._deliver,
+                    DateTrigger(),  # now, on the scheduler's own clock
+                    args=[CATCHUP_JOB_ID, None],
                     id=CATCHUP_JOB_ID,
                     name="catch up on missed digests",
                     replace_existing=True,
@@ -292,7 +295,11 @@ class Daemon:
                 self.backend.record_crawl(config, source, outcome, started)
                 log.warning("crawl %s after %.1fs: %s", outcome.status, outcome.duration, outcome.error)
             else:
-                log.info("crawl finished in %.1fs", outcome.duration)
+                log.info(
+                    "crawl finished in %.1fs%s",
+                    outcome.duration,
+                    _summary(report_entry(outcome.report, source)),
+                )
             self._refresh_gauges()
         if outcome.status == OK:
             self._kick_immediate_digests()
@@ -302,13 +309,14 @@ class Daemon:
         self.metrics.set_alerts(self.backend.alert_counts())
 
     def _kick_immediate_digests(self) -> None:
-        # "immediate" subscriptions also run right after a crawl that may have raised alerts.
+        # "immediate" subscriptions also run right after a crawl that may have raised alerts (unless
+        # one is running: max_instances=1 would only skip the kick with a warning).
         for spec in list(self.specs.values()):
-            if (
-                spec.kind == "digest"
-                and spec.schedule.strip().lower() == "immediate"
-                and not self._stopping.is_set()
-            ):
+            if spec.kind != "digest" or spec.schedule.strip().lower() != "immediate":
+                continue
+            with self._running_lock:
+                busy = spec.id in self._running
+            if not busy and not self._stopping.is_set():
                 self.scheduler.modify_job(spec.id, next_run_time=self.now())
 
     def _digest_job(self, subscription: str) -> None:
@@ -320,11 +328,16 @@ class Daemon:
     def _deliver(self, job_id: str, subscription: str | None) -> None:
         started = self.now()
         self.ledger.started(job_id, started)
+        with self._running_lock:
+            self._running.add(job_id)
         try:
             sent, failed = self.backend.deliver(self.config, subscription, started)
         except Exception as exc:
             self.ledger.finished(job_id, FAILED, self.now(), f"{type(exc).__name__}: {exc}")
             raise
+        finally:
+            with self._running_lock:
+                self._running.discard(job_id)
         self.ledger.finished(
             job_id, OK if not failed else FAILED, self.now(), f"{failed} failed" if failed else None
         )
@@ -346,6 +359,15 @@ class Daemon:
             self.metrics.job_error(event.job_id, "missed")
         if not self._stopping.is_set():
             self._note_next_runs()
+
+
+def _summary(entry: Mapping[str, Any] | None) -> str:
+    """`: 12 pages, 3 new, 1 changed, health ok` from a source's part of the crawl report."""
+    if entry is None:
+        return ""
+    pages = int(entry.get("list_pages", 0)) + int(entry.get("articles_fetched", 0))
+    new, changed, health = entry.get("new", 0), entry.get("changed", 0), entry.get("health")
+    return f": {pages} pages, {new} new, {changed} changed, health {health}"
 
 
 def _file_safe(name: str) -> str:

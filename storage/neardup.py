@@ -238,14 +238,26 @@ class NearDupIndex:
     # -- querying -------------------------------------------------------------------------------
 
     def _candidates(self, keys: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
-        lo = np.searchsorted(self._keys, keys, side="left")
-        hi = np.searchsorted(self._keys, keys, side="right")
-        parts = [self._key_rows[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
-        pending = [self._pending[k] for k in keys.tolist() if k in self._pending]
-        if not parts and not pending:
+        """Rows sharing at least one band key with the query, merged and pending alike."""
+        parts: list[npt.NDArray[np.int64]] = []
+        if len(self._keys):
+            lo = np.searchsorted(self._keys, keys)
+            found = np.zeros(len(keys), dtype=bool)
+            inside = lo < len(self._keys)
+            found[inside] = self._keys[lo[inside]] == keys[inside]
+            if found.any():
+                starts = lo[found]
+                counts = np.searchsorted(self._keys, keys[found], side="right") - starts
+                # Every position of every run of equal keys, without a Python loop over bands.
+                positions = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+                parts.append(self._key_rows[positions].astype(np.int64))
+        if self._pending:
+            pending = [row for k in keys.tolist() for row in self._pending.get(k, ())]
+            if pending:
+                parts.append(np.asarray(pending, dtype=np.int64))
+        if not parts:
             return np.empty(0, dtype=np.int64)
-        rows = np.concatenate([*(p.astype(np.int64) for p in parts), *(np.asarray(p) for p in pending)])
-        return np.unique(rows)
+        return np.unique(np.concatenate(parts))
 
     def query(self, sig: MinHashSignature, threshold: float | None = None) -> list[tuple[int, float]]:
         """Indexed documents whose estimated Jaccard with `sig` is at least `threshold`, best first."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -94,28 +94,38 @@ def alerts_for_digest(
     session: Session, *, since: datetime, until: datetime, kinds: Sequence[str] = CONTENT_KINDS
 ) -> list[DigestAlert]:
     """Alerts created in [since, until) of the given kinds, oldest first, joined with their article."""
+    return _digest_alerts(
+        session, Alert.created_at >= since, Alert.created_at < until, Alert.kind.in_(list(kinds))
+    )
+
+
+def alerts_by_id(session: Session, alert_ids: Iterable[int]) -> list[DigestAlert]:
+    """The alerts with these ids, oldest first, joined with their article as alerts_for_digest does."""
+    ids = list(dict.fromkeys(alert_ids))
+    return _digest_alerts(session, Alert.id.in_(ids)) if ids else []
+
+
+def _digest_alerts(session: Session, *conditions: ColumnElement[bool]) -> list[DigestAlert]:
     stmt = (
         select(Alert, Article, Source.name, Source.kind)
         .outerjoin(Article, Article.id == Alert.article_id)
         .outerjoin(Source, Source.id == Alert.source_id)
-        .where(Alert.created_at >= since, Alert.created_at < until, Alert.kind.in_(list(kinds)))
+        .where(*conditions)
         .order_by(Alert.created_at, Alert.id)
     )
-    out: list[DigestAlert] = []
-    for alert, article, source_name, source_kind in session.execute(stmt):
-        out.append(
-            DigestAlert(
-                id=alert.id,
-                kind=alert.kind,
-                key=alert.key,
-                created_at=alert.created_at,
-                payload=alert.payload,
-                story_id=alert.story_id,
-                source_name=source_name,
-                article=_alert_article(article, source_name, source_kind) if article is not None else None,
-            )
+    return [
+        DigestAlert(
+            id=alert.id,
+            kind=alert.kind,
+            key=alert.key,
+            created_at=alert.created_at,
+            payload=alert.payload,
+            story_id=alert.story_id,
+            source_name=source_name,
+            article=_alert_article(article, source_name, source_kind) if article is not None else None,
         )
-    return out
+        for alert, article, source_name, source_kind in session.execute(stmt)
+    ]
 
 
 def _alert_article(article: Article, source_name: str, source_kind: str) -> AlertArticle:

@@ -8,7 +8,8 @@ import pytest
 
 from alerts.channels import DeliveryError, make_channel
 from countywatch.config import EmailChannel
-from tests.digest_support import HOSTILE, rendered, sample_digest, self_signed_cert, smtp_server
+from tests.digest_servers import self_signed_cert, smtp_server
+from tests.digest_support import HOSTILE, rendered, sample_digest
 
 PASSWORD_ENV = "COUNTYWATCH_TEST_SMTP_PASSWORD"
 PASSWORD = "s3cret-pass"

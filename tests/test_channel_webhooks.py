@@ -5,21 +5,26 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from alerts.channels import REGISTRY, DeliveryError, channel_help, channel_kinds, make_channel
+from alerts.channels.bots import split_lines
 from countywatch.config import BotChannel, WebhookChannel
-from tests.digest_support import Receiver, http_receiver, rendered, sample_digest
+from tests.digest_servers import Receiver, http_receiver
+from tests.digest_support import rendered, sample_digest
 
 SECRET = "SEC0123456789abcdef"
 TOKEN = "tok-9f8e7d6c5b4a"
 
 
 @pytest.fixture
-def receiver() -> Receiver:
+def receiver() -> Iterator[Receiver]:
     with http_receiver() as running:
         yield running
 
@@ -40,7 +45,9 @@ def test_registry_lists_every_kind_with_help() -> None:
         assert "Keys:" in channel_help(kind)
 
 
-def test_generic_webhook_is_signed_over_the_raw_body(receiver: Receiver, monkeypatch) -> None:
+def test_generic_webhook_is_signed_over_the_raw_body(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TEST_HOOK_SECRET", SECRET)
     config = WebhookChannel.model_validate(
         {
@@ -88,7 +95,7 @@ def test_generic_webhook_without_secret_is_unsigned(receiver: Receiver) -> None:
     assert "X-Countywatch-Timestamp" in request.headers
 
 
-def test_dingtalk_signs_timestamp_and_sign_query(receiver: Receiver, monkeypatch) -> None:
+def test_dingtalk_signs_timestamp_and_sign_query(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
     config = bot("dingtalk", monkeypatch, f"{receiver.url}/robot/send?access_token={TOKEN}")
     message = rendered(sample_digest(extra_new=400))
     make_channel("ding", config).send(message)
@@ -107,7 +114,7 @@ def test_dingtalk_signs_timestamp_and_sign_query(receiver: Receiver, monkeypatch
     assert "项未列出" in text
 
 
-def test_wecom_markdown_stays_within_4096_bytes(receiver: Receiver, monkeypatch) -> None:
+def test_wecom_markdown_stays_within_4096_bytes(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
     config = bot("wecom", monkeypatch, f"{receiver.url}/cgi-bin/webhook/send?key={TOKEN}", secret=False)
     make_channel("wecom", config).send(rendered(sample_digest(extra_new=50)))
     payload = receiver.requests[0].json()
@@ -118,7 +125,7 @@ def test_wecom_markdown_stays_within_4096_bytes(receiver: Receiver, monkeypatch)
     assert "项未列出" in content
 
 
-def test_feishu_signs_in_the_body(receiver: Receiver, monkeypatch) -> None:
+def test_feishu_signs_in_the_body(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
     config = bot("feishu", monkeypatch, f"{receiver.url}/open-apis/bot/v2/hook/{TOKEN}")
     message = rendered()
     make_channel("feishu", config).send(message)
@@ -132,7 +139,7 @@ def test_feishu_signs_in_the_body(receiver: Receiver, monkeypatch) -> None:
     assert "镇坪县召开教育高质量发展大会" in payload["card"]["elements"][0]["content"]
 
 
-def test_slack_blocks_split_into_sections(receiver: Receiver, monkeypatch) -> None:
+def test_slack_blocks_split_into_sections(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
     config = bot("slack", monkeypatch, f"{receiver.url}/services/T000/B000/{TOKEN}", secret=False)
     receiver.default_reply = (200, b"ok")
     make_channel("slack", config).send(rendered(sample_digest(extra_new=60)))
@@ -144,7 +151,9 @@ def test_slack_blocks_split_into_sections(receiver: Receiver, monkeypatch) -> No
     assert "<http://www.zhenping.gov.cn/jyj/2023/0908/1.html|" in sections[0]["text"]["text"]
 
 
-def test_bot_error_code_is_a_delivery_error_without_the_token(receiver: Receiver, monkeypatch) -> None:
+def test_bot_error_code_is_a_delivery_error_without_the_token(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     receiver.replies.append((200, b'{"errcode":310000,"errmsg":"sign not match"}'))
     config = bot("dingtalk", monkeypatch, f"{receiver.url}/robot/send?access_token={TOKEN}")
     with pytest.raises(DeliveryError, match=r"error 310000 sign not match") as caught:
@@ -153,7 +162,7 @@ def test_bot_error_code_is_a_delivery_error_without_the_token(receiver: Receiver
     assert f"{receiver.url}/…" in str(caught.value)
 
 
-def test_feishu_error_code_is_a_delivery_error(receiver: Receiver, monkeypatch) -> None:
+def test_feishu_error_code_is_a_delivery_error(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
     receiver.replies.append(
         (200, b'{"code":19021,"msg":"sign match fail or timestamp is not within one hour"}')
     )
@@ -162,7 +171,9 @@ def test_feishu_error_code_is_a_delivery_error(receiver: Receiver, monkeypatch) 
         make_channel("feishu", config).send(rendered())
 
 
-def test_http_error_is_a_delivery_error_without_the_token(receiver: Receiver, monkeypatch) -> None:
+def test_http_error_is_a_delivery_error_without_the_token(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     receiver.replies.append((502, b"bad gateway"))
     config = bot("slack", monkeypatch, f"{receiver.url}/services/T000/B000/{TOKEN}", secret=False)
     with pytest.raises(DeliveryError, match=r"HTTP 502: bad gateway") as caught:
@@ -170,10 +181,50 @@ def test_http_error_is_a_delivery_error_without_the_token(receiver: Receiver, mo
     assert TOKEN not in str(caught.value)
 
 
-def test_unreachable_receiver_is_a_delivery_error(monkeypatch) -> None:
+def test_unreachable_receiver_is_a_delivery_error(monkeypatch: pytest.MonkeyPatch) -> None:
     with http_receiver() as gone:
         url = gone.url
     config = bot("wecom", monkeypatch, f"{url}/send?key={TOKEN}", secret=False)
     with pytest.raises(DeliveryError, match=r"refused") as caught:
         make_channel("wecom", config).send(rendered())
     assert TOKEN not in str(caught.value)
+
+
+def test_documented_verification_accepts_a_real_request_and_rejects_tampering(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "webhook.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", doc, flags=re.DOTALL).group(1)  # type: ignore[union-attr]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "docs/webhook.md", "exec"), namespace)
+    verify = namespace["verify"]
+    monkeypatch.setenv("TEST_HOOK_SECRET", SECRET)
+    config = WebhookChannel.model_validate(
+        {"type": "webhook", "url": receiver.url, "secret_env": "TEST_HOOK_SECRET"}
+    )
+    make_channel("hook", config).send(rendered())
+    (request,) = receiver.requests
+    payload = verify(SECRET, request.body, request.headers)  # type: ignore[operator]
+    assert payload["schema"] == "countywatch.digest/1"
+    with pytest.raises(ValueError, match="bad signature"):
+        verify(SECRET, request.body.replace(b"2024", b"2025"), request.headers)  # type: ignore[operator]
+    with pytest.raises(ValueError, match="bad signature"):
+        verify("other-secret", request.body, request.headers)  # type: ignore[operator]
+
+
+def test_non_http_webhook_urls_are_refused(tmp_path: Path) -> None:
+    config = WebhookChannel.model_validate({"type": "webhook", "url": (tmp_path / "x").as_uri()})
+    with pytest.raises(DeliveryError, match="only http and https URLs"):
+        make_channel("hook", config).send(rendered())
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "pieces"),
+    [
+        ("a\nbb\nccc\n", 4, ["a\n", "bb\n", "ccc\n"]),
+        ("abcdefghij", 4, ["abcd", "efgh", "ij"]),
+        ("\n\n\nab", 2, ["ab"]),  # Slack refuses empty sections: blank-only pieces are dropped
+    ],
+)
+def test_split_lines_keeps_pieces_within_the_limit(text: str, limit: int, pieces: list[str]) -> None:
+    assert split_lines(text, limit) == pieces

@@ -18,17 +18,8 @@ from alerts.delivery import deliver_due
 from storage.db import make_engine, make_session_factory
 from storage.models import Delivery
 from storage.outbox import ensure_deliveries
-from tests.digest_support import (
-    Receiver,
-    free_port,
-    health_alert,
-    http_receiver,
-    ingest,
-    local,
-    notify_config,
-    record,
-    smtp_server,
-)
+from tests.digest_servers import Receiver, free_port, http_receiver, smtp_server
+from tests.digest_support import health_alert, ingest, local, notify_config, record
 
 ANNOUNCEMENT = (
     "关于2024年秋季小学一年级招生入学工作的通知",
@@ -68,10 +59,8 @@ def hook(receiver: Receiver, path: str = "/hook") -> dict[str, object]:
 
 def states(factory: sessionmaker[Session]) -> list[tuple[str, str, int]]:
     with factory() as session:
-        rows = session.execute(
-            select(Delivery.channel, Delivery.state, Delivery.attempts).order_by(Delivery.id)
-        )
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        query = select(Delivery.channel, Delivery.state, Delivery.attempts).order_by(Delivery.id)
+        return [(channel, state, attempts) for channel, state, attempts in session.execute(query)]
 
 
 def test_daily_digest_waits_for_its_slot_and_is_sent_once(
@@ -98,7 +87,8 @@ def test_daily_digest_waits_for_its_slot_and_is_sent_once(
         assert report.created == 2
         (mail,) = smtp.mails
         assert mail.message["Subject"] == "【教育公告摘要】1 条新公告（家长）"
-        assert ANNOUNCEMENT[0] in mail.message.get_body(("plain",)).get_content()
+        body = mail.message.get_body(("plain",))
+        assert body is not None and ANNOUNCEMENT[0] in body.get_content()
         (request,) = receiver.requests
         assert request.json()["new"][0]["url"] == ANNOUNCEMENT[1]
         assert mail.message["Message-ID"] == f"<{report.results[0].key}@jyj.example.org>"
@@ -197,12 +187,13 @@ def test_failing_channel_gives_up_without_blocking_others_and_operators_hear_of_
     assert len({r.headers["X-Countywatch-Idempotency-Key"] for r in broken}) == 1
 
     # The operators' next digest (a source-health alert) reports the delivery that gave up.
-    health_alert(factory, "xiangtan-daily", "failing", now=t0 + timedelta(hours=2))
+    assert health_alert(factory, "xiangtan-daily", now=t0 + timedelta(hours=2)) is not None
     report = deliver_due(factory, config, now=t0 + timedelta(hours=2, seconds=1))
     assert [(r.subscription, r.outcome) for r in report.results] == [("值班", "sent")]
     payload = receiver.requests[-1].json()
     assert payload["health"][0]["source"] == "xiangtan-daily"
     assert payload["health"][0]["status"] == "failing"
+    assert payload["health"][0]["message"] == "ok → failing：list page answered HTTP 500"
     (failure,) = payload["failing_deliveries"]
     assert (failure["subscription"], failure["channel"], failure["state"], failure["attempts"]) == (
         "家长",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
-import resource
 import time
 from pathlib import Path
 
@@ -142,3 +142,13 @@ def test_command_text_mode_rejects_binary(tmp_path: Path) -> None:
     result = run([str(page), "--text"])
     assert result.returncode != 0
     assert "Traceback" not in result.stderr.decode("utf-8")
+
+
+def test_str_input_with_an_xml_declaration_is_parsed() -> None:
+    page = (
+        '<?xml version="1.0" encoding="utf-8"?><html><head><title>关于招生的通知-岳塘区教育局</title></head>'
+        "<body><div id='zoom'>" + PARAGRAPH * 3 + "</div></body></html>"
+    )
+    article = extract_article(page, "http://jyj.xiangtan.gov.cn/a.html")
+    assert article.title == "关于招生的通知"
+    assert article.text.startswith("岳塘区教育局召开2024年秋季招生工作会议")

@@ -46,8 +46,8 @@ def test_discover_links(case_input: dict[str, Any], expected: dict[str, Any]) ->
 
 def test_scope_filter_drops_other_hosts() -> None:
     html = (
-        '<ul><li><a href="http://a.gov.cn/art/2024/1/2/art_1_100001.html">本站的一篇文章标题</a> 2024-01-02</li>'
-        '<li><a href="http://b.gov.cn/art/2024/1/2/art_1_100002.html">外站的一篇文章标题</a> 2024-01-02</li></ul>'
+        '<ul><li><a href="http://a.gov.cn/art/2024/1/2/art_1_100001.html">本站的文章标题</a> 2024-01-02</li>'
+        '<li><a href="http://b.gov.cn/art/2024/1/2/art_1_100002.html">外站的文章标题</a> 2024-01-02</li></ul>'
     )
     found = discover_links(html, "http://a.gov.cn/col/index.html", in_scope=lambda u: "//a.gov.cn/" in u)
     assert [link.url for link in found] == ["http://a.gov.cn/art/2024/1/2/art_1_100001.html"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import lxml.html
 
-from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_line, find_info_lines
+from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_line, with_date_line
 from crawler.page.meta import read_meta_tags
 
 HANWEB_HEAD = """
@@ -118,21 +118,26 @@ def test_footer_gives_publisher_and_site_identification_code() -> None:
     assert site_id == "5104020005"
 
 
+def info_lines(body: str) -> list[str]:
+    tree = tree_of("", body)
+    return with_date_line(tree, find_info_line(tree))
+
+
 def test_info_lines_add_the_only_date_with_time_when_the_labelled_line_has_none() -> None:
     body = """<div>新华网河北频道 ( 2012-06-04 09:20:26 )</div>
       <div class="info">作者： 记者王敬照 编辑： 王华军</div><p>正文第一段。</p>"""
-    assert find_info_lines(tree_of("", body)) == ["2012-06-04 09:20:26", "作者： 记者王敬照 编辑： 王华军"]
+    assert info_lines(body) == ["2012-06-04 09:20:26", "作者： 记者王敬照 编辑： 王华军"]
 
 
 def test_several_dates_with_times_are_ambiguous() -> None:
     body = "<div>2019-05-17 20:02:46</div><ul><li>评论 2019-05-17 20:33:49</li></ul><p>正文。</p>"
-    assert find_info_lines(tree_of("", body)) == []
+    assert info_lines(body) == []
 
 
 def test_an_element_classed_for_the_date_is_the_date() -> None:
     body = """<p class="time"><span>2019-05-17</span> · <span>无锡交警</span></p>
       <ul><li>评论 2019-05-17 20:33:49</li><li>评论 2019-05-17 21:00:00</li></ul>"""
-    assert find_info_lines(tree_of("", body)) == ["2019-05-17"]
+    assert info_lines(body) == ["2019-05-17"]
 
 
 def test_editor_credit_from_tail_text() -> None:

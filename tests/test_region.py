@@ -6,26 +6,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from crawler.region import find_region
 from crawler.region_data import division_table, short_name
+from tests.yaml_cases import load_cases
 
-HERE = Path(__file__).parent
-CASES: list[dict[str, Any]] = yaml.safe_load((HERE / "cases" / "region.yaml").read_text(encoding="utf-8"))
+DEDUP = Path(__file__).parent / "fixtures" / "dedup"
 
 
 def texts_of(case: dict[str, Any]) -> list[str | None]:
     body = case.get("body")
     if "body_file" in case:
-        body = (HERE / "fixtures" / "dedup" / case["body_file"]).read_text(encoding="utf-8")
+        body = (DEDUP / case["body_file"]).read_text(encoding="utf-8")
     return [case.get("site_name"), case.get("title"), body]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
-def test_find_region(case: dict[str, Any]) -> None:
+@pytest.mark.parametrize(("case", "expected"), load_cases("region"))
+def test_find_region(case: dict[str, Any], expected: dict[str, str] | None) -> None:
     region = find_region(*texts_of(case))
-    expected = case["expected"]
     if expected is None:
         assert region is None
         return

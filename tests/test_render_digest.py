@@ -11,7 +11,8 @@ import pytest
 
 from alerts.model import Digest, NewEntry
 from alerts.render import render_html, render_markdown, render_text
-from tests.digest_support import decode_png, sample_digest, screenshot
+from tests.digest_screenshot import decode_png, screenshot
+from tests.digest_support import sample_digest
 
 
 def test_text_groups_new_announcements_by_region_then_category() -> None:
@@ -130,6 +131,7 @@ def test_shortened_digest_keeps_section_order_and_counts_the_rest() -> None:
     assert short.withdrawn == [] and short.health == [] and short.failing == []
     assert short.omitted == digest.item_count - 4
     assert "…… 另有 3 项未列出" in render_text(short)
+    assert short.subject == digest.subject  # the subject still counts everything
 
 
 def test_regions_keep_unknown_region_and_uncategorised_entries() -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from storage.repository import (
     add_alert,
+    alerts_by_id,
     alerts_for_digest,
     due_deliveries,
     ensure_deliveries,
@@ -102,3 +103,14 @@ def test_given_up_delivery_is_never_due(session: Session) -> None:
     assert delivery.state == "failed" and len(delivery.last_error or "") == 2000
     with pytest.raises(ValueError, match="no delivery with id 424242"):
         mark_delivered(session, 424242, T0)
+
+
+def test_alerts_by_id_returns_the_same_rows_as_the_digest(session: Session) -> None:
+    alert_id = _one_alert(session)
+    run = start_crawl_run(session, "zhenping-gov", now=T0)
+    health_id = finish_crawl_run(session, run, {}, "blocked", "WAF challenge", now=T0 + timedelta(minutes=1))
+    assert health_id is not None
+    by_id = alerts_by_id(session, [health_id, alert_id, health_id])
+    window = alerts_for_digest(session, since=T0, until=T0 + timedelta(hours=1), kinds=("new", "health"))
+    assert by_id == window and [a.id for a in by_id] == [alert_id, health_id]
+    assert alerts_by_id(session, []) == []

@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from storage.urls import canonicalize_url
+from tests.yaml_cases import load_cases
 
-CASES: list[dict[str, Any]] = yaml.safe_load(
-    (Path(__file__).parent / "cases" / "urls.yaml").read_text(encoding="utf-8")
-)
+CASES = load_cases("urls")
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
-def test_canonicalize_url(case: dict[str, Any]) -> None:
-    mobile_hosts = case.get("mobile_hosts")
-    if "error" in case:
-        with pytest.raises(ValueError, match=re.escape(case["error"])):
-            canonicalize_url(case["url"], mobile_hosts=mobile_hosts)
+@pytest.mark.parametrize(("case", "expected"), CASES)
+def test_canonicalize_url(case: Any, expected: Any) -> None:
+    url, mobile_hosts = (case, None) if isinstance(case, str) else (case["url"], case.get("mobile_hosts"))
+    if isinstance(expected, dict):
+        with pytest.raises(ValueError, match=re.escape(expected["error"])):
+            canonicalize_url(url, mobile_hosts=mobile_hosts)
         return
-    canonical = canonicalize_url(case["url"], mobile_hosts=mobile_hosts)
-    assert canonical == case["expected"]
+    canonical = canonicalize_url(url, mobile_hosts=mobile_hosts)
+    assert canonical == expected
     # Canonical URLs are fixed points: canonicalising again changes nothing.
     assert canonicalize_url(canonical, mobile_hosts=mobile_hosts) == canonical
 
 
 def test_cases_cover_the_rules() -> None:
     assert len(CASES) >= 15
-    assert len({case["name"] for case in CASES}) == len(CASES)

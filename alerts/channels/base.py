@@ -48,10 +48,6 @@ class Channel(ABC):
     def send(self, rendered: RenderedDigest) -> None:
         """Deliver one digest, or raise DeliveryError."""
 
-    def describe(self) -> str:
-        """A one-line description for logs and dry runs (no secrets)."""
-        return f"{self.kind} channel {self.name!r}"
-
 
 def post_json(
     url: str,
@@ -62,12 +58,14 @@ def post_json(
     what: str,
 ) -> tuple[int, bytes]:
     """POST a JSON body; DeliveryError (with the URL redacted) on a network error or non-2xx status."""
+    where = f"{what} {redact_url(url)}"
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise DeliveryError(f"{where}: only http and https URLs can be posted to")
     request = urllib.request.Request(url, data=body, method="POST")
     request.add_header("Content-Type", "application/json; charset=utf-8")
     request.add_header("User-Agent", USER_AGENT)
     for key, value in (headers or {}).items():
         request.add_header(key, value)
-    where = f"{what} {redact_url(url)}"
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read(1024 * 1024)

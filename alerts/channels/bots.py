@@ -45,13 +45,14 @@ def split_lines(text: str, limit: int) -> list[str]:
     current = ""
     for line in text.splitlines(keepends=True):
         while len(line) > limit:
-            if current:
+            if current.strip():
                 pieces.append(current)
-                current = ""
+            current = ""
             pieces.append(line[:limit])
             line = line[limit:]
         if len(current) + len(line) > limit:
-            pieces.append(current)
+            if current.strip():
+                pieces.append(current)
             current = ""
         current += line
     if current.strip():

@@ -52,10 +52,6 @@ class EmailSender(Channel):
         super().__init__(name)
         self.config = config
 
-    def describe(self) -> str:
-        c = self.config
-        return f"email channel {self.name!r} via {c.host}:{c.port} ({c.security}) to {', '.join(c.to)}"
-
     def _connect(self) -> smtplib.SMTP:
         c = self.config
         if c.security == "ssl":

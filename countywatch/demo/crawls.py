@@ -9,6 +9,7 @@ pages (a WAF page, a redirect loop, a 20 MB page), read from the child's log as 
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 import threading
 import time
@@ -22,7 +23,9 @@ from scheduler.state import OK
 # "2026-11-21 19:39:55 [crawler.spiders.lists] WARNING: dongqu: blocked http://…: HTTP 412 …"
 _LOG_LINE = re.compile(r"^\S+ \S+ \[(?P<logger>[\w.]+)\] (?P<level>WARNING|ERROR|CRITICAL): (?P<message>.*)$")
 _OWN_LOGGERS = ("crawler.", "storage.", "countywatch.")
-_MESSAGE_WIDTH = 110
+# Warnings are shown one line each, cut to the terminal's width after the demo's indentation.
+_INDENT = 13
+_FALLBACK_SIZE = (160, 24)  # when the output is not a terminal
 TICK_SECONDS = 2.0
 
 
@@ -37,7 +40,8 @@ def crawl_warning(line: str) -> str | None:
     if match is None or not match["logger"].startswith(_OWN_LOGGERS):
         return None
     message = match["message"]
-    return message if len(message) <= _MESSAGE_WIDTH else message[: _MESSAGE_WIDTH - 1] + "…"
+    width = max(shutil.get_terminal_size(_FALLBACK_SIZE).columns - _INDENT, 40)
+    return message if len(message) <= width else message[: width - 1] + "…"
 
 
 class LogTail:

@@ -46,6 +46,7 @@ from countywatch.demo.workdir import (
 )
 from replica.network import ReplicaNetwork
 from storage.db import StorageError, error_reason, make_session_factory, open_existing, upgrade
+from storage.repository import known_pages
 
 CRAWLS = 3
 Echo = Callable[[str], None]
@@ -113,6 +114,11 @@ def _migrate(config: Config) -> None:
         raise DemoError(f"cannot prepare the database: {error_reason(exc)}") from None
 
 
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; storage writes them in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 @contextmanager
 def _database(config: Config) -> Iterator[Session]:
     """A session on the demo database, its engine disposed of afterwards."""
@@ -132,7 +138,9 @@ def _database(config: Config) -> Iterator[Session]:
 class _Demo:
     """One run of the demo: the network, the folder, the configuration and the report."""
 
-    def __init__(self, network: ReplicaNetwork, workdir: Workdir, options: DemoOptions, out: Reporter) -> None:
+    def __init__(
+        self, network: ReplicaNetwork, workdir: Workdir, options: DemoOptions, out: Reporter
+    ) -> None:
         self.network = network
         self.workdir = workdir
         self.options = options
@@ -140,6 +148,8 @@ class _Demo:
         network_config = network.config_dict(f"sqlite:///{DATABASE_NAME}", data_dir=DATA_DIR)
         write_config(workdir, demo_config(network_config))
         self.config = _load(workdir)
+        # The hostile pages log the same warnings in every crawl; each is shown once.
+        self._warned: set[str] = set()
 
     def show_sites(self) -> None:
         self.out.step(f"serving {len(self.network.sites)} replica sites (they stop when the demo ends):")
@@ -164,13 +174,20 @@ class _Demo:
         log = self.workdir.crawl_log(number)
         requests = self.network.requests
         before = len(requests)
+        shown = [0]
 
         def progress(p: Progress) -> None:
             for warning in p.warnings:
-                self.out.detail(f"  ! {warning}")
+                if warning not in self._warned:
+                    self._warned.add(warning)
+                    self.out.detail(f"  ! {warning}")
             answered = requests.records()[before:]
-            not_modified = sum(r.status == 304 for r in answered)
-            self.out.step(f"  … {len(answered)} requests answered so far ({not_modified} were 304 Not Modified)")
+            if len(answered) != shown[0]:
+                shown[0] = len(answered)
+                not_modified = sum(r.status == 304 for r in answered)
+                self.out.step(
+                    f"  … {len(answered)} requests answered so far ({not_modified} were 304 Not Modified)"
+                )
 
         since = datetime.now(UTC)
         outcome = run_demo_crawl(
@@ -187,7 +204,7 @@ class _Demo:
             stored = store_totals(session)
         summary = CrawlSummary(
             number,
-            float(report.get("seconds", outcome.duration)),
+            outcome.duration,
             int(report.get("requests", 0)),
             int(report.get("responses_304", 0)),
             CrawlTotals.of(lines),
@@ -199,6 +216,24 @@ class _Demo:
             self.out.block(line)
         self.out.detail(f"{store_line(stored)}; {alerts.line()}")
         return summary
+
+    def wait_for_rechecks(self) -> None:
+        """Wait until every known article is due again: the re-check wait doubles with its age."""
+        with _database(self.config) as session:
+            due_times = [
+                _aware(page.next_check_at)
+                for source in self.config.sources
+                for page in known_pages(session, source.name).values()
+                if page.status == "active" and page.next_check_at is not None
+            ]
+        wait = (max(due_times, default=datetime.now(UTC)) - datetime.now(UTC)).total_seconds()
+        if wait > 0:
+            self.out.step(
+                f"waiting {wait:.1f}s until every known article is due for its next re-check "
+                "(the wait doubles with an article's age)"
+            )
+            # The due time is a known instant, not a condition that could come sooner.
+            time.sleep(wait)
 
     def digest(self, since: datetime) -> Digest:
         subscription = next(s for s in self.config.notify.subscriptions if s.name == SUBSCRIPTION)
@@ -255,6 +290,7 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
         result.crawls.append(demo.crawl(1, "first visit to every site"))
         demo.show_changes()
         result.crawls.append(demo.crawl(2, "find what changed (every known article is due for a re-check)"))
+        demo.wait_for_rechecks()
         result.crawls.append(
             demo.crawl(3, "nothing new on the sites: conditional GETs; pages missing twice are withdrawn")
         )

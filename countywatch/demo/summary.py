@@ -18,7 +18,19 @@ from crawler.health import COUNTERS, SourceStats
 from storage.models import ALERT_KINDS
 from storage.repository import ArticleFilter, alerts_for_digest, iter_articles
 
-_COLUMNS = ("source", "lists", "304", "fetched", "new", "changed", "dup", "gone", "withdrawn", "errors", "health")
+_COLUMNS = (
+    "source",
+    "lists",
+    "304",
+    "fetched",
+    "new",
+    "changed",
+    "dup",
+    "gone",
+    "withdrawn",
+    "errors",
+    "health",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +180,8 @@ class CrawlSummary:
         )
 
 
-_SUMMARY_COLUMNS = (
+# The crawl's own counters, then the alerts raised while it ran (a group header names each part).
+_CRAWL_COLUMNS = (
     "crawl",
     "seconds",
     "requests",
@@ -179,25 +192,23 @@ _SUMMARY_COLUMNS = (
     "gone",
     "withdrawn",
     "errors",
-    "alerts:new",
-    "changed",
-    "withdrawn",
-    "health",
 )
+_ALERT_COLUMNS = ("new", "changed", "withdrawn", "health")
 
 
 def crawls_table(crawls: Sequence[CrawlSummary], indent: str = "  ") -> str:
-    """One row per crawl: what it fetched and found, and the alerts it raised."""
-    rows = [_SUMMARY_COLUMNS]
+    """One row per crawl: what it fetched and found, then the alerts it raised."""
+    rows: list[tuple[str, ...]] = [(*_CRAWL_COLUMNS, *_ALERT_COLUMNS)]
     for c in crawls:
         t = c.totals
         counts = (c.requests, c.not_modified, t.new, t.changed, t.duplicate, t.gone, t.withdrawn, t.errors)
         alerts = (c.alerts["new"], c.alerts["changed"], c.alerts["withdrawn"], c.alerts["health"])
         rows.append((str(c.number), f"{c.seconds:.1f}", *map(str, counts), *map(str, alerts)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_SUMMARY_COLUMNS))]
-    return "\n".join(
-        indent + "  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
-    )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [indent + "  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    crawl_width = sum(widths[: len(_CRAWL_COLUMNS)]) + 2 * len(_CRAWL_COLUMNS)
+    group = indent + "articles and pages".rjust(crawl_width - 2) + "  alerts raised"
+    return "\n".join([group, *lines])
 
 
 def store_line(totals: StoreTotals) -> str:

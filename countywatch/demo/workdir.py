@@ -26,8 +26,9 @@ CONFIG_HEADER = f"""\
 #   countywatch articles --config {{config}}
 #   countywatch status --config {{config}}
 #   countywatch digest --config {{config}} --dry-run --since 1d
-# recheck_after is 1s so that the demo's next crawls re-check every known article at once
-# (real sources use a day or more). To send the digest to a webhook, set {WEBHOOK_ENV}.
+# recheck_after is 1s so that the demo's next crawls re-check known articles within seconds
+# (real sources use a day or more; the wait doubles with an article's age).
+# To send the digest to a webhook, set {WEBHOOK_ENV}.
 """
 
 
@@ -120,11 +121,17 @@ def demo_config(network_config: dict[str, Any]) -> dict[str, Any]:
     The database and data folder are given relative to the file, so the folder can be moved.
     The HTTP cache is on so later crawls revalidate with conditional GETs (304s), and a short
     re-check interval lets crawl 2 find the edited and vanished articles without waiting a day.
+    Extraction runs in the crawl process: a few dozen pages do not repay starting workers.
     """
     config = dict(network_config)
     config["database"] = f"sqlite:///{DATABASE_NAME}"
     config["data_dir"] = DATA_DIR
-    config["crawl"] = {**config.get("crawl", {}), "http_cache": True, "recheck_after": "1s"}
+    config["crawl"] = {
+        **config.get("crawl", {}),
+        "http_cache": True,
+        "recheck_after": "1s",
+        "extract_workers": 0,
+    }
     config["notify"] = {
         "channels": {"demo-webhook": {"type": "webhook", "url_env": WEBHOOK_ENV}},
         "subscriptions": [

@@ -55,9 +55,8 @@ _ORGANISATION_END = re.compile(r"(?:委员会|政府|办公厅|办公室|局|厅
 _FOLLOWING_LABEL = re.compile(r"\s+(?:承办|协办|主管|联系|电话|地址|邮编|网站|ICP|备案)")
 
 
-def find_info_lines(tree: HtmlElement) -> list[str]:
-    """The page's metadata line, plus a bare date-and-time line when the labelled line has no date."""
-    line = find_info_line(tree)
+def with_date_line(tree: HtmlElement, line: str | None) -> list[str]:
+    """The metadata line (from find_info_line), plus the page's date line when it has no date."""
     if line is not None and _DATE.search(line):
         return [line]
     dated = _dated_line(tree)

@@ -1,0 +1,207 @@
+"""Crawl benchmark: countywatch's crawl cycle beside a naive Scrapy + trafilatura crawl, in one run.
+
+    .venv/bin/python -m bench.crawl                      # 200 generated sites x 30 articles
+    .venv/bin/python -m bench.crawl --sites 20 --repeat 3
+
+Against a GeneratedNetwork (served from a child process), each system crawls three cycles, each
+crawl in its own subprocess on a fresh database: (1) the first crawl, (2) again with nothing
+changed, (3) after `advance()` adds about 1% new articles. Measured per cycle: wall time of the
+crawl subprocess (start-up, extraction and storage included), requests the sites answered, article
+pages stored (of the network's expected articles), articles/s, and the subprocess's max RSS
+(extraction workers included). With --repeat N, the table shows medians of N runs.
+
+countywatch: `countywatch crawl --json` (HTTP cache on, extract_workers = --workers).
+baseline: bench/crawl_baseline.py, a CrawlSpider following every in-domain link with
+trafilatura in the callback and SQLite inserts, nothing incremental.
+
+Goals: first cycle >= 1.5x the baseline's articles/s; the unchanged cycle >= 10x cheaper than the
+first (requests and seconds); max RSS flat across cycles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from replica.generate import GeneratedNetwork
+from storage.db import make_engine, make_session_factory
+from storage.models import Article
+from storage.urls import canonicalize_url
+
+COUNTYWATCH = [
+    sys.executable,
+    "-c",
+    "from countywatch.cli import main; main()",
+    "crawl",
+    "--json",
+    "--config",
+]
+BASELINE = [sys.executable, "-m", "bench.crawl_baseline"]
+
+
+@dataclass
+class Cycle:
+    """One crawl of one system."""
+
+    system: str
+    cycle: int
+    seconds: float
+    requests: int
+    stored: int  # expected article pages in the database after this cycle
+    new: int  # of those, first stored in this cycle
+    max_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        """Articles stored in this cycle per second."""
+        return self.new / self.seconds if self.seconds else 0.0
+
+
+def run_child(argv: list[str], log: Path) -> tuple[str, float, float]:
+    """Run a crawl subprocess: its stdout, wall seconds and max RSS (MB, its own children included)."""
+    started = os.times().elapsed
+    with log.open("ab") as err:
+        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, cwd=Path(__file__).parent.parent)
+        assert child.stdout is not None
+        out = child.stdout.read().decode()
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+    seconds = os.times().elapsed - started
+    if child.returncode != 0:
+        raise SystemExit(f"{argv[3] if len(argv) > 3 else argv}: exit {child.returncode}, see {log}")
+    return out, seconds, usage.ru_maxrss / 1024
+
+
+def stored_ours(db: Path, expected: set[str]) -> set[str]:
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        with make_session_factory(engine)() as session:
+            return {url for (url,) in session.query(Article.url)} & expected
+    finally:
+        engine.dispose()
+
+
+def stored_baseline(db: Path, expected: set[str]) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        return {canonicalize_url(url) for (url,) in conn.execute("SELECT url FROM pages")} & expected
+
+
+def run_system(system: str, args: argparse.Namespace, folder: Path) -> list[Cycle]:
+    """Three cycles of one system against a fresh network."""
+    out: list[Cycle] = []
+    with GeneratedNetwork(args.sites, args.articles, seed=args.seed, in_process=False) as net:
+        config = net.config_dict(f"sqlite:///{folder / 'countywatch.db'}", data_dir=str(folder / "data"))
+        config["crawl"].update({"http_cache": True, "extract_workers": args.workers, "timeout": 30})
+        config_path = folder / "sources.yaml"
+        config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        seen: set[str] = set()
+        for cycle in (1, 2, 3):
+            if cycle == 3:
+                net.advance()
+            expected = {canonicalize_url(a.url) for a in net.expected.stored(net.cycle)}
+            net.requests.clear()
+            if system == "countywatch":
+                _, seconds, rss = run_child([*COUNTYWATCH, str(config_path)], folder / "crawl.log")
+                stored = stored_ours(folder / "countywatch.db", expected)
+            else:
+                _, seconds, rss = run_child(
+                    [*BASELINE, str(config_path), str(folder / "baseline.db")], folder / "crawl.log"
+                )
+                stored = stored_baseline(folder / "baseline.db", expected)
+            requests = len(net.requests.records())
+            out.append(Cycle(system, cycle, seconds, requests, len(stored), len(stored - seen), rss))
+            seen |= stored
+    return out
+
+
+def median_cycles(runs: list[list[Cycle]]) -> list[Cycle]:
+    """The per-cycle medians of repeated runs."""
+    merged = []
+    for cycles in zip(*runs, strict=True):
+        first = cycles[0]
+        merged.append(
+            Cycle(
+                first.system,
+                first.cycle,
+                statistics.median(c.seconds for c in cycles),
+                int(statistics.median(c.requests for c in cycles)),
+                int(statistics.median(c.stored for c in cycles)),
+                int(statistics.median(c.new for c in cycles)),
+                statistics.median(c.max_rss_mb for c in cycles),
+            )
+        )
+    return merged
+
+
+def table(rows: list[Cycle]) -> str:
+    head = (
+        f"{'cycle':<22}{'system':<13}{'seconds':>9}{'requests':>10}{'stored':>8}{'new':>7}{'art/s':>8}"
+        f"{'maxRSS MB':>11}"
+    )
+    names = {1: "1 first crawl", 2: "2 nothing changed", 3: "3 ~1% new"}
+    lines = [head, "-" * len(head)]
+    for c in sorted(rows, key=lambda c: (c.cycle, c.system)):
+        lines.append(
+            f"{names[c.cycle]:<22}{c.system:<13}{c.seconds:>9.1f}{c.requests:>10}{c.stored:>8}{c.new:>7}"
+            f"{c.rate:>8.1f}{c.max_rss_mb:>11.0f}"
+        )
+    return "\n".join(lines)
+
+
+def verdict(rows: list[Cycle]) -> str:
+    by = {(c.system, c.cycle): c for c in rows}
+    ours1, ours2, base1 = by[("countywatch", 1)], by[("countywatch", 2)], by[("baseline", 1)]
+    speedup = ours1.rate / base1.rate if base1.rate else float("inf")
+    cheaper_requests = ours1.requests / max(ours2.requests, 1)
+    cheaper_time = ours1.seconds / ours2.seconds if ours2.seconds else float("inf")
+    rss = [by[("countywatch", n)].max_rss_mb for n in (1, 2, 3)]
+    return "\n".join(
+        [
+            f"first cycle throughput: {speedup:.2f}x the baseline (goal >= 1.5x)",
+            f"unchanged cycle: {cheaper_requests:.1f}x fewer requests, {cheaper_time:.1f}x less time than the"
+            " first (goal >= 10x)",
+            f"countywatch max RSS per cycle: {', '.join(f'{r:.0f}' for r in rss)} MB",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sites", type=int, default=200)
+    parser.add_argument("--articles", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2, help="countywatch extraction processes")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="also print the rows as JSON")
+    args = parser.parse_args()
+    rows: list[Cycle] = []
+    for system in ("baseline", "countywatch"):
+        runs = []
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory(prefix=f"bench-crawl-{system}-") as tmp:
+                runs.append(run_system(system, args, Path(tmp)))
+        rows.extend(median_cycles(runs))
+    print(
+        f"{args.sites} sites x {args.articles} articles, countywatch extract_workers={args.workers}, "
+        f"median of {args.repeat} run(s)"
+    )
+    print(table(rows))
+    print(verdict(rows))
+    if args.json:
+        print(json.dumps([c.__dict__ for c in rows]))
+
+
+if __name__ == "__main__":
+    main()

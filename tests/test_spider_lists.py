@@ -1,0 +1,188 @@
+"""ListSpider navigation: what it fetches from list pages, feeds and known pages, and what it counts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request
+from scrapy.http import HtmlResponse, Response, XmlResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from countywatch.config import Source
+from crawler.items import CheckedItem, GoneItem, PageItem
+from crawler.middlewares import OffsiteRequest
+from crawler.spiders.lists import ListSpider
+from crawler.tally import read_source_stats
+from storage.repository import KnownPage
+from tests.crawl_support import ZHENPING, make_crawler
+
+LISTS = Path(__file__).parent / "fixtures" / "lists"
+NOW = datetime(2024, 5, 1, tzinfo=UTC)
+COLUMN = "http://jyj.zhenping.gov.cn/col/col1003/index.html"
+FIRST = "http://jyj.zhenping.gov.cn/art/2024/4/19/art_1003_88121.html"
+SECOND = "http://jyj.zhenping.gov.cn/art/2024/4/17/art_1003_88075.html"
+UNLISTED = "http://jyj.zhenping.gov.cn/art/2023/1/5/art_1003_80000.html"
+
+
+def known(url: str, next_check_at: datetime | None) -> KnownPage:
+    return KnownPage(url, NOW - timedelta(days=9), NOW - timedelta(days=2), next_check_at, "h", "active", 0)
+
+
+def spider(source: Source = ZHENPING, **known_pages: Any) -> ListSpider:
+    crawler = make_crawler([source], known={source.name: known_pages.get("pages", {})}, now=NOW)
+    assert isinstance(crawler.spider, ListSpider)
+    return crawler.spider
+
+
+def list_response(s: ListSpider, page: int = 1, url: str = COLUMN) -> HtmlResponse:
+    request = s.make_request(ZHENPING, url, "list", s.parse_list, cw_page=page)
+    return HtmlResponse(url=url, body=(LISTS / "hanweb" / "index.html").read_bytes(), request=request)
+
+
+def counters(s: ListSpider) -> dict[str, Any]:
+    return read_source_stats(s.stats.get_stats(), "zhenping").to_json()
+
+
+def test_list_page_yields_articles_with_list_dates_then_the_next_page() -> None:
+    s = spider()
+    out = list(s.parse_list(list_response(s)))
+    articles = [r for r in out if r.meta["cw_kind"] == "article"]
+    lists = [r for r in out if r.meta["cw_kind"] == "list"]
+    assert len(articles) == 5
+    assert (articles[0].url, articles[0].meta["cw_list_date"], articles[0].meta["cw_known"]) == (
+        FIRST,
+        "2024-04-19",
+        False,
+    )
+    assert all(r.errback == s.on_error and r.meta["cw_source"] == "zhenping" for r in out)
+    assert [(r.url, r.meta["cw_page"]) for r in lists] == [(COLUMN + "?uid=4521&pageNum=2", 2)]
+    assert counters(s)["list_pages"] == 1 and counters(s)["links_found"] == 5
+
+
+def test_known_articles_are_fetched_only_when_due() -> None:
+    pages = {FIRST: known(FIRST, NOW + timedelta(hours=3)), SECOND: known(SECOND, NOW - timedelta(hours=1))}
+    s = spider(pages=pages)
+    urls = {
+        r.url: r.meta.get("cw_known")
+        for r in s.parse_list(list_response(s))
+        if r.meta["cw_kind"] == "article"
+    }
+    assert FIRST not in urls
+    assert urls[SECOND] is True
+    assert counters(s)["skipped_known"] == 1
+
+
+def test_pagination_stops_at_max_pages() -> None:
+    s = spider()
+    out = list(s.parse_list(list_response(s, page=ZHENPING.max_pages)))
+    assert [r for r in out if r.meta["cw_kind"] == "list"] == []
+
+
+def test_each_article_is_requested_once_per_run() -> None:
+    s = spider()
+    first = [r for r in s.parse_list(list_response(s)) if r.meta["cw_kind"] == "article"]
+    again = [r for r in s.parse_list(list_response(s)) if r.meta["cw_kind"] == "article"]
+    assert len(first) == 5 and again == []
+
+
+def test_start_requests_lists_feeds_and_due_unlisted_articles() -> None:
+    source = Source(
+        name="zhenping",
+        start_urls=[COLUMN],
+        feeds=["http://jyj.zhenping.gov.cn/rss.xml"],
+        sitemaps=["http://jyj.zhenping.gov.cn/sitemap.xml"],
+    )
+    pages = {UNLISTED: known(UNLISTED, NOW - timedelta(minutes=5)), FIRST: known(FIRST, None)}
+    s = spider(source, pages=pages)
+
+    async def collect() -> list[Request]:
+        return [r async for r in s.start()]
+
+    got = [(r.url, r.meta["cw_kind"]) for r in asyncio.run(collect())]
+    assert got == [
+        (COLUMN, "list"),
+        ("http://jyj.zhenping.gov.cn/rss.xml", "feed"),
+        ("http://jyj.zhenping.gov.cn/sitemap.xml", "sitemap"),
+        (UNLISTED, "article"),  # due for a re-check though no list links it any more
+    ]
+
+
+def article_response(s: ListSpider, url: str, *, known: bool, flags: list[str] | None = None) -> Response:
+    request = s.make_request(
+        ZHENPING, url, "article", s.parse_article, cw_known=known, cw_list_date="2024-04-19"
+    )
+    return HtmlResponse(
+        url=url,
+        body="<html>正文</html>".encode("gbk"),
+        headers={"Content-Type": "text/html; charset=GBK"},
+        request=request,
+        flags=flags,
+    )
+
+
+def test_article_page_becomes_a_page_item() -> None:
+    s = spider()
+    (item,) = list(s.parse_article(article_response(s, FIRST, known=False)))
+    assert isinstance(item, PageItem)
+    # w3lib names GBK by its superset, GB18030
+    assert (item.url, item.http_charset, item.list_date, item.known) == (FIRST, "gb18030", "2024-04-19", False)
+
+
+def test_not_modified_recheck_is_only_marked_checked() -> None:
+    s = spider()
+    (item,) = list(s.parse_article(article_response(s, FIRST, known=True, flags=["cached"])))
+    assert item == CheckedItem(source="zhenping", url=FIRST)
+    assert counters(s)["not_modified"] == 1 and counters(s)["articles_fetched"] == 0
+    # a cached copy of a page storage does not know is extracted again
+    (again,) = list(s.parse_article(article_response(s, SECOND, known=False, flags=["cached"])))
+    assert isinstance(again, PageItem)
+
+
+def failure_for(s: ListSpider, url: str, exc: Exception, *, known: bool) -> Failure:
+    request = s.make_request(ZHENPING, url, "article", s.parse_article, cw_known=known)
+    failure = Failure(exc)
+    failure.request = request  # type: ignore[attr-defined]
+    return failure
+
+
+def http_error(s: ListSpider, url: str, status: int, *, known: bool) -> Failure:
+    request = s.make_request(ZHENPING, url, "article", s.parse_article, cw_known=known)
+    error = HttpError(
+        HtmlResponse(url=url, status=status, body=b"", request=request), "Ignoring non-200 response"
+    )
+    return failure_for(s, url, error, known=known)
+
+
+def test_vanished_known_article_is_gone() -> None:
+    s = spider()
+    out = list(s.on_error(http_error(s, FIRST, 410, known=True)))
+    assert out == [GoneItem(source="zhenping", url=FIRST, status=410)]
+    assert counters(s)["gone"] == 1 and counters(s)["errors"] == {}
+
+
+def test_failures_are_counted_by_kind() -> None:
+    s = spider()
+    assert list(s.on_error(http_error(s, FIRST, 404, known=False))) == []
+    list(s.on_error(http_error(s, FIRST, 503, known=True)))
+    list(s.on_error(http_error(s, FIRST, 412, known=True)))
+    list(s.on_error(failure_for(s, FIRST, OffsiteRequest("off-domain"), known=False)))
+    assert counters(s)["errors"] == {"http_4xx": 1, "http_5xx": 1, "blocked": 1, "offsite": 1}
+
+
+def test_feed_entries_outside_the_source_are_counted_offsite() -> None:
+    s = spider()
+    body = (
+        b"<rss><channel>"
+        b"<item><link>http://jyj.zhenping.gov.cn/art/2024/5/1/art_1003_90001.html</link></item>"
+        b"<item><link>http://127.0.0.99/landing.html</link></item>"
+        b"</channel></rss>"
+    )
+    url = "http://jyj.zhenping.gov.cn/rss.xml"
+    request = s.make_request(ZHENPING, url, "feed", s.parse_feed)
+    out = list(s.parse_feed(XmlResponse(url=url, body=body, request=request)))
+    assert [r.url for r in out] == ["http://jyj.zhenping.gov.cn/art/2024/5/1/art_1003_90001.html"]
+    assert counters(s)["errors"] == {"offsite": 1}
