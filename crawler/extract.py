@@ -78,7 +78,9 @@ def read_hints(
 ) -> PageHints:
     """Everything the markup says about the page, before its text is cleaned."""
     meta = meta or read_meta_tags(tree)
-    headline = find_headline(tree, meta_title=meta.title, site_name=meta.site_name, section=meta.section)
+    headline = find_headline(
+        tree, meta_title=meta.title, site_name=meta.site_name, section=meta.section, keywords=meta.keywords
+    )
     publisher, footer_site_id = find_footer_facts(tree)
     published = _published(meta.published, info_lines or [])
     body = tree.find("body")

@@ -54,8 +54,12 @@ HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
 HTTPCACHE_DIR = "httpcache"
 HTTPCACHE_GZIP = True
 HTTPCACHE_EXPIRATION_SECS = 0
+COUNTYWATCH_CACHE_ARTICLES = False  # see crawler.middlewares.cache
 
 # --- components -----------------------------------------------------------------------------
+# Items per response processed in parallel: a page yields one item or a few dozen requests, and
+# Scrapy starts this many asyncio tasks for every response (100 by default) whatever it yields.
+CONCURRENT_ITEMS = 8
 DOWNLOADER_MIDDLEWARES = {
     # Scope runs before everything that could send a request, and again on every redirect.
     "crawler.middlewares.scope.ScopeMiddleware": 50,

@@ -265,7 +265,12 @@ class Daemon:
             raise ConfigError(
                 f"metrics.enabled is true but no token: set the environment variable {settings.token_env}"
             )
-        self.metrics_server = MetricsServer(self.metrics.registry, token, settings.host, settings.port)
+        try:
+            self.metrics_server = MetricsServer(self.metrics.registry, token, settings.host, settings.port)
+        except OSError as exc:
+            raise ConfigError(
+                f"metrics: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+            ) from None
         self.metrics_server.start()
         log.info("metrics on http://%s:%d/metrics", settings.host, self.metrics_server.port)
 

@@ -105,12 +105,18 @@ def mismatches(case: Case, actual: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def updated_expectations(case: Case, actual: dict[str, Any]) -> dict[str, Any]:
-    """New expected.json content: checked fields from `actual`, hand-written fields kept."""
+    """New expected.json content from `actual`, keeping the hand-written fields.
+
+    A case that exists keeps its set of pinned fields, and the expected value of every check listed
+    in its known_gaps (the expectation is the truth, the output is the gap). A new case pins all.
+    """
     old = case.expected() if case.expected_path.exists() else {}
+    gaps = old.get("known_gaps", {})
     text: str = actual.get("text") or ""
-    new: dict[str, Any] = {key: actual.get(key) for key in CHECKED_FIELDS}
-    new["text_first"] = text[:_EDGE] if text else None
-    new["text_last"] = text[-_EDGE:] if text else None
+    keys = [key for key in CHECKED_FIELDS if not old or key in old]
+    new: dict[str, Any] = {key: old[key] if key in gaps else actual.get(key) for key in keys}
+    new["text_first"] = old.get("text_first") if "text_first" in gaps else (text[:_EDGE] if text else None)
+    new["text_last"] = old.get("text_last") if "text_last" in gaps else (text[-_EDGE:] if text else None)
     defaults: dict[str, Any] = {"gold_text": text, "must_include": [], "must_exclude": [], "known_gaps": {}}
     for key in HAND_FIELDS:
         new[key] = old.get(key, defaults.get(key, ""))

@@ -17,8 +17,7 @@ import yaml
 from replica.network import ReplicaNetwork
 from scheduler.state import OK, STATE_FILE, read_state
 from storage.db import upgrade
-from tests.daemon_fakes import wait_for
-from tests.digest_support import free_port, http_receiver
+from tests.daemon_fakes import WebhookReceiver, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +45,7 @@ def _metrics(port: int) -> str:
 
 
 def test_the_daemon_crawls_every_source_sends_the_digest_and_stops(tmp_path):
-    with ReplicaNetwork(slow_seconds=0.2) as net, http_receiver() as receiver:
+    with ReplicaNetwork(slow_seconds=0.2) as net, WebhookReceiver() as receiver:
         url = f"sqlite:///{tmp_path / 'countywatch.db'}"
         data = net.config_dict(url, data_dir=str(tmp_path / "data"))
         # Three official sites (one of each kind) keep the test short; each crawl is its own process.
@@ -57,7 +56,7 @@ def test_the_daemon_crawls_every_source_sends_the_digest_and_stops(tmp_path):
         metrics_port = free_port()
         data["metrics"] = {"enabled": True, "port": metrics_port, "token_env": "CW_E2E_METRICS_TOKEN"}
         data["notify"] = {
-            "channels": {"hook": {"type": "webhook", "url": f"{receiver.url}/hook"}},
+            "channels": {"hook": {"type": "webhook", "url": receiver.url}},
             "subscriptions": [{"name": "now", "channels": ["hook"], "schedule": "immediate"}],
         }
         config = tmp_path / "sources.yaml"
@@ -81,8 +80,8 @@ def test_the_daemon_crawls_every_source_sends_the_digest_and_stops(tmp_path):
             wait_for(all_crawled, timeout=180, what="every source to be crawled once")
             jobs = read_state(state_file).jobs
             assert {n: jobs[f"crawl:{n}"].last_status for n in names} == dict.fromkeys(names, OK)
-            wait_for(lambda: receiver.requests, timeout=60, what="the immediate digest")
-            digest = receiver.requests[0].json()
+            wait_for(lambda: receiver.bodies, timeout=60, what="the immediate digest")
+            digest = receiver.bodies[0]
             assert digest["subscription"] == "now"
             assert digest["new"], "the first crawl found new education announcements"
 

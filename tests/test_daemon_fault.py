@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from alerts.delivery import CLAIM_LEASE
 from storage.db import make_engine, make_session_factory
 from storage.models import Alert, Delivery
 from storage.repository import SourceRef, ingest_article
-from tests.daemon_fakes import wait_for
+from tests.daemon_fakes import QuietHTTPServer, wait_for
 from tests.storage_builders import make_article
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,8 +58,7 @@ class StallingReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        self.server = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -114,7 +114,9 @@ def test_demo_runs_and_shows_the_digest_and_a_summary_that_matches_the_database(
     assert not [t for t in unchanged if t in changed_part]
 
     # The HTML digest: where the demo says, a whole document, every title escaped.
-    html_path = Path(re.search(r"HTML digest written to (\S+)", out).group(1))  # type: ignore[union-attr]
+    written = re.search(r"HTML digest written to (\S+)", out)
+    assert written, out[-2000:]
+    html_path = Path(written.group(1))
     if not html_path.is_absolute():
         html_path = Path.cwd() / html_path
     assert html_path == folder / "digest.html"

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from countywatch.cli import COMMANDS
 from countywatch.config import Config, Distributed, load_config
-from countywatch.docgen import DOCS, config_fields, render_commands, render_configuration
+from countywatch.docgen import DOCS, config_fields, render_commands, render_configuration, render_example
 from countywatch.topics import DEFAULT_TOPICS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +68,12 @@ def test_every_key_of_the_example_is_commented():
     sections = [i for i, line in enumerate(lines) if re.match(r"^[a-z_]+:", line)]
     for i in sections:
         assert lines[i - 1].startswith("#") or "#" in lines[i], f"top-level key without a comment: {lines[i]}"
+
+
+def test_example_topics_block_is_current():
+    assert EXAMPLE.read_text(encoding="utf-8") == render_example(), (
+        "deploy/sources.example.yaml topics are stale: run python -m countywatch.docgen --update"
+    )
 
 
 def test_example_education_topic_is_the_built_in_one():

@@ -1,4 +1,4 @@
-"""Conditional GET: the spider's pages are cached and always revalidated; robots.txt is not cached."""
+"""Conditional GET: list pages (articles if configured) are cached and always revalidated."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ VALIDATORS = {
 }
 
 
-@pytest.fixture
-def cache(tmp_path: Path) -> HttpCacheMiddleware:
+def make_cache(tmp_path: Path, cache_articles: bool = False) -> HttpCacheMiddleware:
     crawler = make_crawler(
         [ZHENPING],
         {
@@ -27,12 +26,18 @@ def cache(tmp_path: Path) -> HttpCacheMiddleware:
             "HTTPCACHE_DIR": str(tmp_path / "httpcache"),
             "HTTPCACHE_POLICY": "crawler.middlewares.cache.RevalidatingPolicy",
             "HTTPCACHE_STORAGE": "scrapy.extensions.httpcache.FilesystemCacheStorage",
+            "COUNTYWATCH_CACHE_ARTICLES": cache_articles,
         },
     )
     middleware = HttpCacheMiddleware.from_crawler(crawler)
     assert crawler.spider is not None
     middleware.spider_opened(crawler.spider)
     return middleware
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> HttpCacheMiddleware:
+    return make_cache(tmp_path)
 
 
 def first_fetch(cache: HttpCacheMiddleware, kind: str = "list") -> None:
@@ -74,7 +79,15 @@ def test_server_error_is_not_hidden_by_the_cache(cache: HttpCacheMiddleware) -> 
     assert cache.process_response(again, error) is error
 
 
-def test_article_recheck_is_a_conditional_get(cache: HttpCacheMiddleware) -> None:
+def test_article_pages_are_not_cached_by_default(cache: HttpCacheMiddleware) -> None:
+    first_fetch(cache, kind="article")
+    again = request(LIST, kind="article")
+    assert cache.process_request(again) is None
+    assert again.headers.get("If-None-Match") is None
+
+
+def test_article_recheck_is_a_conditional_get_when_articles_are_cached(tmp_path: Path) -> None:
+    cache = make_cache(tmp_path, cache_articles=True)
     first_fetch(cache, kind="article")
     again = request(LIST, kind="article")
     assert cache.process_request(again) is None

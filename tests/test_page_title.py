@@ -30,7 +30,12 @@ def build_page(case: dict[str, Any]) -> str:
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
 def test_find_headline(case: dict[str, Any]) -> None:
     tree = lxml.html.document_fromstring(build_page(case))
-    headline = find_headline(tree, meta_title=case.get("meta_title"), site_name=case.get("site_name"))
+    headline = find_headline(
+        tree,
+        meta_title=case.get("meta_title"),
+        site_name=case.get("site_name"),
+        keywords=case.get("keywords", ()),
+    )
     assert headline.title == case["title"]
     assert headline.source == case.get("source")
 

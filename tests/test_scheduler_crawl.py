@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from scheduler.crawl_process import default_crawl_command, run_crawl
+from scheduler.crawl_process import CrawlOutcome, default_crawl_command, run_crawl
 from scheduler.state import FAILED, INTERRUPTED, OK, TIMED_OUT
 from tests.daemon_fakes import fake_crawl_command, runs, wait_for
 
@@ -107,7 +107,7 @@ def test_stop_lets_the_crawl_finish_within_the_grace_period(tmp_path):
 def test_stop_interrupts_a_crawl_that_outlasts_the_grace_period(tmp_path):
     (tmp_path / "a.sleep").write_text("60")
     stop = threading.Event()
-    result = {}
+    result: dict[str, CrawlOutcome] = {}
     thread = threading.Thread(
         target=lambda: result.update(
             outcome=run_crawl(

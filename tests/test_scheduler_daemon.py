@@ -95,7 +95,10 @@ def test_a_job_that_raises_is_logged_recorded_and_counted(tmp_path, caplog):
 
 
 def test_a_missed_run_is_logged_recorded_and_counted(tmp_path, caplog):
-    daemon = _daemon(tmp_path)
+    # A yearly cron: the only run time between `due` and now is `due` itself, so coalescing cannot
+    # turn it into a later, still-in-grace run.
+    yearly = [{"name": "slow", "start_urls": ["http://127.0.0.1:1/"], "schedule": "0 0 1 1 *"}]
+    daemon = _daemon(tmp_path, config=_config(tmp_path, sources=yearly))
     daemon.start(paused=True)
     due = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)  # beyond the 15 min grace
     try:

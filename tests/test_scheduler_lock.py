@@ -36,12 +36,11 @@ def test_sqlite_second_lock_is_refused_and_released_on_release(tmp_path):
 
 def test_sqlite_lock_of_a_killed_holder_is_free(tmp_path):
     url = f"sqlite:///{tmp_path}/cw.db"
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         f"from scheduler.lock import DaemonLock; l = DaemonLock({url!r}, None); l.acquire(); print('held', flush=True); "
-         "import time; time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    script = (
+        "import time; from pathlib import Path; from scheduler.lock import DaemonLock; "
+        f"DaemonLock({url!r}, Path('.')).acquire(); print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         assert daemon_running(url, tmp_path)

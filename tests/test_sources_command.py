@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import yaml
@@ -12,7 +13,7 @@ from countywatch.cli import cli
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.repository import finish_crawl_run, start_crawl_run
 
-SOURCES = [
+SOURCES: list[dict[str, Any]] = [
     {
         "name": "zhenping",
         "region": "陕西省安康市镇坪县",

@@ -82,6 +82,16 @@ def test_pagination_stops_at_max_pages() -> None:
     assert [r for r in out if r.meta["cw_kind"] == "list"] == []
 
 
+def test_an_unchanged_page_is_not_paged_past() -> None:
+    s = spider()
+    response = list_response(s)
+    response.flags.append("cached")  # HttpCacheMiddleware: the server answered 304
+    out = list(s.parse_list(response))
+    assert [r for r in out if r.meta["cw_kind"] == "list"] == []
+    assert len([r for r in out if r.meta["cw_kind"] == "article"]) == 5
+    assert counters(s)["list_unchanged"] == 1
+
+
 def test_each_article_is_requested_once_per_run() -> None:
     s = spider()
     first = [r for r in s.parse_list(list_response(s)) if r.meta["cw_kind"] == "article"]

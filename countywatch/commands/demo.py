@@ -22,7 +22,10 @@ DEFAULT_WORKDIR = "countywatch-demo"
     help="Folder for the demo's configuration, database, crawl logs and digest.",
 )
 @click.option(
-    "--keep", is_flag=True, help="Keep the database of an earlier demo run instead of starting afresh."
+    "--keep",
+    is_flag=True,
+    help="Keep the database of an earlier demo run instead of starting afresh (the replica gets new "
+    "ports each run, so re-checks of the earlier run's articles fail as connection errors).",
 )
 @click.option(
     "--slow-seconds",

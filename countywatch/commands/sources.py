@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from countywatch.commands._common import config_option, fail, load_or_exit
 from countywatch.config import Config, ConfigError, load_config
 from countywatch.source_checks import check_config
+from countywatch.textable import format_table
 from storage.db import StorageError, display_url, make_engine, make_session_factory, require_current
 from storage.repository import source_health
 
@@ -27,8 +28,7 @@ def _schedule(config: Config, index: int) -> str:
 
 
 def _rows(rows: Sequence[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    return "\n".join(format_table(rows))
 
 
 def _when(value: datetime | None) -> str:

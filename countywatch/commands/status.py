@@ -11,6 +11,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from countywatch.commands._common import config_option, fail, load_or_exit
+from countywatch.textable import format_table
 from scheduler.daemon import state_path
 from scheduler.overview import SourceStatus, StatusReport, build_status
 from scheduler.state import StateError, read_state
@@ -79,10 +80,7 @@ def _problem(source: SourceStatus) -> str | None:
 
 
 def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
-    if len(rows) == 1:
-        return ["  (none configured)"]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return format_table(rows, indent="  ") if len(rows) > 1 else ["  (none configured)"]
 
 
 @click.command("status")

@@ -174,16 +174,17 @@ class _Demo:
         log = self.workdir.crawl_log(number)
         requests = self.network.requests
         before = len(requests)
-        shown = [0]
+        shown = 0
 
         def progress(p: Progress) -> None:
+            nonlocal shown
             for warning in p.warnings:
                 if warning not in self._warned:
                     self._warned.add(warning)
                     self.out.detail(f"  ! {warning}")
             answered = requests.records()[before:]
-            if len(answered) != shown[0]:
-                shown[0] = len(answered)
+            if len(answered) != shown:
+                shown = len(answered)
                 not_modified = sum(r.status == 304 for r in answered)
                 self.out.step(
                     f"  … {len(answered)} requests answered so far ({not_modified} were 304 Not Modified)"
@@ -217,14 +218,17 @@ class _Demo:
         self.out.detail(f"{store_line(stored)}; {alerts.line()}")
         return summary
 
-    def wait_for_rechecks(self) -> None:
-        """Wait until every known article is due again: the re-check wait doubles with its age."""
+    def wait_for_rechecks(self, since: datetime) -> None:
+        """Wait until every article this demo found is due again: the wait doubles with its age."""
         with _database(self.config) as session:
+            # Articles of an earlier demo (--keep) were served on other ports and are not linked now.
             due_times = [
                 _aware(page.next_check_at)
                 for source in self.config.sources
                 for page in known_pages(session, source.name).values()
-                if page.status == "active" and page.next_check_at is not None
+                if page.status == "active"
+                and page.next_check_at is not None
+                and _aware(page.first_seen) >= since
             ]
         wait = (max(due_times, default=datetime.now(UTC)) - datetime.now(UTC)).total_seconds()
         if wait > 0:
@@ -290,7 +294,7 @@ def run_demo(options: DemoOptions, echo: Echo) -> DemoResult:
         result.crawls.append(demo.crawl(1, "first visit to every site"))
         demo.show_changes()
         result.crawls.append(demo.crawl(2, "find what changed (every known article is due for a re-check)"))
-        demo.wait_for_rechecks()
+        demo.wait_for_rechecks(started)
         result.crawls.append(
             demo.crawl(3, "nothing new on the sites: conditional GETs; pages missing twice are withdrawn")
         )

@@ -28,6 +28,7 @@ _CHALLENGE_MARKERS = re.compile(
 )
 # A script-only page that sets a cookie and reloads is a challenge even without a known marker.
 _RELOAD = re.compile(rb"document\.cookie|location\.(?:reload|replace|href)|window\.location", re.IGNORECASE)
+_SCRIPT = re.compile(rb"<script", re.IGNORECASE)
 _MAX_CHALLENGE_BYTES = 32 * 1024
 _MIN_VISIBLE_TEXT = 60
 _MAGIC = (
@@ -62,12 +63,14 @@ def visible_text_length(body: bytes) -> int:
 
 def looks_like_challenge(body: bytes) -> bool:
     """A small page that is a JS challenge: a script and next to no visible text."""
-    if len(body) > _MAX_CHALLENGE_BYTES or b"<script" not in body.lower():
+    if len(body) > _MAX_CHALLENGE_BYTES or _SCRIPT.search(body) is None:
+        return False
+    # Cheap tests first: only a page with a WAF marker or a reload script is parsed.
+    marker = _CHALLENGE_MARKERS.search(body) is not None
+    if not marker and _RELOAD.search(body) is None:
         return False
     text = visible_text_length(body)
-    if _CHALLENGE_MARKERS.search(body):
-        return text < 4 * _MIN_VISIBLE_TEXT
-    return text < _MIN_VISIBLE_TEXT // 3 and _RELOAD.search(body) is not None
+    return text < 4 * _MIN_VISIBLE_TEXT if marker else text < _MIN_VISIBLE_TEXT // 3
 
 
 def looks_binary(body: bytes) -> bool:

@@ -1,11 +1,15 @@
-"""The HTTP cache policy: conditional GET for every page the spider asks for.
+"""The HTTP cache policy: conditional GET for list pages, feeds and sitemaps (and, optionally, articles).
 
 Scrapy's `RFC2616Policy`, with a cached response never taken as fresh without asking the server:
 every request is revalidated (If-None-Match / If-Modified-Since), because the heuristic freshness
 of RFC 2616 would hide a new announcement, or a changed one, for hours. An unchanged list page,
-feed or sitemap then costs a 304, and so does a known article that is due for a re-check and has
-not changed (storage only re-schedules it). A 5xx is not papered over with the cached copy, so
-source health sees it. robots.txt and untagged requests are not cached.
+feed or sitemap then costs a 304. A 5xx is not papered over with the cached copy, so source health
+sees it. robots.txt and untagged requests are not cached.
+
+Article pages are cached only with COUNTYWATCH_CACHE_ARTICLES: a due re-check of an unchanged
+article then costs a 304 instead of a download and an extraction, but every first fetch pays for
+writing the page to the cache (measured in bench/crawl.py: on this machine's filesystem that write
+costs more than it saves in a first crawl, so it is off by default).
 """
 
 from __future__ import annotations
@@ -13,17 +17,22 @@ from __future__ import annotations
 from scrapy import Request
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Response
+from scrapy.settings import BaseSettings
 
 from crawler.tally import META_KIND
 
-CACHED_KINDS = frozenset({"list", "feed", "sitemap", "article"})
+LIST_KINDS = frozenset({"list", "feed", "sitemap"})
 
 
 class RevalidatingPolicy(RFC2616Policy):
-    """RFC 2616 caching of the spider's own requests, always revalidated."""
+    """RFC 2616 caching of list/feed/sitemap requests (and articles if configured), always revalidated."""
+
+    def __init__(self, settings: BaseSettings) -> None:
+        super().__init__(settings)
+        self.kinds = LIST_KINDS | {"article"} if settings.getbool("COUNTYWATCH_CACHE_ARTICLES") else LIST_KINDS
 
     def should_cache_request(self, request: Request) -> bool:
-        return request.meta.get(META_KIND) in CACHED_KINDS and super().should_cache_request(request)
+        return request.meta.get(META_KIND) in self.kinds and super().should_cache_request(request)
 
     def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
         self._set_conditional_validators(request, cachedresponse)

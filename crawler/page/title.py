@@ -9,6 +9,7 @@ the suffix is cut by separators. `【湘潭日报】headline` carries the source
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lxml.html import HtmlElement
@@ -54,7 +55,12 @@ def tidy_title(text: str) -> str:
 
 
 def find_headline(
-    tree: HtmlElement, *, meta_title: str | None, site_name: str | None, section: str | None = None
+    tree: HtmlElement,
+    *,
+    meta_title: str | None,
+    site_name: str | None,
+    section: str | None = None,
+    keywords: Sequence[str] = (),
 ) -> Headline:
     """The page's headline, from the headline element, the CMS meta title or `<title>`."""
     page_title = squash(tree.findtext(".//title") or "")
@@ -76,16 +82,21 @@ def find_headline(
         best = strip_site_suffix(best, site_name)
     if not best:
         return Headline(None)
-    return split_source_prefix(tidy_title(_strip_column_tail(tree, best)))
+    return split_source_prefix(tidy_title(_strip_column_tail(tree, best, keywords)))
 
 
-def _strip_column_tail(tree: HtmlElement, title: str) -> str:
-    """`中华人民共和国监察法-纪检` -> `中华人民共和国监察法` when `纪检` is a link text (the column)."""
+def _strip_column_tail(tree: HtmlElement, title: str, keywords: Sequence[str]) -> str:
+    """`中华人民共和国监察法-纪检` -> `中华人民共和国监察法` when `纪检` names the column.
+
+    A short tail after `-` is the column when the page's keywords or one of its links name it.
+    """
     head, sep, tail = title.rpartition("-")
-    if not sep or len(head) < _MIN_HEADLINE or not 0 < len(tail.strip()) <= _MAX_COLUMN:
+    tail = tail.strip()
+    if not sep or len(head) < _MIN_HEADLINE or not 0 < len(tail) <= _MAX_COLUMN:
         return title
-    links = {squash(a.text_content()) for a in tree.iter("a")}
-    return head.strip() if tail.strip() in links else title
+    if tail in keywords or tail in {squash(a.text_content()) for a in tree.iter("a")}:
+        return head.strip()
+    return title
 
 
 def _first_heading(tree: HtmlElement, *, column: str) -> str | None:

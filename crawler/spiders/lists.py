@@ -223,7 +223,9 @@ class ListSpider(Spider):
         for link in links:
             yield from self._article_requests(source, link.url, link.date)
         page = int(response.meta.get(META_PAGE, 1))
-        if page < source.max_pages:
+        # An unchanged (304) page means the pages after it hold nothing new either: new articles
+        # enter a list at the top and push the rest down, changing every page they pass.
+        if page < source.max_pages and "cached" not in response.flags:
             following = next_page(html, response.url)
             if following is not None and in_scope(following):
                 request = self._list_request(source, following, "list", page + 1)
