@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import lxml.html
 import pytest
 from markupsafe import escape
 
-from replica.expected import Expected
+from replica.expected import Expected, ExpectedArticle
 from replica.network import ReplicaNetwork
 from storage.db import make_session_factory, open_existing
 from storage.models import ALERT_KINDS
@@ -71,12 +72,15 @@ def summary_rows(output: str) -> list[dict[str, int]]:
     return rows
 
 
-def titles(articles: list) -> set[str]:
+def titles(articles: Iterable[ExpectedArticle]) -> set[str]:
     return {a.title for a in articles}
 
 
+DemoRun = tuple[subprocess.CompletedProcess[str], Path]
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     folder = tmp_path_factory.mktemp("demo") / "countywatch-demo"
     done = subprocess.run(
         [*DEMO, "--workdir", str(folder), "--slow-seconds", "0.5"],
@@ -87,7 +91,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Completed
     return done, folder
 
 
-def test_demo_runs_and_shows_the_digest_and_a_summary_that_matches_the_database(demo) -> None:
+def test_demo_runs_and_shows_the_digest_and_a_summary_that_matches_the_database(demo: DemoRun) -> None:
     done, folder = demo
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
@@ -162,7 +166,7 @@ def test_demo_runs_and_shows_the_digest_and_a_summary_that_matches_the_database(
     assert rows[2]["crawl.new"] == 0 and rows[2]["crawl.304"] > 0
 
 
-def test_the_demo_folder_keeps_a_configuration_the_other_commands_accept(demo) -> None:
+def test_the_demo_folder_keeps_a_configuration_the_other_commands_accept(demo: DemoRun) -> None:
     done, folder = demo
     assert done.returncode == 0, done.stderr[-3000:]
     listed = subprocess.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -147,6 +148,23 @@ def test_metrics_enabled_without_a_token_refuses_to_start_and_releases_the_lock(
     daemon = _daemon(tmp_path, config=config)
     with pytest.raises(ConfigError, match="set the environment variable CW_TEST_METRICS_TOKEN"):
         daemon.start()
+    again = _daemon(tmp_path, config=_config(tmp_path, sources=[]))
+    again.start(paused=True)
+    again.stop()
+
+
+def test_a_metrics_port_in_use_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("CW_TEST_METRICS_TOKEN", "tok-123456")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        metrics = {"enabled": True, "port": port, "token_env": "CW_TEST_METRICS_TOKEN"}
+        daemon = _daemon(tmp_path, config=_config(tmp_path, sources=[], metrics=metrics))
+        with pytest.raises(
+            ConfigError, match=rf"^metrics: cannot listen on 127\.0\.0\.1:{port}: Address already in use$"
+        ):
+            daemon.start()
     again = _daemon(tmp_path, config=_config(tmp_path, sources=[]))
     again.start(paused=True)
     again.stop()

@@ -170,3 +170,36 @@ def test_restart_continues_from_the_last_successful_run(tmp_path):
         assert job.next_run_time == last + timedelta(hours=6)
     finally:
         daemon.stop()
+
+
+def test_reload_reschedules_a_changed_source_and_leaves_the_others(tmp_path):
+    data = _config_dict(tmp_path)
+    daemon = _daemon(tmp_path, data)
+    daemon.start(paused=True)
+    try:
+        untouched = daemon.scheduler.get_job("crawl:ankang")
+        assert untouched is not None
+        before = untouched.next_run_time
+        data["sources"][0]["schedule"] = {"interval": "2h"}
+        (tmp_path / "sources.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        assert daemon.reload() is True
+        job = daemon.scheduler.get_job("crawl:zhenping")
+        assert job is not None
+        assert job.trigger.interval == timedelta(hours=2)
+        assert daemon.scheduler.get_job("crawl:ankang").next_run_time == before
+    finally:
+        daemon.stop()
+
+
+def test_reload_refuses_a_new_database(tmp_path):
+    data = _config_dict(tmp_path)
+    daemon = _daemon(tmp_path, data)
+    daemon.start(paused=True)
+    try:
+        data["database"] = f"sqlite:///{tmp_path / 'other.db'}"
+        data["sources"] = data["sources"][:1]
+        (tmp_path / "sources.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        assert daemon.reload() is False
+        assert daemon.scheduler.get_job("crawl:ankang") is not None
+    finally:
+        daemon.stop()

@@ -10,6 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from countywatch.cli import cli
+from countywatch.textable import display_width
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.repository import finish_crawl_run, start_crawl_run
 
@@ -156,3 +157,11 @@ def test_health_without_tables_is_a_one_line_error(tmp_path):
     result = _run("sources", "health", "--config", _write(tmp_path))
     assert result.exit_code == 1
     assert result.output.strip().endswith("run `countywatch db upgrade`")
+
+
+def test_list_columns_line_up_with_chinese_text(tmp_path):
+    header, zhenping, *_ = _run("sources", "list", "--config", _write(tmp_path)).output.splitlines()
+    # 陕西省安康市镇坪县 is nine characters but eighteen columns wide.
+    assert display_width(zhenping[: zhenping.index("6h")]) == display_width(
+        header[: header.index("schedule")]
+    )

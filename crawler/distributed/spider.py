@@ -1,0 +1,186 @@
+"""The distributed spider: the list spider's navigation, fed from the shared Redis queue.
+
+Everything a single crawl does per run (the known articles and their re-check times, the pages
+already requested, the list budget) is done here per *cycle*: each `enqueue_sources` run stamps
+its start entries with a cycle number, child requests inherit it, and the first response of a newer
+cycle of a source starts that source's bookkeeping afresh with the known pages read from the
+database at that moment. Across workers, an article URL is requested once per seen-filter ttl
+(the shared ExpiringDupeFilter keyed by `seen_key`). The spider never closes when idle: a worker
+runs until it is stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import Response
+from sqlalchemy import Engine
+from twisted.python.failure import Failure
+
+from countywatch.config import Source, Topic
+from crawler.distributed.claims import META_CYCLE, ClaimTracker
+from crawler.distributed.queue import META_CLAIM
+from crawler.items import CheckedItem, GoneItem, PageItem
+from crawler.spiders.lists import KnownPage, ListSpider
+from storage.db import make_engine, make_session_factory
+from storage.repository import known_pages
+from storage.urls import canonicalize_url
+
+LIST_KINDS = ("list", "feed", "sitemap")
+
+
+class DistributedSpider(ListSpider):
+    """ListSpider reading its requests from Redis, one crawl cycle after another."""
+
+    name = "countywatch-worker"
+
+    def __init__(
+        self,
+        sources: Sequence[Source] = (),
+        topics: Mapping[str, Topic] | None = None,
+        database_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(sources=sources, known={}, topics=topics, **kwargs)
+        self.known: dict[str, Mapping[str, KnownPage]] = {}
+        self.claims = ClaimTracker()
+        self.database_url = database_url
+        self._cycles: dict[str, int] = {}
+        self._engine: Engine | None = None
+        self._budget = {s.name: self._list_budget[s.name] for s in sources}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._keep_alive, signal=signals.spider_idle)
+        return spider
+
+    def _keep_alive(self) -> None:
+        raise DontCloseSpider("a worker waits for more requests until it is stopped")
+
+    def closed(self, reason: str) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    async def start(self) -> AsyncIterator[Request]:
+        # Nothing of its own: every request comes from the shared queue.
+        for request in ():
+            yield request
+
+    # --- cycles ------------------------------------------------------------------------------
+
+    def _load_known(self, source: str) -> Mapping[str, KnownPage]:
+        if not self.database_url:
+            return {}
+        if self._engine is None:
+            self._engine = make_engine(self.database_url)
+        with make_session_factory(self._engine)() as session:
+            return known_pages(session, source)
+
+    def enter_cycle(self, source: Source, cycle: int | None) -> None:
+        """Start `source`'s per-cycle bookkeeping afresh when `cycle` is newer than its current one."""
+        if cycle is None or cycle <= self._cycles.get(source.name, -1):
+            return
+        self._cycles[source.name] = cycle
+        self.now = datetime.now(UTC)
+        self.known[source.name] = self._load_known(source.name)
+        self._queued.pop(source.name, None)
+        self._articles_requested.pop(source.name, None)
+        self._list_budget[source.name] = self._budget[source.name]
+        self._lists_seen = {url for url in self._lists_seen if not self.scope.allows_url(source.name, url)}
+
+    def _in_cycle(self, response: Response) -> Source:
+        source = self._source(response)
+        cycle = response.meta.get(META_CYCLE)
+        self.enter_cycle(source, int(cycle) if cycle is not None else None)
+        return source
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def make_request(
+        self,
+        source: Source,
+        url: str,
+        kind: str,
+        callback: Callable[[Response], Any],
+        *,
+        priority: int = 0,
+        **meta: Any,
+    ) -> Request:
+        """The list spider's request; an article request goes through the shared seen filter."""
+        request = super().make_request(source, url, kind, callback, priority=priority, **meta)
+        if kind == "article":
+            # Redirects and retries of it keep their claim and bypass the filter (scheduler).
+            request = request.replace(dont_filter=False)
+        return request
+
+    def seen_key(self, request: Request) -> str:
+        """What identifies a request in the shared seen filter: an article's canonical URL."""
+        source = self.sources.get(request.meta.get("cw_source", ""))
+        mobile = source.mobile_hosts if source is not None else None
+        return canonicalize_url(request.url, mobile_hosts=mobile)
+
+    def request_from_entry(self, entry: Mapping[str, Any]) -> Request | None:
+        """The request of a start entry pushed by `enqueue_sources` (None: unknown source, or done)."""
+        source = self.sources.get(str(entry.get("source")))
+        if source is None:
+            self.logger.error(
+                "queue entry for source %r, which this worker's configuration does not have",
+                entry.get("source"),
+            )
+            return None
+        cycle = int(entry["cycle"])
+        self.enter_cycle(source, cycle)
+        kind = str(entry["kind"])
+        url = str(entry["url"])
+        request: Request | None
+        if kind in LIST_KINDS:
+            request = self._list_request(source, url, kind)
+        else:
+            request = next(self._article_requests(source, url, None), None)
+        if request is not None:
+            request.meta[META_CYCLE] = cycle
+        return request
+
+    # --- callbacks: enter the response's cycle, then navigate as the list spider does ---------
+
+    def parse_list(self, response: Response) -> Iterator[Request]:
+        self._in_cycle(response)
+        return super().parse_list(response)
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        self._in_cycle(response)
+        return super().parse_feed(response)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        self._in_cycle(response)
+        return super().parse_sitemap(response)
+
+    def parse_article(self, response: Response) -> Iterator[PageItem | CheckedItem]:
+        self._in_cycle(response)
+        return super().parse_article(response)
+
+    def on_error(self, failure: Failure) -> Iterator[GoneItem]:
+        """The list spider's error handling, with the failed request's claim tracked.
+
+        Errbacks of download failures do not pass through spider middlewares, so the claim of
+        the failed request is tracked here.
+        """
+        request: Request = failure.request  # type: ignore[attr-defined]
+        claim = request.meta.get(META_CLAIM)
+        if claim is None:
+            yield from super().on_error(failure)
+            return
+        self.claims.begin(claim)
+        try:
+            for item in super().on_error(failure):
+                self.claims.track(claim, item)
+                yield item
+        finally:
+            self.claims.end(claim)
+

@@ -1,0 +1,74 @@
+"""StorePipeline for workers: one near-duplicate view shared by every worker writing the database.
+
+Each crawl process keeps its own near-duplicate index, loaded when it opens. With several workers
+storing at once, a repost stored by worker A must be found by worker B, or the two copies would
+become two stories. So, on PostgreSQL, every worker stores under one advisory lock (a store is a
+few milliseconds; extraction, the expensive part, stays parallel) and first adds to its index the
+articles other workers stored since its last look. SQLite serialises writers itself
+(BEGIN IMMEDIATE) and is for one machine; the catch-up still runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import func, select
+
+from crawler.fingerprint import MinHashSignature
+from crawler.items import PageItem
+from crawler.pipelines.store import StorePipeline
+from storage.db import make_engine
+from storage.models import Article
+
+# pg_advisory_lock key of "storing an article" shared by all workers ("cwstore" in ASCII).
+STORE_LOCK = 0x63_77_73_74_6F_72_65
+
+
+class DistributedStorePipeline(StorePipeline):
+    """StorePipeline whose stores are serialised across workers and see each other's articles."""
+
+    _last_id: int = 0
+
+    def _open(self) -> None:
+        # Read the newest id before the index is loaded: what is stored in between is indexed
+        # twice (the index replaces by id), never missed.
+        engine = make_engine(self.database_url)
+        try:
+            with engine.connect() as conn:
+                self._last_id = conn.scalar(select(func.max(Article.id))) or 0
+        finally:
+            engine.dispose()
+        super()._open()
+
+    @contextmanager
+    def _store_lock(self) -> Iterator[None]:
+        if self._engine is None or self._engine.dialect.name != "postgresql":
+            yield
+            return
+        with self._engine.connect() as conn:
+            conn.execute(select(func.pg_advisory_lock(STORE_LOCK)))
+            try:
+                yield
+            finally:
+                conn.execute(select(func.pg_advisory_unlock(STORE_LOCK)))
+                conn.commit()
+
+    def _catch_up(self) -> None:
+        """Index the articles stored by other workers since the last look."""
+        assert self._sessions is not None
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Article.id, Article.signature).where(Article.id > self._last_id).order_by(Article.id)
+            ).all()
+        for article_id, signature in rows:
+            if signature is not None and self._index is not None:
+                self._index.add(article_id, MinHashSignature.from_bytes(signature))
+            self._last_id = max(self._last_id, article_id)
+
+    def _ingest(self, item: PageItem) -> str:
+        with self._store_lock():
+            self._catch_up()
+            outcome = super()._ingest(item)
+            self._catch_up()
+            return outcome
