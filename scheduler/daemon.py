@@ -71,7 +71,6 @@ class Daemon:
         stop_grace: float = 30.0,
         kill_grace: float = 10.0,
         workers: int = 4,
-        metrics_token: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         resolved = resolve_config_path(config_path)
@@ -82,7 +81,6 @@ class Daemon:
         self.stop_grace = stop_grace
         self.kill_grace = kill_grace
         self.metrics = DaemonMetrics()
-        self.metrics_token = metrics_token
         self.metrics_server: MetricsServer | None = None
         self.now = clock
         self.ledger = JobLedger(self.config.data_path / STATE_FILE)
@@ -108,6 +106,8 @@ class Daemon:
         """
         self.lock.acquire()
         try:
+            # Before any job starts: a bad metrics setting must not leave crawls running behind.
+            self._start_metrics()
             self.ledger.daemon_started(os.getpid(), self.now())
             self.scheduler.add_listener(
                 self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_EXECUTED
@@ -127,11 +127,14 @@ class Daemon:
                     max_instances=1,
                     misfire_grace_time=60,
                 )
-            self._start_metrics()
             self._refresh_gauges()
         except BaseException:
+            self._stopping.set()
             if self.scheduler.running:
-                self.scheduler.shutdown(wait=False)
+                self.scheduler.shutdown(wait=True)
+            if self.metrics_server is not None:
+                self.metrics_server.stop()
+                self.metrics_server = None
             self.lock.release()
             raise
         log.info("daemon started: %d job(s), config %s", len(self.specs), self.config_path or "(defaults)")
@@ -258,9 +261,7 @@ class Daemon:
         settings = self.config.metrics
         if not settings.enabled:
             return
-        token = self.metrics_token
-        if token is None:
-            token = os.environ.get(settings.token_env or "", "")
+        token = os.environ.get(settings.token_env or "", "")
         if not token:
             raise ConfigError(
                 f"metrics.enabled is true but no token: set the environment variable {settings.token_env}"

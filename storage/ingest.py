@@ -44,6 +44,9 @@ _COLUMNS = (
     "url",
 )
 
+# Estimated Jaccard above which a truncated copy joins a story (the index's default is 0.7).
+TRUNCATED_THRESHOLD = 0.5
+
 
 class NotAnArticle(ValueError):
     """A record with no article body (a list page, an empty page): there is nothing to store."""
@@ -210,7 +213,10 @@ def _add_new(
         select(Article.story_id).where(Article.content_hash == row.content_hash).order_by(Article.id).limit(1)
     )
     if story_id is None and index is not None and sig is not None:
-        story_id = _near_duplicate_story(session, index, sig)
+        # A truncated copy shares only part of the story's shingles (Jaccard 0.5-0.7 measured on the
+        # labelled set), so it is matched at a lower threshold.
+        threshold = TRUNCATED_THRESHOLD if "truncated" in article.flags else None
+        story_id = _near_duplicate_story(session, index, sig, threshold)
     outcome: Outcome = "new" if story_id is None else "duplicate"
     story = session.get(Story, story_id) if story_id is not None else None
     if story is None:
@@ -231,9 +237,11 @@ def _add_new(
     return IngestResult(outcome, row.id, story.id, alert_ids)
 
 
-def _near_duplicate_story(session: Session, index: NearDupIndex, sig: MinHashSignature) -> int | None:
+def _near_duplicate_story(
+    session: Session, index: NearDupIndex, sig: MinHashSignature, threshold: float | None
+) -> int | None:
     # Best match first; ids of rows rolled back after they were indexed are simply not found.
-    for doc_id, _score in sorted(index.query(sig), key=lambda m: (-m[1], m[0])):
+    for doc_id, _score in sorted(index.query(sig, threshold), key=lambda m: (-m[1], m[0])):
         story_id = session.scalar(select(Article.story_id).where(Article.id == doc_id))
         if story_id is not None:
             return story_id

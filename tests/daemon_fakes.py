@@ -66,7 +66,7 @@ def runs(folder: Path, source: str) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
     """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:

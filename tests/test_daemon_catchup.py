@@ -29,9 +29,9 @@ def _run_once(config: Path, url: str, tmp_path: Path) -> None:
         crawl_command=fake_crawl_command(tmp_path),
         clock=lambda: NOW,
     )
+    runs_before = daemon.ledger.record(CATCHUP_JOB_ID).runs
     daemon.start()
     try:
-        runs_before = daemon.ledger.record(CATCHUP_JOB_ID).runs
         wait_for(
             lambda: (
                 read_state(daemon.ledger.path).jobs.get(CATCHUP_JOB_ID, None) is not None

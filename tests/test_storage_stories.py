@@ -37,6 +37,10 @@ def test_alert_rules(session: Session, case: dict[str, Any]) -> None:
     results = []
     for step in case["steps"]:
         paras = paragraphs(step["text"])
+        if "keep_fraction" in step:
+            # A paywalled copy: the first part of the text, cut mid-paragraph.
+            text = "\n".join(paras)
+            paras = text[: int(len(text) * step["keep_fraction"])].split("\n")
         article = make_article(
             step["text"],
             paras=paras[:-1] if step.get("drop_last") else paras,

@@ -86,6 +86,8 @@ def run_demo_crawl(
     Ctrl-C stops the child (its whole process group) before the KeyboardInterrupt goes on.
     """
     stop = threading.Event()
+    # Waiting on an Event, not Thread.join: a join interrupted by Ctrl-C can return early later.
+    done = threading.Event()
     outcome: list[CrawlOutcome] = []
     failure: list[BaseException] = []
 
@@ -103,24 +105,29 @@ def run_demo_crawl(
             )
         except BaseException as exc:  # handed to the calling thread, which reports it
             failure.append(exc)
+        finally:
+            done.set()
 
-    worker = threading.Thread(target=supervise, name="demo-crawl", daemon=True)
     tail = LogTail(log_path)
     started = time.monotonic()
-    worker.start()
+    threading.Thread(target=supervise, name="demo-crawl", daemon=True).start()
     try:
-        while worker.is_alive():
-            worker.join(TICK_SECONDS)
-            warnings = [w for w in map(crawl_warning, tail.new_lines()) if w is not None]
-            if worker.is_alive() or warnings:
-                on_progress(Progress(time.monotonic() - started, warnings))
+        while not done.wait(TICK_SECONDS):
+            on_progress(Progress(time.monotonic() - started, _warnings(tail)))
     except KeyboardInterrupt:
         stop.set()
-        worker.join()
+        done.wait()
         raise
+    last = _warnings(tail)
+    if last:
+        on_progress(Progress(time.monotonic() - started, last))
     if failure:
         raise failure[0]
     return outcome[0]
+
+
+def _warnings(tail: LogTail) -> list[str]:
+    return [w for w in map(crawl_warning, tail.new_lines()) if w is not None]
 
 
 def outcome_error(outcome: CrawlOutcome, log_name: str) -> str | None:

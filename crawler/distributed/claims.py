@@ -105,7 +105,9 @@ class ClaimMiddleware:
         if tracker is not None:
             tracker.release(item)
 
-    async def process_spider_output(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async def process_spider_output(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
         claim = response.meta.get(META_CLAIM)
         cycle = response.meta.get(META_CYCLE)
         tracker = self._tracker()

@@ -69,7 +69,8 @@ class DistributedSpider(ListSpider):
 
     async def start(self) -> AsyncIterator[Request]:
         # Nothing of its own: every request comes from the shared queue.
-        for request in ():
+        nothing: tuple[Request, ...] = ()
+        for request in nothing:
             yield request
 
     # --- cycles ------------------------------------------------------------------------------
@@ -183,4 +184,3 @@ class DistributedSpider(ListSpider):
                 yield item
         finally:
             self.claims.end(claim)
-
