@@ -7,8 +7,8 @@ Against a GeneratedNetwork (served from a child process), each system crawls thr
 crawl in its own subprocess on a fresh database: (1) the first crawl, (2) again with nothing
 changed, (3) after `advance()` adds about 1% new articles. Measured per cycle: wall time of the
 crawl subprocess (start-up, extraction and storage included), requests the sites answered, article
-pages stored (of the network's expected articles), articles/s, and the subprocess's max RSS
-(extraction workers included). With --repeat N, the table shows medians of N runs.
+pages stored (of the network's expected articles), articles/s, CPU seconds and max RSS of the
+subprocess (extraction workers included). With --repeat N, the table shows medians of N runs.
 
 countywatch: `countywatch crawl --json` (HTTP cache on, extract_workers = --workers).
 baseline: bench/crawl_baseline.py, a CrawlSpider following every in-domain link with
@@ -60,6 +60,7 @@ class Cycle:
     stored: int  # expected article pages in the database after this cycle
     new: int  # of those, first stored in this cycle
     max_rss_mb: float
+    cpu_seconds: float  # user + system time of the crawl process, plus its workers' extraction CPU
 
     @property
     def rate(self) -> float:
@@ -67,8 +68,8 @@ class Cycle:
         return self.new / self.seconds if self.seconds else 0.0
 
 
-def run_child(argv: list[str], log: Path) -> tuple[str, float, float]:
-    """Run a crawl subprocess: its stdout, wall seconds and max RSS (MB, its own children included)."""
+def run_child(argv: list[str], log: Path) -> tuple[str, float, float, float]:
+    """Run a crawl subprocess: stdout, wall seconds, max RSS (MB) and CPU seconds (children included)."""
     started = os.times().elapsed
     with log.open("ab") as err:
         child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, cwd=Path(__file__).parent.parent)
@@ -79,7 +80,7 @@ def run_child(argv: list[str], log: Path) -> tuple[str, float, float]:
     seconds = os.times().elapsed - started
     if child.returncode != 0:
         raise SystemExit(f"{argv[3] if len(argv) > 3 else argv}: exit {child.returncode}, see {log}")
-    return out, seconds, usage.ru_maxrss / 1024
+    return out, seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def stored_ours(db: Path, expected: set[str]) -> set[str]:
@@ -111,15 +112,17 @@ def run_system(system: str, args: argparse.Namespace, folder: Path) -> list[Cycl
             expected = {canonicalize_url(a.url) for a in net.expected.stored(net.cycle)}
             net.requests.clear()
             if system == "countywatch":
-                _, seconds, rss = run_child([*COUNTYWATCH, str(config_path)], folder / "crawl.log")
+                report, seconds, rss, cpu = run_child([*COUNTYWATCH, str(config_path)], folder / "crawl.log")
+                # the forkserver's workers are not this process's children: they report their own CPU
+                cpu += json.loads(report)["extract_cpu_seconds"]
                 stored = stored_ours(folder / "countywatch.db", expected)
             else:
-                _, seconds, rss = run_child(
+                _, seconds, rss, cpu = run_child(
                     [*BASELINE, str(config_path), str(folder / "baseline.db")], folder / "crawl.log"
                 )
                 stored = stored_baseline(folder / "baseline.db", expected)
             requests = len(net.requests.records())
-            out.append(Cycle(system, cycle, seconds, requests, len(stored), len(stored - seen), rss))
+            out.append(Cycle(system, cycle, seconds, requests, len(stored), len(stored - seen), rss, cpu))
             seen |= stored
     return out
 
@@ -138,6 +141,7 @@ def median_cycles(runs: list[list[Cycle]]) -> list[Cycle]:
                 int(statistics.median(c.stored for c in cycles)),
                 int(statistics.median(c.new for c in cycles)),
                 statistics.median(c.max_rss_mb for c in cycles),
+                statistics.median(c.cpu_seconds for c in cycles),
             )
         )
     return merged
@@ -146,14 +150,14 @@ def median_cycles(runs: list[list[Cycle]]) -> list[Cycle]:
 def table(rows: list[Cycle]) -> str:
     head = (
         f"{'cycle':<22}{'system':<13}{'seconds':>9}{'requests':>10}{'stored':>8}{'new':>7}{'art/s':>8}"
-        f"{'maxRSS MB':>11}"
+        f"{'CPU s':>8}{'maxRSS MB':>11}"
     )
     names = {1: "1 first crawl", 2: "2 nothing changed", 3: "3 ~1% new"}
     lines = [head, "-" * len(head)]
     for c in sorted(rows, key=lambda c: (c.cycle, c.system)):
         lines.append(
             f"{names[c.cycle]:<22}{c.system:<13}{c.seconds:>9.1f}{c.requests:>10}{c.stored:>8}{c.new:>7}"
-            f"{c.rate:>8.1f}{c.max_rss_mb:>11.0f}"
+            f"{c.rate:>8.1f}{c.cpu_seconds:>8.1f}{c.max_rss_mb:>11.0f}"
         )
     return "\n".join(lines)
 

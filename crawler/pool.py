@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import time
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -18,9 +19,13 @@ from crawler.article import Article
 from crawler.extract import extract_article
 
 
-def extract_page(body: bytes, url: str, http_charset: str | None, topics: Mapping[str, Topic]) -> Article:
-    """Extract one page (runs in a worker; raises ExtractionError on unusable input)."""
-    return extract_article(body, url, http_charset=http_charset, topics=topics)
+def extract_page(
+    body: bytes, url: str, http_charset: str | None, topics: Mapping[str, Topic]
+) -> tuple[Article, float]:
+    """Extract one page and the CPU seconds it took (runs in a worker; raises ExtractionError)."""
+    started = time.process_time()
+    article = extract_article(body, url, http_charset=http_charset, topics=topics)
+    return article, time.process_time() - started
 
 
 class ExtractionPool:
@@ -28,6 +33,7 @@ class ExtractionPool:
 
     def __init__(self, workers: int, topics: Mapping[str, Topic]) -> None:
         self.workers = workers
+        self.cpu_seconds = 0.0  # spent extracting, in whichever process did it
         self._topics = dict(topics)
         self._executor: Executor
         if workers > 0:
@@ -40,7 +46,9 @@ class ExtractionPool:
     async def extract(self, body: bytes, url: str, http_charset: str | None) -> Article:
         """The record of a page, extracted off the reactor thread."""
         future = self._executor.submit(extract_page, body, url, http_charset, self._topics)
-        return await asyncio.wrap_future(future)
+        article, cpu_seconds = await asyncio.wrap_future(future)
+        self.cpu_seconds += cpu_seconds
+        return article
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the workers (with `wait`, after the pending extractions)."""

@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from countywatch.config import Config, ConfigError, Source
 from crawler.health import HealthState, SourceHistory, SourceStats, decide_health
 from crawler.middlewares.scope import DROPPED_STAT
+from crawler.pipelines.extract import EXTRACT_CPU_STAT
 from crawler.settings import crawl_settings
 from crawler.spiders.lists import ListSpider
 from crawler.tally import read_source_stats
@@ -53,6 +54,7 @@ class CycleReport:
     requests: int  # HTTP requests sent (robots.txt and revalidations included)
     responses_304: int
     offsite_dropped: int
+    extract_cpu_seconds: float  # CPU the extraction workers spent on pages
     sources: list[SourceReport] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -65,6 +67,7 @@ class CycleReport:
             "requests": self.requests,
             "responses_304": self.responses_304,
             "offsite_dropped": self.offsite_dropped,
+            "extract_cpu_seconds": self.extract_cpu_seconds,
             "sources": [s.to_json() for s in self.sources],
         }
 
@@ -130,6 +133,7 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
             # HttpCacheMiddleware turns a 304 into the cached response before the downloader counts it.
             responses_304=int(stats.get("httpcache/revalidate", 0)),
             offsite_dropped=int(stats.get(DROPPED_STAT, 0)),
+            extract_cpu_seconds=float(stats.get(EXTRACT_CPU_STAT, 0.0)),
         )
         with sessions() as session, session.begin():
             for source in sources:

@@ -60,7 +60,12 @@ class Backend(Protocol):
 
 
 class Daemon:
-    """The scheduler process. `run()` for the command; `start()`/`stop()` for embedding and tests."""
+    """The scheduler process. `run()` for the command; `start()`/`stop()` for embedding and tests.
+
+    `crawl_command` builds the argv of a crawl child (tests pass a fake crawl); `workers` bounds the
+    jobs running at once, crawls included; `clock` is the daemon's "now" for what it records and
+    for what is due to be delivered — APScheduler's triggers always run on the real clock.
+    """
 
     def __init__(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from countywatch.cli import cli
 from scheduler.state import INTERRUPTED, OK, STATE_FILE, read_state
 from storage.db import upgrade
 from tests.daemon_fakes import RecordingBackend, runs, wait_for
@@ -65,6 +68,16 @@ class DaemonProcess:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+
+
+@pytest.fixture(autouse=True)
+def _keep_root_logging():
+    # `countywatch run` (invoked in-process below) installs its own root handler.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
@@ -166,3 +179,28 @@ def test_a_second_daemon_on_the_same_database_refuses_to_start(tmp_path, daemon_
     assert second.stderr.count("\n") == 1  # one line, no traceback
     first.signal(signal.SIGTERM)
     assert first.wait() == 0
+
+
+def test_run_with_a_bad_config_exits_2_with_one_line(tmp_path):
+    config = tmp_path / "sources.yaml"
+    config.write_text(
+        "sources:\n  - name: a\n    start_urls: [http://127.0.0.1/]\n    schedule: 10s\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(cli, ["run", "--config", str(config)])
+    assert result.exit_code == 2
+    assert f"{config}: sources[0] (a).schedule: interval '10s' is shorter than one minute" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_run_with_a_damaged_state_file_says_which_file(tmp_path):
+    config = tmp_path / "sources.yaml"
+    _write_config(config, tmp_path, [])
+    upgrade(f"sqlite:///{tmp_path / 'cw.db'}")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / STATE_FILE).write_text("{not json", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["run", "--config", str(config)])
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        f"countywatch: {tmp_path / 'data' / STATE_FILE}: the scheduler state is not valid"
+    )
+    assert result.output.count("\n") == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -9,7 +12,7 @@ from click.testing import CliRunner
 
 from countywatch.commands.demo import command as demo_command
 from countywatch.config import config_from_dict, load_config
-from countywatch.demo.crawls import LogTail, crawl_warning, outcome_error, run_demo_crawl
+from countywatch.demo.crawls import LogTail, Progress, crawl_warning, outcome_error, run_demo_crawl
 from countywatch.demo.summary import (
     AlertCounts,
     CrawlSummary,
@@ -19,6 +22,7 @@ from countywatch.demo.summary import (
     source_table,
 )
 from countywatch.demo.workdir import MARKER, DemoError, demo_config, prepare_workdir, write_config
+from replica.network import ReplicaNetwork
 from scheduler.crawl_process import CrawlOutcome
 
 REPORT = {
@@ -196,6 +200,33 @@ def test_a_failing_crawl_child_is_reported_in_one_line(tmp_path: Path) -> None:
     assert message is not None and "\n" not in message
     assert "missing.yaml" in message and message.endswith("(log: crawl-1.log)")
     assert "cannot read the configuration file" in log.read_text(encoding="utf-8")
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids of live processes whose command line contains `text` (Linux /proc)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                pids.append(int(cmdline.parent.name))
+        except OSError:  # the process ended while we looked
+            continue
+    return pids
+
+
+def test_ctrl_c_stops_the_crawl_child_before_the_demo_ends(tmp_path: Path) -> None:
+    workdir = prepare_workdir(tmp_path / "demo", keep=False)
+    # The slow page keeps the crawl busy far longer than the first progress report.
+    with ReplicaNetwork(slow_seconds=30) as net:
+        write_config(workdir, demo_config(net.config_dict("sqlite:///countywatch.db", data_dir="data")))
+
+        def interrupt(progress: Progress) -> None:
+            # Ctrl-C as a signal, arriving while the demo waits for the child between reports.
+            threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+        with pytest.raises(KeyboardInterrupt):
+            run_demo_crawl(workdir.config_path, workdir.crawl_log(1), time_limit=60, on_progress=interrupt)
+        assert processes_mentioning(str(workdir.config_path)) == []
 
 
 def test_a_crawl_child_without_a_report_is_an_error() -> None:

@@ -11,6 +11,7 @@ from countywatch.logging_setup import configure_logging
 from scheduler.backend import StorageBackend
 from scheduler.daemon import Daemon
 from scheduler.lock import DaemonLockError
+from scheduler.state import StateError
 from storage.db import StorageError, display_url, make_engine, make_session_factory, require_current
 
 
@@ -38,7 +39,7 @@ def command(config_path: str | None, log_json: bool | None, stop_grace: float) -
         require_current(engine)
         daemon = Daemon(config_path, StorageBackend(make_session_factory(engine)), stop_grace=stop_grace)
         status = daemon.run()
-    except (ConfigError, DaemonLockError, StorageError) as exc:
+    except (ConfigError, DaemonLockError, StateError, StorageError) as exc:
         fail(str(exc).replace("\n", "; "), status=2 if isinstance(exc, ConfigError) else 1)
         return
     except SQLAlchemyError as exc:

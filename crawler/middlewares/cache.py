@@ -29,7 +29,9 @@ class RevalidatingPolicy(RFC2616Policy):
 
     def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
-        self.kinds = LIST_KINDS | {"article"} if settings.getbool("COUNTYWATCH_CACHE_ARTICLES") else LIST_KINDS
+        self.kinds = (
+            LIST_KINDS | {"article"} if settings.getbool("COUNTYWATCH_CACHE_ARTICLES") else LIST_KINDS
+        )
 
     def should_cache_request(self, request: Request) -> bool:
         return request.meta.get(META_KIND) in self.kinds and super().should_cache_request(request)

@@ -18,9 +18,10 @@ from crawler.errors import ExtractionError
 from crawler.items import PageItem
 from crawler.listdates import apply_list_date
 from crawler.pool import ExtractionPool
-from crawler.tally import count_error
+from crawler.tally import PREFIX, count_error
 
 logger = logging.getLogger(__name__)
+EXTRACT_CPU_STAT = f"{PREFIX}/extract_cpu_seconds"
 
 
 class ExtractPipeline:
@@ -44,9 +45,14 @@ class ExtractPipeline:
     def open_spider(self) -> None:
         self.pool = self._new_pool()
 
+    def _add_cpu(self, pool: ExtractionPool) -> None:
+        spent = float(self.stats.get_value(EXTRACT_CPU_STAT, 0.0)) + pool.cpu_seconds
+        self.stats.set_value(EXTRACT_CPU_STAT, round(spent, 3))
+
     def close_spider(self) -> None:
         if self.pool is not None:
             self.pool.close()
+            self._add_cpu(self.pool)
             self.pool = None
 
     async def process_item(self, item: Any) -> Any:
@@ -65,6 +71,7 @@ class ExtractPipeline:
             count_error(self.stats, item.source, "extraction")
             if self.pool is pool:  # the first of the failed extractions replaces the pool
                 pool.close(wait=False)
+                self._add_cpu(pool)
                 self.pool = self._new_pool()
             raise DropItem(f"{item.url}: the extraction worker died") from None
         apply_list_date(article, item.list_date)
