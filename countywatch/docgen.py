@@ -146,9 +146,9 @@ def render_configuration() -> str:
     return "\n".join(out) + "\n"
 
 
-def _help(command: click.Command, path: list[str]) -> str:
-    # A fixed width, so the text does not depend on the terminal the docs are generated in.
-    with click.Context(command, info_name=" ".join(path), terminal_width=100, max_content_width=100) as ctx:
+def _help(command: click.Command, name: str, parent: click.Context) -> str:
+    # Contexts chained to the group's, as on the command line, so inherited settings (-h) show.
+    with click.Context(command, info_name=name, parent=parent) as ctx:
         return command.get_help(ctx)
 
 
@@ -161,20 +161,24 @@ def render_commands() -> str:
         "",
         "Every command takes `--config FILE` and `--help`.",
     ]
-    root = click.Context(cli, info_name="countywatch")
+    # A fixed width, so the text does not depend on the terminal the docs are generated in.
+    root = click.Context(
+        cli, info_name="countywatch", terminal_width=100, max_content_width=100, **cli.context_settings
+    )
     for name in sorted(COMMANDS):
         try:
             command = cli.get_command(root, name)
         except ImportError as exc:
             raise DocgenError(f"countywatch {name}: its module cannot be imported ({exc})") from None
         assert command is not None
-        out += ["", f"## countywatch {name}", "", "```text", _help(command, ["countywatch", name]), "```"]
+        out += ["", f"## countywatch {name}", "", "```text", _help(command, name, root), "```"]
         if isinstance(command, click.Group):
-            for sub in sorted(command.list_commands(root)):
-                subcommand = command.get_command(root, sub)
+            group_ctx = click.Context(command, info_name=name, parent=root)
+            for sub in sorted(command.list_commands(group_ctx)):
+                subcommand = command.get_command(group_ctx, sub)
                 assert subcommand is not None
                 out += ["", f"### countywatch {name} {sub}", "", "```text"]
-                out += [_help(subcommand, ["countywatch", name, sub]), "```"]
+                out += [_help(subcommand, sub, group_ctx), "```"]
     return "\n".join(out) + "\n"
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from crawler.dates import ParsedDate, normalize_digits, parse_date
+from crawler.names import ORGANISATION, ROLE, looks_like_person, split_names
 
 _FIELD_LABELS = {
     "date": (
@@ -21,6 +22,9 @@ _FIELD_LABELS = {
         "发表时间",
         "发表日期",
         "更新时间",
+        "更新日期",
+        "最近更新",
+        "最后更新",
         "发文日期",
         "成文日期",
         "时间",
@@ -28,6 +32,7 @@ _FIELD_LABELS = {
     ),
     "source": (
         "本文来源",
+        "来源于",
         "信息来源",
         "文章来源",
         "新闻来源",
@@ -46,11 +51,13 @@ _FIELD_LABELS = {
         "撰稿",
         "作者",
         "记者",
+        "采写",
         "文/图",
         "图/文",
         "文图",
-        "摄影",
     ),
+    # Credits for pictures and production: metadata, but the people named are not the authors.
+    "credit": ("摄影", "摄像", "图片", "制图", "出品", "监制", "美编"),
     "editor": (
         "责任编辑",
         "责编",
@@ -66,6 +73,7 @@ _FIELD_LABELS = {
     ),
     "counter": (
         "浏览量",
+        "编辑次数",
         "浏览次数",
         "阅读次数",
         "阅读量",
@@ -81,31 +89,50 @@ _FIELD_LABELS = {
     "length": ("字数",),
 }
 _KIND_OF = {label: kind for kind, labels in _FIELD_LABELS.items() for label in labels}
+
+
+def _label_pattern(label: str) -> str:
+    # Templates pad two-character labels to the width of longer ones: `作  者：`, `来　源：`.
+    return re.escape(label) if len(label) != 2 else re.escape(label[0]) + r"[ \t]{0,3}" + re.escape(label[1])
+
+
+# `编辑/苏芳`, `出品︱网易科学人` and `责编|陈梦莹` separate label and value like a colon.
 _LABEL = re.compile(
-    "(?P<label>" + "|".join(sorted(map(re.escape, _KIND_OF), key=len, reverse=True)) + r")\s*[:：|丨]\s*"
+    "(?P<label>"
+    + "|".join(map(_label_pattern, sorted(_KIND_OF, key=len, reverse=True)))
+    + r")\s*[:：|丨︱/]\s*"
 )
 _EDITOR_LABELS = {"责任编辑", "责编", "编辑"}
 _CHROME_TOKEN = re.compile(
     r"[\[【(（]?\s*(?:字号\s*[:：]?\s*\[?大\]?\s*\[?中\]?\s*\[?小\]?|打印本页|打印|关闭窗口|关闭|收藏|分享到\s*[:：]?"
-    r"|分享给好友阅读\s*[:：]?|评论\s*[(（]\s*\d+\s*[)）])\s*[\]】)）]?"
+    r"|分享给好友阅读\s*[:：]?|评论\s*[(（]\s*\d+\s*[)）]|调整字体|字体\s*[:：]?\s*大\s*中\s*小|历史版本)\s*[\]】)）]?"
 )
 _SEPARATORS = " \t|丨/\\【】[]()（）·,，;；"
 _DATE_VALUE = re.compile(r"^[\d\s年月日号:：\-/.T时分秒点]+$")
+# `最近更新：海濶（2020-02-14）`: who changed the page last, then when.
+_DATE_AFTER_WHO = re.compile(r"^[^()（）]{1,20}?\s*[(（](?P<date>[\d\s年月日号:：\-/.T时分秒点]+)[)）]?$")
+# `医技药剂党支部、药剂科供稿`: a source credit with the verb after the name.
+_SUPPLIED = re.compile(r"^(?P<source>[\u4e00-\u9fff、·]{2,30}?)(?:供稿|供图|提供)$")
 _COUNTER_VALUE = re.compile(r"^[\d,]*\s*次?(?:\s*[(（]?\s*\d*\s*[)）]?)?$")
 _EDITOR_CODE = re.compile(r"(?:_[A-Za-z]+\d+|\s+[A-Z]{1,4}\d+)$")
-_NAME_SPLIT = re.compile(r"[\s、,，/;；]+")
-_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,5}$")
-# Words of links and notes that follow a byline (`作者:余毅菁 返回富达,查看更多`); never names.
-_NOT_NAME = re.compile(r"查看|更多|返回|点击|阅读|原文|全文|分享|链接|网站|整理|转载|编辑")
+_ORGANISATION_VALUE = re.compile(r"^[\u4e00-\u9fff、·]{2,20}$")
 _MAX_LINE, _MAX_SOURCE, _MAX_EDITOR = 160, 30, 20
 
-_ROLE = r"(?:本报记者|特约记者|记者|通讯员|实习生|摄影|见习记者)"
-_NEWS_BYLINE = re.compile(rf"^本[报网台刊站]讯\s*[(（](?P<names>\s*{_ROLE}[^)）]{{2,60}})[)）]\s*")
-# `本报记者 鲁婷 肖中华`, `半月谈记者 史卫燕`: a role (after a short media name), then names only.
-_LINE_BYLINE = re.compile(
-    rf"^(?:[\u4e00-\u9fff]{{2,8}}?)?(?:{_ROLE}|文/图|图/文)(?:\s*[:：]\s*|\s+)(?P<names>[\u4e00-\u9fff·]{{2,4}}(?:[\s、,，]+[\u4e00-\u9fff·]{{2,4}})*)$"
+# `本网讯(记者 …)`, `长江网10月4日讯（记者陈智 整合）`, `新华社巴黎12月9日电（记者唐霁）`: the medium
+# (and the place and day of the dateline), 讯 or 电, then the reporters in parentheses.
+_NEWS_BYLINE = re.compile(
+    r"^(?:本[报网台刊站]|[\u4e00-\u9fff]{2,12}?(?:\d{1,2}月\d{1,2}日)?)[讯电]\s*"
+    rf"[(（](?P<names>\s*[\u4e00-\u9fff]{{0,6}}?{ROLE}[^()（）]{{2,60}})[)）]\s*"
 )
-_ROLE_WORD = re.compile(_ROLE)
+# `本报记者 鲁婷 肖中华`, `半月谈记者 史卫燕`: a role (after a short media name), then names only.
+_NAMES = r"[\u4e00-\u9fff·]{2,4}(?:[\s、,，]+[\u4e00-\u9fff·]{2,4})*"
+_LINE_BYLINE = re.compile(
+    rf"^(?:[\u4e00-\u9fff]{{2,8}}?)?(?:{ROLE}|文/图|图/文)(?:\s*[:：]\s*|\s+)(?P<names>{_NAMES})$"
+)
+# A credit closing the last paragraph: `…举行。（张巨峰）`, `（评论员 罗博 萧海川）`, `(文/图 刘玺东 易赛楠)`.
+_CLOSING_CREDIT = re.compile(
+    rf"(?:^|(?<=[。！？!?”」…]))\s*[(（]\s*(?P<role>{ROLE}|文/图|图/文|文)?\s*[:：/]?\s*(?P<names>{_NAMES})\s*[)）]$"
+)
 
 
 @dataclass(slots=True)
@@ -127,24 +154,17 @@ class Byline:
     rest: str
 
 
-def split_names(value: str) -> list[str]:
-    """Personal names from `杜娟 陆致吉` or `王贤忠、李平`; role words are dropped."""
-    names = []
-    for part in _NAME_SPLIT.split(_ROLE_WORD.sub(" ", value)):
-        if _NAME.match(part) and not _NOT_NAME.search(part) and part not in names:
-            names.append(part)
-    return names
-
-
 def _clean_value(value: str) -> str:
     return value.strip(_SEPARATORS + " ")
 
 
 def _apply(fields: MetaFields, label: str, value: str, reference: date | None) -> bool:
-    kind = _KIND_OF[label]
+    kind = _KIND_OF["".join(label.split())]
     if kind == "date":
         if not value:
             return True
+        who = _DATE_AFTER_WHO.match(value)
+        value = who["date"] if who else value
         parsed = parse_date(value, reference=reference)
         if parsed is None or not _DATE_VALUE.match(normalize_digits(value)):
             return False
@@ -156,15 +176,18 @@ def _apply(fields: MetaFields, label: str, value: str, reference: date | None) -
     elif kind == "author":
         names = split_names(value)
         if value and not names:
-            return False
+            # `作者：医技药剂党支部`: an organisation signs, and no person is named.
+            return ORGANISATION.search(value) is not None and _ORGANISATION_VALUE.match(value) is not None
         fields.authors.extend(name for name in names if name not in fields.authors)
     elif kind == "editor":
         if len(value) > _MAX_EDITOR:
             return False
-        if label in _EDITOR_LABELS and value and not fields.editor:
+        if "".join(label.split()) in _EDITOR_LABELS and value and not fields.editor:
             fields.editor = _EDITOR_CODE.sub("", value)
     elif kind == "counter":
         return _COUNTER_VALUE.match(value) is not None
+    elif kind == "credit":
+        return len(value) <= _MAX_SOURCE
     elif kind == "length":
         digits = value.rstrip("字")
         if not digits.isdigit():
@@ -183,7 +206,10 @@ def parse_meta_line(line: str, *, reference: date | None = None) -> MetaFields |
     labels = list(_LABEL.finditer(without_chrome))
     fields = MetaFields()
     lead = _clean_value(without_chrome[: labels[0].start()] if labels else without_chrome)
-    if lead:
+    supplied = _SUPPLIED.match(lead)
+    if supplied:
+        fields.source = supplied["source"]
+    elif lead:
         # Only a bare date may stand before the first label (`2024-04-19 08:53:55 来源:…`).
         if not _DATE_VALUE.match(normalize_digits(lead)):
             return None
@@ -209,3 +235,14 @@ def parse_byline(paragraph: str) -> Byline | None:
     if not names:
         return None
     return Byline(authors=names, rest=text[match.end() :].strip())
+
+
+def parse_closing_credit(paragraph: str) -> list[str]:
+    """Authors credited in parentheses at the end of a paragraph (`…举行。（张巨峰）`), else none."""
+    match = _CLOSING_CREDIT.search(paragraph.strip())
+    if not match:
+        return []
+    names = split_names(match["names"])
+    if match["role"] is None and not all(looks_like_person(name) for name in names):
+        return []  # `（德清县发改局）`, `（化名）`: without a role word only people's names count
+    return names

@@ -113,7 +113,7 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
             }
             known: dict[str, dict[str, KnownPage]] = {s.name: known_pages(session, s.name) for s in sources}
 
-        process = CrawlerProcess(scrapy_settings(config), install_root_handler=True)
+        process = CrawlerProcess(scrapy_settings(config))
         crawler = process.create_crawler(ListSpider)
         failures: list[Failure] = []
         done = process.crawl(crawler, sources=sources, known=known, topics=config.topics, now=started)

@@ -42,7 +42,7 @@ DOWNLOAD_WARNSIZE = 0
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 5
-DEPTH_LIMIT = 12
+DEPTH_LIMIT = 12  # crawl_settings sets it from the sources' largest max_pages
 CLOSESPIDER_TIMEOUT = 3600
 # A 404/410/403 must reach the spider's errback (gone pages, blocked sites), never be retried.
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
@@ -95,6 +95,8 @@ def crawl_settings(config: Config) -> dict[str, Any]:
         "RETRY_TIMES": crawl.retries,
         "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
         "CLOSESPIDER_TIMEOUT": int(parse_duration(crawl.time_limit).total_seconds()),
+        # Page N of a list is at depth N-1 and its articles one deeper; sitemap indexes add one.
+        "DEPTH_LIMIT": max((s.max_pages for s in config.sources), default=DEPTH_LIMIT) + 2,
         "HTTPCACHE_ENABLED": crawl.http_cache,
         "HTTPCACHE_DIR": str(cache_dir.resolve()),
         "COUNTYWATCH_EXTRACT_WORKERS": crawl.extract_workers,

@@ -1,8 +1,9 @@
-"""The daemon's way into the database and the delivery engine (the real `scheduler.daemon.Backend`)."""
+"""What the daemon needs from storage and alerts (`Backend`), and the real one (`StorageBackend`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,22 @@ from storage.repository import SourceRef, finish_crawl_run, health_history, sour
 
 # A crawl that ran out of time says something about the site; one stopped by the daemon does not.
 FAILING = "failing"
+
+
+class Backend(Protocol):
+    """What the daemon needs from storage and alerts; tests give it a recording fake."""
+
+    def record_crawl(self, config: Config, source: str, outcome: CrawlOutcome, started_at: datetime) -> None:
+        """Make sure the database holds a finished run for a crawl the child could not finish itself."""
+
+    def deliver(self, config: Config, subscription: str | None, now: datetime) -> tuple[int, int]:
+        """Send what is due (for one subscription, or every due one and retries): (sent, failed)."""
+
+    def health(self) -> list[tuple[str, str]]:
+        """(source, health state) for every source the database knows."""
+
+    def alert_counts(self) -> dict[str, int]:
+        """{alert kind: number of alerts} in the outbox."""
 
 
 class StorageBackend:

@@ -32,10 +32,17 @@ _POLL = 0.2  # seconds between checks of the time limit and the stop flag
 
 def default_crawl_command(config_path: str | None, source: str) -> list[str]:
     """`countywatch crawl --config F --source NAME --json` with this interpreter."""
-    argv = [sys.executable, "-m", "countywatch", "crawl", "--source", source, "--json"]
-    if config_path is not None:
-        argv[4:4] = ["--config", config_path]
-    return argv
+    return _countywatch(config_path, ["crawl", "--source", source, "--json"])
+
+
+def enqueue_command(config_path: str | None, source: str) -> list[str]:
+    """`countywatch worker --enqueue --source NAME`: with `distributed:` set, the workers crawl."""
+    return _countywatch(config_path, ["worker", "--enqueue", "--source", source])
+
+
+def _countywatch(config_path: str | None, args: list[str]) -> list[str]:
+    config = ["--config", config_path] if config_path is not None else []
+    return [sys.executable, "-m", "countywatch", args[0], *config, *args[1:]]
 
 
 @dataclass(frozen=True, slots=True)

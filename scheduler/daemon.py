@@ -13,11 +13,11 @@ import os
 import signal
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -27,7 +27,13 @@ from apscheduler.triggers.date import DateTrigger
 from countywatch.config import Config, ConfigError, load_config, parse_duration, resolve_config_path
 from countywatch.logging_setup import log_context
 from countywatch.metrics import DaemonMetrics, MetricsServer, report_entry
-from scheduler.crawl_process import CrawlCommand, CrawlOutcome, default_crawl_command, run_crawl
+from scheduler.backend import Backend
+from scheduler.crawl_process import (
+    CrawlCommand,
+    default_crawl_command,
+    enqueue_command,
+    run_crawl,
+)
 from scheduler.jobs import (
     CATCHUP_JOB_ID,
     RETRY_JOB_ID,
@@ -43,26 +49,12 @@ from scheduler.state import FAILED, OK, STATE_FILE, JobLedger
 log = logging.getLogger("countywatch.daemon")
 
 
-class Backend(Protocol):
-    """What the daemon needs from storage and alerts (see `scheduler.backend.StorageBackend`)."""
-
-    def record_crawl(self, config: Config, source: str, outcome: CrawlOutcome, started_at: datetime) -> None:
-        """Make sure the database holds a finished run for a crawl the child could not finish itself."""
-
-    def deliver(self, config: Config, subscription: str | None, now: datetime) -> tuple[int, int]:
-        """Send what is due (for one subscription, or every due one and retries): (sent, failed)."""
-
-    def health(self) -> list[tuple[str, str]]:
-        """(source, health state) for every source the database knows."""
-
-    def alert_counts(self) -> dict[str, int]:
-        """{alert kind: number of alerts} in the outbox."""
-
-
 class Daemon:
     """The scheduler process. `run()` for the command; `start()`/`stop()` for embedding and tests.
 
-    `crawl_command` builds the argv of a crawl child (tests pass a fake crawl); `workers` bounds the
+    `crawl_command` builds the argv of a crawl child (tests pass a fake crawl); by default it is
+    `countywatch crawl`, or `countywatch worker --enqueue` when the configuration sets `distributed`
+    (the workers then crawl from the shared queue). `workers` bounds the
     jobs running at once, crawls included; `clock` is the daemon's "now" for what it records and
     for what is due to be delivered — APScheduler's triggers always run on the real clock.
     """
@@ -72,7 +64,7 @@ class Daemon:
         config_path: str | os.PathLike[str] | None,
         backend: Backend,
         *,
-        crawl_command: CrawlCommand = default_crawl_command,
+        crawl_command: CrawlCommand | None = None,
         stop_grace: float = 30.0,
         kill_grace: float = 10.0,
         workers: int = 4,
@@ -293,7 +285,7 @@ class Daemon:
             self.ledger.started(job_id, started)
             log.info("crawl started")
             outcome = run_crawl(
-                self.crawl_command(self.config_path, source),
+                self._crawl_argv(config, source),
                 time_limit=parse_duration(config.crawl.time_limit).total_seconds(),
                 stop=self._stopping,
                 stop_grace=self.stop_grace,
@@ -314,6 +306,13 @@ class Daemon:
             self._refresh_gauges()
         if outcome.status == OK:
             self._kick_immediate_digests()
+
+    def _crawl_argv(self, config: Config, source: str) -> Sequence[str]:
+        if self.crawl_command is not None:
+            return self.crawl_command(self.config_path, source)
+        if config.distributed.redis_url or config.distributed.redis_url_env:
+            return enqueue_command(self.config_path, source)
+        return default_crawl_command(self.config_path, source)
 
     def _refresh_gauges(self) -> None:
         self.metrics.set_health(self.backend.health())

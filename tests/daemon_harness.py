@@ -16,9 +16,8 @@ from pathlib import Path
 
 from countywatch.config import load_config
 from countywatch.logging_setup import configure_logging
-from scheduler.backend import StorageBackend
-from scheduler.crawl_process import default_crawl_command
-from scheduler.daemon import Backend, Daemon
+from scheduler.backend import Backend, StorageBackend
+from scheduler.daemon import Daemon
 from storage.db import make_engine, make_session_factory
 from tests.daemon_fakes import RecordingBackend, fake_crawl_command
 
@@ -42,7 +41,7 @@ def main() -> None:
     daemon = Daemon(
         args.config,
         backend,
-        crawl_command=fake_crawl_command(args.fake_crawl) if args.fake_crawl else default_crawl_command,
+        crawl_command=fake_crawl_command(args.fake_crawl) if args.fake_crawl else None,
         stop_grace=args.stop_grace,
         kill_grace=2.0,
         clock=lambda: datetime.now(UTC) + offset,

@@ -1,4 +1,4 @@
-"""Metadata lines and bylines: data-driven cases from tests/cases/parse_meta_line.yaml, parse_byline.yaml."""
+"""Metadata lines, bylines and closing credits: data-driven cases from tests/cases/*.yaml."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from crawler.metaline import parse_byline, parse_meta_line, split_names
+from crawler.metaline import parse_byline, parse_closing_credit, parse_meta_line
+from crawler.names import split_names
 from tests.yaml_cases import load_cases, plain
 
 REFERENCE = date(2024, 6, 1)
@@ -27,5 +28,15 @@ def test_parse_byline(value: str, expected: Any) -> None:
     assert plain(parse_byline(value)) == expected
 
 
+@pytest.mark.parametrize(("value", "expected"), load_cases("parse_closing_credit"))
+def test_parse_closing_credit(value: str, expected: Any) -> None:
+    assert parse_closing_credit(value) == expected
+
+
 def test_split_names_drops_roles_and_duplicates() -> None:
     assert split_names("记者 杜娟 陆致吉 通讯员 杜娟") == ["杜娟", "陆致吉"]
+
+
+def test_split_names_drops_media_and_qualifiers_before_roles() -> None:
+    assert split_names("南都记者 余毅菁 向雪妮") == ["余毅菁", "向雪妮"]
+    assert split_names("职工通讯员 李琴雯 刘会 新华社记者才扬") == ["李琴雯", "刘会", "才扬"]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import threading
 
-from scheduler.crawl_process import CrawlOutcome, default_crawl_command, run_crawl
+import yaml
+
+from scheduler.crawl_process import CrawlOutcome, default_crawl_command, enqueue_command, run_crawl
+from scheduler.daemon import Daemon
 from scheduler.state import FAILED, INTERRUPTED, OK, TIMED_OUT
-from tests.daemon_fakes import fake_crawl_command, runs, wait_for
+from tests.daemon_fakes import RecordingBackend, fake_crawl_command, runs, wait_for
 
 
 def _alive(pid: int) -> bool:
@@ -125,3 +128,32 @@ def test_stop_interrupts_a_crawl_that_outlasts_the_grace_period(tmp_path):
     thread.join(timeout=20)
     assert result["outcome"].status == INTERRUPTED
     assert not _alive(_pids(tmp_path, "a")[0])
+
+
+def test_with_distributed_set_the_daemon_enqueues_for_the_workers(tmp_path):
+    config = tmp_path / "sources.yaml"
+    base = {"database": f"sqlite:///{tmp_path / 'cw.db'}", "data_dir": str(tmp_path / "d"),
+            "sources": [{"name": "a", "start_urls": ["http://127.0.0.1:1/"]}]}  # fmt: skip
+    config.write_text(yaml.safe_dump(base), encoding="utf-8")
+    local = Daemon(config, RecordingBackend(tmp_path / "c"))
+    assert local._crawl_argv(local.config, "a")[3:] == [
+        "crawl",
+        "--config",
+        str(config),
+        "--source",
+        "a",
+        "--json",
+    ]
+    config.write_text(
+        yaml.safe_dump({**base, "distributed": {"redis_url_env": "CW_REDIS"}}), encoding="utf-8"
+    )
+    shared = Daemon(config, RecordingBackend(tmp_path / "c"))
+    assert shared._crawl_argv(shared.config, "a")[3:] == [
+        "worker",
+        "--config",
+        str(config),
+        "--enqueue",
+        "--source",
+        "a",
+    ]
+    assert enqueue_command(None, "a")[3:] == ["worker", "--enqueue", "--source", "a"]

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-BoilerplateKind = Literal["banner", "breadcrumb", "chrome", "pager", "footer", "tail"]
+BoilerplateKind = Literal["banner", "breadcrumb", "chrome", "pager", "footer", "tail", "promo"]
 
 _BANNER = re.compile(
     r"欢迎(您|你|访问|光临)|网站无障碍|无障碍(浏览|阅读)|本站支持IPV6|支持IPv6|长者模式|关怀版|设为首页|加入收藏"
@@ -26,27 +26,33 @@ _CRUMB_END = {"正文", "正文内容", "详情", "内容", "详细内容", "浏
 _CRUMB_HOME = {"首页", "网站首页", "主页", "返回首页"}
 _CHROME = re.compile(
     r"^[\[【(（]?\s*(打印本页|打印|关闭窗口|关闭本页|关闭|返回顶部|返回|收藏|收藏本页|纠错|我要纠错|扫一扫"
-    r"|字号\s*[:：]?\s*(大\s*中\s*小|\[?大\]?\s*\[?中\]?\s*\[?小\]?)|分享到\s*[:：]?.*|分享给好友阅读\s*[:：]?)\s*[\]】)）]?"
+    r"|字号\s*[:：]?\s*(大\s*中\s*小|\[?大\]?\s*\[?中\]?\s*\[?小\]?)?|调整字体|图集|分享到\s*[:：]?.*|分享给好友阅读\s*[:：]?)"
+    r"\s*[\]】)）]?"
     r"(\s*[\[【(（]?\s*(打印本页|打印|关闭窗口|关闭|收藏|分享给好友阅读\s*[:：]?|分享到\s*[:：]?.*)\s*[\]】)）]?)*$"
 )
 _PAGER = re.compile(
     r"^(共有?\s*\d+\s*页\s*(当前第\s*\d+\s*页)?|当前第\s*\d+\s*页|上一页|下一页|首页\s+(上一页\s+)?(下一页\s+)?尾页"
     r"|[\d\s]*(上一页|下一页)[\d\s]*(上一页|下一页)?[\d\s]*)$"
 )
+# Templates pad two-character labels with spaces to align them (`地 址：`, `电　话：`).
 _FOOTER = re.compile(
-    r"^(主办(单位)?|承办(单位)?|协办(单位)?|网站标识码|ICP备案编号|联系电话|电话|地址|邮编|邮政编码|网站访问量|访问量"
-    r"|技术支持|联系方式|传真)\s*[:：]|ICP备\s*\d|公网安备\s*[:：]?\s*\d|版权所有|Copyright|©|网站地图\s*[|丨]|联系我们\s*[|丨]",
+    r"^(主办(单位)?|承办(单位)?|协办(单位)?|网站标识码|ICP备案编号|联系电话|电\s*话|地\s*址|邮\s*编|邮政编码"
+    r"|网站访问量|访问量|技术支持|联系方式|传\s*真)\s*[:：]|ICP备\s*\d|公网安备\s*[:：]?\s*\d|版权所有|Copyright|©|网站地图\s*[|丨]|联系我们\s*[|丨]",
     re.IGNORECASE,
 )
 _PUBLISHER = re.compile(r"主办(?:单位)?\s*[:：]\s*(?P<value>.+?)(?=\s+(?:承办|协办|联系电话|地址|邮编)|$)")
 _SITE_ID = re.compile(r"网站标识码\s*[:：]\s*(?P<value>[0-9A-Za-z]{6,20})")
 _TAIL = re.compile(
     r"^(相关(阅读|新闻|文章|链接|推荐)|推荐阅读|延伸阅读|热点(新闻|推荐)|热门(文章|推荐)|精选推荐|视频精选|我要报料"
-    r"|下载\s*APP|下载客户端|上一篇|下一篇|(.{2,6})要闻|猜你喜欢|更多(新闻|资讯)|扫码关注|关注我们)"
+    r"|下载\s*APP|下载客户端|上一篇|下一篇|(.{2,6})要闻|猜你喜欢|更多(新闻|资讯)|扫码关注|关注我们"
+    r"|(长按|扫描|扫一扫|识别).{0,8}二维码.{0,16}|(特别|免责|版权)声明|(新闻|网友|发表|我要)评论|评论列表"
+    r"|加载更多|热帖|热词|参考资料|参考文献)"
     r"(\s*[:：].*)?$",
     re.IGNORECASE,
 )
 _TAIL_MAX_LENGTH = 40
+# A teaser of another article: its lead, then a link to it (`…的作用、贡献。 【详细】`).
+_PROMO = re.compile(r"[【\[]\s*(详细|详情|全文|更多)\s*[】\]]$")
 _FRAME = " \t|丨"  # table-cell bars some CMSs leave around chrome lines
 _BANNER_MAX_LENGTH = 30
 
@@ -109,6 +115,8 @@ def boilerplate_kind(line: str) -> BoilerplateKind | None:
         return "footer"
     if len(line) <= _TAIL_MAX_LENGTH and _TAIL.match(line):
         return "tail"
+    if _PROMO.search(line):
+        return "promo"
     return None
 
 

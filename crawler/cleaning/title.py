@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SOURCE_PREFIX = re.compile(r"^[【\[](?P<source>[^】\]]{2,20})[】\]]\s*")
+_BRACKET_PREFIX = re.compile(r"^(?P<open>[【\[])\s*(?P<tag>[^】\]]{2,20}?)\s*[】\]]\s*")
+# A bracketed prefix naming a medium is the source (`【湘潭日报】`, `[新华社]`).
+_MEDIUM = re.compile(r"(?:报|新闻网|网|电视台|广播电台|台|新闻社|社|融媒体中心|发布|客户端)$")
 _SITE_SUFFIX = re.compile(
     r"\s*(?:[-_|–]|\s丨\s)\s*[^-_|–]{2,40}(?:政府|网|网站|门户网站|局|委员会|日报|报|在线|新闻网|平台)$"
 )
@@ -30,14 +32,27 @@ class TitleParts:
     source: str | None
 
 
+def is_medium_name(name: str) -> bool:
+    """Whether a name is that of a newspaper, site, station or agency (`湘潭日报`, `新华社`)."""
+    return _MEDIUM.search(name.strip()) is not None
+
+
 def split_title(line: str) -> TitleParts:
-    """Split `【湘潭日报】标题 - 站名` into the title and the source; the site suffix is dropped."""
+    """Split `【湘潭日报】标题 - 站名` into the title and the source; the site suffix is dropped.
+
+    A `【…】` prefix that names no medium is a campaign or column tag editors put into the headline
+    (`【不忘初心 牢记使命】…`) and stays. A `[…]` prefix in ASCII brackets is a label a CMS or an
+    aggregator (or a spam injector) puts before someone else's headline, and goes.
+    """
     line = _ORIGINAL_TITLE.sub("", line.strip())
     source = None
-    prefix = _SOURCE_PREFIX.match(line)
-    if prefix:
-        source = prefix["source"].strip()
-        line = line[prefix.end() :]
+    prefix = _BRACKET_PREFIX.match(line)
+    if prefix and len(line) - prefix.end() >= _TITLE_MIN_HAN:
+        if is_medium_name(prefix["tag"]):
+            source = prefix["tag"]
+            line = line[prefix.end() :]
+        elif prefix["open"] == "[":
+            line = line[prefix.end() :]
     return TitleParts(title=_SITE_SUFFIX.sub("", line).strip(), source=source)
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
+from crawler.cleaning.title import is_medium_name
+
 _HEADLINE_XPATH = (
     "//h1 | //h2 | //h3 | //*[contains(@class, 'title') or contains(@class, 'Title')"
     " or contains(@id, 'title') or contains(@id, 'Title') or contains(@class, 'biaoti')]"
@@ -26,8 +28,6 @@ _SITE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _BRACKET_PREFIX = re.compile(r"^\s*[【\[]\s*([^】\]]{2,20}?)\s*[】\]]\s*")
-# A bracketed prefix naming a medium is a source (`【湘潭日报】`); others are topic tags (`【不忘初心】`).
-_MEDIUM = re.compile(r"(?:报|新闻网|网|电视台|广播电台|台|新闻社|社|融媒体中心|发布)$")
 _MIN_HEADLINE = 4
 _NUMBER_GAP = re.compile(r"(?<=\d)\s+(?=[\u4e00-\u9fff])")
 _WEAK_TITLE = 8  # a stripped <title> shorter than this is a column name, not a headline
@@ -128,7 +128,7 @@ def strip_site_suffix(title: str, site_name: str | None = None) -> str:
 def split_source_prefix(title: str) -> Headline:
     """`【湘潭日报】努力打造…` -> title `努力打造…`, source `湘潭日报`; topic tags stay in the title."""
     match = _BRACKET_PREFIX.match(title)
-    if match and _MEDIUM.search(match.group(1)):
+    if match and is_medium_name(match.group(1)):
         rest = title[match.end() :].strip()
         if len(rest) >= _MIN_HEADLINE:
             return Headline(rest, match.group(1))
