@@ -73,8 +73,6 @@ def _check_env_name(value: str | None) -> str | None:
     return value
 
 
-EnvName = Annotated[str, Field(min_length=1)]
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -85,10 +83,13 @@ class _Model(BaseModel):
         if isinstance(data, Mapping):
             for key in data:
                 if key in _SECRET_KEYS:
+                    # Point at the `_env` key this kind of entry really has (bots: url_env).
+                    env_keys = [f for f in cls.model_fields if f.endswith("_env")]
+                    hint = f"{key}_env" if f"{key}_env" in env_keys else " or ".join(env_keys) or f"{key}_env"
                     raise _ErrorAt(
                         (key,),
                         f"secrets are not kept in the file: put the {key} in an environment "
-                        f"variable and name it with '{key}_env'",
+                        f"variable and name it with '{hint}'",
                     )
         return data
 

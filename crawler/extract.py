@@ -9,7 +9,7 @@ classifies and fingerprints it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import lxml.html
 from lxml.etree import ParserError
@@ -22,7 +22,7 @@ from crawler.decoding import MAX_BYTES, DecodedPage, decode_html, sniff_binary
 from crawler.errors import ExtractionError
 from crawler.hints import PageHints
 from crawler.page.attachments import find_attachments
-from crawler.page.content import MainContent, extract_main_content, find_cms_container
+from crawler.page.content import MainContent, extract_main_content, find_cms_container, find_summary
 from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_line, with_date_line
 from crawler.page.listing import is_list_page
 from crawler.page.meta import MetaTags, read_meta_tags
@@ -32,6 +32,7 @@ from crawler.text_extract import extract_text_article
 _ATTACHMENT_LINE = "附件：{title}"
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _HEAD_LINES = 5
+_SUMMARY_PROBE = 30  # characters of a summary that show the main text already has it
 # The text layer judges every line; a body beyond this is a dump, not an article, and is cut.
 MAX_TEXT_CHARS = 200_000
 
@@ -65,7 +66,8 @@ def extract_article(
         page_title = squash(tree.findtext(".//title") or "")
         hints.title = strip_site_suffix(page_title, meta.site_name) or hints.title
         return extract_text_article("", url, hints=hints, topics=topics)
-    text = compose_text(content, hints, info_lines, find_editor_line(tree))
+    summary = find_summary(tree, meta.description)
+    text = compose_text(content, hints, info_lines, find_editor_line(tree), summary)
     if len(text) > MAX_TEXT_CHARS:
         text = text[: text.rfind("\n", 0, MAX_TEXT_CHARS) + 1 or MAX_TEXT_CHARS]
         if "truncated" not in hints.flags:
@@ -118,19 +120,26 @@ def _not_in_title_suffix(authors: list[str], tree: HtmlElement, headline: str | 
 
 
 def compose_text(
-    content: MainContent, hints: PageHints, info_lines: list[str], editor_line: str | None = None
+    content: MainContent,
+    hints: PageHints,
+    info_lines: list[str],
+    editor_line: str | None = None,
+    summary: Sequence[str] = (),
 ) -> str:
-    """Main text with the metadata line on top, the editor credit and attachment names at the end."""
+    """Main text with the metadata line and a summary kept apart on top, attachments and credit last."""
     lines = _without_headline(content.lines, hints.title)
     if not lines:
         return ""
     flat = squash(" ".join(lines))
+    if summary and squash(summary[0])[:_SUMMARY_PROBE] not in flat:
+        lines[:0] = summary
     lines[:0] = [line for line in info_lines if squash(line) not in flat]
-    if editor_line and squash(editor_line) not in flat:
-        lines.append(editor_line)
     for attachment in hints.attachments:
         if attachment.title not in flat:
             lines.append(_ATTACHMENT_LINE.format(title=attachment.title))
+    # Last, as on the page: the text layer takes a credit line after the body as the article's end.
+    if editor_line and squash(editor_line) not in flat:
+        lines.append(editor_line)
     return "\n".join(lines)
 
 

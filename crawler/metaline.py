@@ -115,6 +115,10 @@ _DATE_AFTER_WHO = re.compile(r"^[^()（）]{1,20}?\s*[(（](?P<date>[\d\s年月�
 _SUPPLIED = re.compile(r"^(?P<source>[\u4e00-\u9fff、·]{2,30}?)(?:供稿|供图|提供)$")
 _COUNTER_VALUE = re.compile(r"^[\d,]*\s*次?(?:\s*[(（]?\s*\d*\s*[)）]?)?$")
 _EDITOR_CODE = re.compile(r"(?:_[A-Za-z]+\d+|\s+[A-Z]{1,4}\d+)$")
+# `来源：本站原创` says the site wrote it: no other publication to name.
+# `来源：每经记者 张蕊 摄` under a picture credits the photo, not the article.
+_PHOTO_VALUE = re.compile(r"(?:摄|摄影|供图)$")
+_THIS_SITE = frozenset({"本站", "本网", "原创", "本站原创", "本网原创", "本站编辑", "本网编辑"})
 _ORGANISATION_VALUE = re.compile(r"^[\u4e00-\u9fff、·]{2,20}$")
 _MAX_LINE, _MAX_SOURCE, _MAX_EDITOR = 160, 30, 20
 
@@ -172,7 +176,8 @@ def _apply(fields: MetaFields, label: str, value: str, reference: date | None) -
     elif kind == "source":
         if len(value) > _MAX_SOURCE:
             return False
-        fields.source = fields.source or value or None
+        if value not in _THIS_SITE and not _PHOTO_VALUE.search(value):
+            fields.source = fields.source or value or None
     elif kind == "author":
         names = split_names(value)
         if value and not names:

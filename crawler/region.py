@@ -8,7 +8,9 @@ their city. A name shared by several divisions (朝阳区) is resolved by the ci
 nearby, or dropped.
 
 Texts are given in order of authority (site name, title, body): the first that names a county
-decides, and a city or province named by an earlier text restricts what later texts may name.
+decides, and a city or province named by an earlier text restricts what later texts may name. A
+city named by the title stays the place when the body names it far more often than any of the
+several counties it also names. A name followed by 时间 (北京时间) is a time zone, not a place.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ CONTEXT_AFTER = (
     "融媒",
     "日报",
 )
+# Words that, right after a name, show it names something else: 北京时间 is a time zone.
+NOT_A_PLACE_AFTER = ("时间",)
+# The title names a city, the body names it this many times more often than any one county and
+# names several counties: the counties are examples (益阳's 安化黑茶, 南县小龙虾); the city is the place.
+_CITY_DOMINANCE = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +78,11 @@ def _hits(table: DivisionTable, text: str, which: int) -> list[_Hit]:
     last_end = 0
     for start, end, name, aliases in found:
         if start >= last_end:
+            last_end = end
+            if text.startswith(NOT_A_PLACE_AFTER, end):
+                continue
             context = text.startswith(CONTEXT_AFTER, end)
             hits.append(_Hit(which, start, name, aliases, context))
-            last_end = end
     return hits
 
 
@@ -163,6 +172,16 @@ def _within(code: str, scope: str | None, table: DivisionTable) -> bool:
     return code[:width] == scope[:width]
 
 
+def _city_is_the_place(
+    scope: str | None, codes: list[tuple[int, str]], county_votes: Counter[str], table: DivisionTable
+) -> bool:
+    """Whether a city an earlier text named stays the place although this text names its counties."""
+    if scope is None or table.divisions[scope].level != "city" or len(county_votes) < 2:
+        return False
+    city_mentions = sum(1 for _, code in codes if code == scope)
+    return city_mentions >= _CITY_DOMINANCE * max(county_votes.values())
+
+
 def find_region(*texts: str | None) -> Region | None:
     """The county (or failing that city, province) that site name, title and body point to."""
     table = division_table()
@@ -200,6 +219,8 @@ def find_region(*texts: str | None) -> Region | None:
             first = {code: pos for pos, code in reversed(codes)}
             best = max(votes, key=lambda c: (votes[c], -first[c]))
             if level == "county":
+                if _city_is_the_place(scope, codes, votes, table):
+                    break
                 return region_of(table, best)
             if scope is None or (table.divisions[scope].level == "province" and level == "city"):
                 scope = best

@@ -22,6 +22,7 @@ from crawler.cleaning.boilerplate import boilerplate_kind, footer_fields, parse_
 from crawler.cleaning.captions import is_caption, strip_image_label
 from crawler.cleaning.noise import (
     has_placeholders,
+    has_title_placeholders,
     is_document_sharing_chrome,
     is_spam_line,
     mentions_document_sharing,
@@ -33,7 +34,7 @@ from crawler.cleaning.title import is_original_title_line, is_series_line, is_ti
 from crawler.dates import CHINA_TZ, ParsedDate, parse_date
 from crawler.fingerprint import simhash_hex
 from crawler.hints import PageHints
-from crawler.metaline import MetaFields, parse_byline, parse_meta_line
+from crawler.metaline import MetaFields, parse_byline, parse_closing_credit, parse_meta_line
 from crawler.region import find_region
 
 _BLANKS = re.compile(r"[ \t\u00a0\u2002\u2003\u200b\ufeff]+")
@@ -41,6 +42,11 @@ _CONTEXT_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
 _TRAILING_CUT = re.compile(r"\s*(?:…+|\.{3,})\s*$")
 # Bylines sit in the first paragraphs; later "记者" sentences are content.
 _BYLINE_PARAGRAPHS = 3
+# A credit line (author, editor) after this much body closes the article: what follows is the
+# site's (teasers of other stories, comment boxes, app promotions).
+_CREDIT_CLOSES_AFTER = 100
+# A line of brackets alone is what is left of a bracketed credit split over lines (`【责任编辑:…` / `】`).
+_BRACKETS_ONLY = re.compile(r"^[\[\]【】()（）{}〈〉「」『』]+$")
 
 
 @lru_cache(maxsize=1)
@@ -58,6 +64,7 @@ class _Reading:
     series: str | None = None
     meta: MetaFields = field(default_factory=MetaFields)
     byline_authors: list[str] = field(default_factory=list)
+    credit_authors: list[str] = field(default_factory=list)
     site_name: str | None = None
     section: str | None = None
     publisher: str | None = None
@@ -74,7 +81,8 @@ class _Reading:
 
 def normalize_script(text: str) -> tuple[str, bool]:
     """Fold widths, undo mirror-converter damage, convert traditional text; says if it converted."""
-    text = fold_width(text.replace("\r\n", "\n").replace("\r", "\n"))
+    # U+FFFD marks bytes the page's own encoding could not hold (lost emoji): nothing to keep.
+    text = fold_width(text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufffd", ""))
     converted = False
     if has_pinyin_annotations(text):
         text = repair_mirror_text(text)
@@ -138,8 +146,10 @@ def _read_lines(text: str, hint_title: str | None) -> _Reading:
         meta = parse_meta_line(line)
         if meta is not None:
             _merge_meta(reading.meta, meta)
+            closes = (meta.authors or meta.editor) and meta.published_at is None
+            in_tail = in_tail or bool(closes and sum(map(len, reading.body)) >= _CREDIT_CLOSES_AFTER)
             continue
-        if in_tail:
+        if in_tail or _BRACKETS_ONLY.match(line):
             continue
         if len(reading.body) < _BYLINE_PARAGRAPHS and (byline := parse_byline(line)):
             reading.byline_authors.extend(a for a in byline.authors if a not in reading.byline_authors)
@@ -165,6 +175,8 @@ def _read_lines(text: str, hint_title: str | None) -> _Reading:
             reading.captions.append(line)
             continue
         reading.body.append(line)
+    if reading.body:
+        reading.credit_authors = parse_closing_credit(reading.body[-1])
     return reading
 
 
@@ -220,7 +232,8 @@ def extract_text_article(
         title=title,
         text=body_text,
         published_at=published_at,
-        authors=list(hints.authors) or [*reading.meta.authors, *reading.byline_authors],
+        authors=list(hints.authors)
+        or list(dict.fromkeys([*reading.meta.authors, *reading.byline_authors, *reading.credit_authors])),
         source=hints.source or reading.meta.source or reading.title_source,
         editor=hints.editor or reading.meta.editor,
         site_name=hints.site_name or reading.site_name,
@@ -240,7 +253,7 @@ def extract_text_article(
         article.add_flag("converted_script")
     if inferred:
         article.add_flag("date_inferred")
-    if has_placeholders(body_text) or (title is not None and has_placeholders(title)):
+    if has_placeholders(body_text) or (title is not None and has_title_placeholders(title)):
         article.add_flag("template")
     if _is_document_sharing_url(url):
         article.add_flag("document_sharing")

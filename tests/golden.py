@@ -4,8 +4,8 @@ expected.json holds hand-checked values of the record's fields (only the keys pr
 compared), `text_first` / `text_last` (how the body starts and ends), `must_include` /
 `must_exclude` (substrings of the body) and `gold_text`, the reviewed body used by the F1 benchmark.
 `known_gaps` maps a check that the current code gets wrong to the reason (and the owning module):
-its expectation stays the correct value, and the test of that check is a strict xfail, so fixing
-the gap turns it into a failure until the entry is removed.
+its expectation stays the correct value, the golden test ignores that check, and a second test fails
+once the check passes, until the entry is removed.
 
     python -m tests.golden --update [CASE ...]
 

@@ -11,6 +11,7 @@ from crawler.cleaning.boilerplate import boilerplate_kind, footer_fields, parse_
 from crawler.cleaning.captions import is_caption, strip_image_label
 from crawler.cleaning.noise import (
     has_placeholders,
+    has_title_placeholders,
     is_document_sharing_chrome,
     is_spam_line,
     mentions_document_sharing,
@@ -84,6 +85,11 @@ def test_is_spam_line(value: str, expected: Any) -> None:
 @pytest.mark.parametrize(("value", "expected"), load_cases("truncation"))
 def test_truncation(value: str, expected: Any) -> None:
     _check(truncation, value, expected)
+
+
+@pytest.mark.parametrize(("value", "expected"), load_cases("has_title_placeholders"))
+def test_has_title_placeholders(value: str, expected: Any) -> None:
+    _check(has_title_placeholders, value, expected)
 
 
 @pytest.mark.parametrize(("value", "expected"), load_cases("has_placeholders"))

@@ -9,7 +9,7 @@ import pytest
 
 from crawler.article import Attachment
 from crawler.page.attachments import find_attachments
-from crawler.page.content import extract_main_content, find_cms_container
+from crawler.page.content import extract_main_content, find_cms_container, find_summary
 from crawler.page.listing import is_list_page
 
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
@@ -119,3 +119,21 @@ def test_real_list_pages_are_lists(case: str) -> None:
 def test_real_short_articles_are_not_lists(case: str) -> None:
     tree = tree_of((PAGES_DIR / case / "page.html").read_text(encoding="utf-8"))
     assert not is_list_page(tree, extract_main_content(tree, None), article_evidence=False)
+
+
+SUMMARY = "岳塘区第一小学（Yuetang No.1），创办于1952年，位于湘潭市岳塘区。"
+SUMMARY_PAGE = f"""<html><head><meta name="description" content="{SUMMARY}"></head>
+<body><div class="poster"><div class="lemma-summary">
+<div class="para">岳塘区第一小学（<i>Yuetang No.1</i>），创办于1952年，位于湘潭市岳塘区 [1] 。</div>
+<div class="para">学校现有教学班36个。</div></div></div>
+<div class="main"><p>学校历史悠久。</p></div></body></html>"""
+
+
+def test_summary_block_confirmed_by_the_description_is_found_without_citations() -> None:
+    assert find_summary(tree_of(SUMMARY_PAGE), SUMMARY) == [SUMMARY, "学校现有教学班36个。"]
+
+
+def test_summary_block_that_the_description_does_not_confirm_is_ignored() -> None:
+    tree = tree_of(SUMMARY_PAGE)
+    assert find_summary(tree, "湘潭市教育局网站，发布教育新闻和通知公告。") == []
+    assert find_summary(tree, None) == []

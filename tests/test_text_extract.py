@@ -94,3 +94,47 @@ def test_metadata_after_the_tail_still_counts() -> None:
 def test_year_of_a_month_day_comes_from_the_text_but_never_from_a_plan() -> None:
     article = extract_text_article("5月31日,县委书记到第六中学调研2021年中高考备考和2035年教育远景目标。")
     assert (article.published_at, article.flags) == ("2021-05-31", ["date_inferred"])
+
+
+def test_opening_byline_and_closing_credit_name_the_authors() -> None:
+    text = (
+        "新华社巴黎12月9日电（记者唐霁）法国9日再次爆发全国跨行业大罢工，交通几乎完全瘫痪。\n"
+        "工会号召10日继续举行罢工。（评论员 罗博）"
+    )
+    article = extract_text_article(text)
+    assert article.authors == ["唐霁", "罗博"]
+    assert article.text.startswith("法国9日再次爆发")
+    assert article.text.endswith("继续举行罢工。（评论员 罗博）")
+
+
+def test_credit_line_after_the_body_closes_the_article() -> None:
+    body = "江门警方提示，接到自称是公安、检察院、法院等单位人员的来电切勿轻易相信，拿不准时可拨打110求证。"
+    lines = [
+        body,
+        body,
+        body,
+        "采写：南都记者 余毅菁 向雪妮",
+        "香港警方：8.31示威行动未发生致命事件",
+        ",南方都市报",
+    ]
+    text = "\n".join(lines)
+    article = extract_text_article(text)
+    assert article.authors == ["余毅菁", "向雪妮"]
+    assert article.text == "\n".join(lines[:3])
+
+
+def test_credit_line_above_the_body_does_not_close_it() -> None:
+    article = extract_text_article("责任编辑：王五\n9月7日,镇坪县召开教育大会。\n会上还表彰了优秀学校。")
+    assert article.editor == "王五"
+    assert article.text == "9月7日,镇坪县召开教育大会。\n会上还表彰了优秀学校。"
+
+
+def test_bracket_left_of_a_split_credit_and_replacement_characters_leave_no_trace() -> None:
+    text = "\ufffd\ufffd短缺药品保供稳价，全力保障临床用药需求。\n【责任编辑:张樵苏\n】"
+    article = extract_text_article(text)
+    assert (article.text, article.editor) == ("短缺药品保供稳价，全力保障临床用药需求。", "张樵苏")
+
+
+def test_site_suffix_after_an_underscore_is_no_template_blank() -> None:
+    article = extract_text_article("蔡健雅是新加坡歌手。", hints=PageHints(title="蔡健雅_百度百科"))
+    assert "template" not in article.flags

@@ -19,7 +19,7 @@ _POSITION = (
 _NAME = r"[\u4e00-\u9fff]{2,3}"
 # Photo words: the scene (现场, 合影), the credit (摄, 供图), or an explicit 图为.
 _PHOTO_WORDS = re.compile(
-    r"(现场|合影|留影|掠影|一角|剪影|场景|瞬间|全景|特写)$|^图为|^(摄影|图片来源)|[(（]?(摄|供图)[)）]?$"
+    r"(现场|合影|留影|掠影|一角|剪影|场景|瞬间|全景|特写)$|^图为|^(摄影|图片来源)|[(（](摄|供图)[)）]$|供图$"
 )
 # An official named by position, then doing something a photo shows.
 _PHOTO_ACTION = re.compile(
@@ -29,6 +29,13 @@ _PHOTO_ACTION = re.compile(
 # A portrait: a position and a name, and nothing after but a full stop.
 _PORTRAIT = re.compile(rf"{_POSITION}{_NAME}。?$")
 _SPEECH_HEADING = re.compile(r"(指出|强调|要求|表示|认为|说|提出)$")
+_NAMES = r"[\u4e00-\u9fff]{2,4}(?:\s*[、,，]\s*[\u4e00-\u9fff]{2,4})*"
+# The photographer's credit closing a caption: `（刘通摄）`, ` 李尕 摄`, `。新华社记者 才扬 摄`. Without
+# parentheses it must stand apart (after a space or a sentence end): `县电视台拍摄` is no credit.
+_PHOTO_CREDIT = re.compile(
+    rf"(?:[(（]\s*(?:[\u4e00-\u9fff]{{0,6}}?(?:记者|通讯员)\s*)?(?:{_NAMES})?\s*/?\s*摄影?\s*[)）]"
+    rf"|(?<=[\s。！？!?])\s*(?:[\u4e00-\u9fff]{{0,6}}?(?:记者|通讯员)\s*)?{_NAMES}\s*/?\s*摄影?)$"
+)
 
 
 def strip_image_label(line: str) -> str:
@@ -39,6 +46,10 @@ def strip_image_label(line: str) -> str:
 def is_caption(line: str) -> bool:
     """Whether a short line is a photo caption rather than body text or a sub-heading."""
     line = line.strip()
+    credit = _PHOTO_CREDIT.search(line)
+    if credit:
+        # A photographer's credit makes a short line a caption, whatever punctuation it has.
+        return 0 < len(line[: credit.start()].strip()) <= _CAPTION_MAX_LENGTH
     if not line or len(line) > _CAPTION_MAX_LENGTH or _INNER_PUNCTUATION.search(line):
         return False
     if _SPEECH_HEADING.search(line):

@@ -27,6 +27,9 @@ _PLACEHOLDER = re.compile(
     r"(?<![A-Za-z])[xX×]{2,}(?=[县市区乡镇村省月日年号%％]|同志|学区|学校|中学|小学|单位|局)"
     r"|(?<=[\u4e00-\u9fff、，,])_(?=[\u4e00-\u9fff、，,])|_{2,}"
 )
+# A page title joins headline, column and site with `_` (`蔡健雅_百度百科`): there only `xx` and `__`
+# are blanks.
+_TITLE_SEPARATOR = re.compile(r"(?<!_)_(?!_)")
 # `今日股市_明日大盘_股票行情_…`: underscores joining SEO keywords are not blanks to fill in.
 _KEYWORD_LIST = re.compile(r"(?:[^\s_，。,]{1,16}_){3,}[^\s_，。,]{1,16}")
 _DOCUMENT_SHARING = re.compile(
@@ -68,6 +71,11 @@ def truncation(line: str) -> Truncation | None:
 def has_placeholders(text: str) -> bool:
     """Whether the text has redacted template placeholders (`xx县`, `xx月xx日`, `__`)."""
     return _PLACEHOLDER.search(_KEYWORD_LIST.sub(" ", text)) is not None
+
+
+def has_title_placeholders(title: str) -> bool:
+    """Whether a headline has template placeholders (`在xx县教育大会上的讲话`, `关于__的通知`)."""
+    return has_placeholders(_TITLE_SEPARATOR.sub(" ", title))
 
 
 def mentions_document_sharing(text: str) -> bool:

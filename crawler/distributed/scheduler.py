@@ -17,6 +17,7 @@ from typing import Any, Self
 from redis.exceptions import RedisError
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.utils.misc import load_object
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet.task import LoopingCall
 
@@ -51,7 +52,14 @@ class ReliableScheduler(Scheduler):
         self._redis_down = False
 
     def open(self, spider: Spider) -> None:
-        super().open(spider)
+        # scrapy-redis's open(), without its flush (the queue is shared) and deprecated Spider.log.
+        self.spider = spider
+        self.queue = load_object(self.queue_cls)(
+            server=self.server, spider=spider, key=self.queue_key, serializer=self.serializer
+        )
+        self.df = load_object(self.dupefilter_cls).from_spider(spider)
+        if len(self.queue):
+            logger.info("%d requests queued: starting on them", len(self.queue))
         tracker = getattr(spider, "claims", None)
         if isinstance(tracker, ClaimTracker):
             self.claims = tracker
@@ -113,7 +121,7 @@ class ReliableScheduler(Scheduler):
             logger.error("could not queue %s: %s", request.url, exc)
             return False
         if pushed and self.stats:
-            self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
+            self.stats.inc_value("scheduler/enqueued/redis")
         elif not pushed:
             self.df.log(request, self.spider)
         if claim is not None:
@@ -125,12 +133,14 @@ class ReliableScheduler(Scheduler):
 
     def next_request(self) -> Request | None:
         try:
-            request: Request | None = super().next_request()
+            request: Request | None = self.queue.pop(self.idle_before_close)
         except RedisError as exc:
             if not self._redis_down:
                 logger.error("Redis unavailable, waiting for it: %s", exc)
             self._redis_down = True
             return None
+        if request is not None and self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
     def has_pending_requests(self) -> bool:

@@ -46,10 +46,10 @@ def run_worker(
     """Run a worker in this process until it is stopped; returns the spider's finish reason."""
     if not config.sources:
         raise ConfigError("no sources configured: a worker crawls the sources of its configuration")
+    settings = worker_settings(config, worker_id=worker_id or new_worker_id(), lease=lease, tick=tick)
     check_redis(config)
     config.data_path.mkdir(parents=True, exist_ok=True)
     upgrade(config.database_url)
-    settings = worker_settings(config, worker_id=worker_id or new_worker_id(), lease=lease, tick=tick)
     process = CrawlerProcess(settings, install_root_handler=True)
     crawler = process.create_crawler(DistributedSpider)
     failures: list[Failure] = []

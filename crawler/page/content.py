@@ -7,6 +7,10 @@ gov.cn's `UCAP-CONTENT`, TRS's `TRS_Editor`, VSB's `vsb_content`, the common `zo
 box); when one is present trafilatura only sees that container, which keeps short notices that it
 would otherwise pass over for the navigation. Tables come out as `cell | cell` lines and list
 items as plain lines.
+
+Encyclopedias and some news templates set the article's summary apart from the body, in a header
+block (Baidu Baike's `lemma-summary`) that trafilatura passes over; `find_summary` recovers it when
+the page's description confirms that the block is the page's own summary.
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ import trafilatura
 from lxml.html import Element, HtmlElement
 
 _TABLE_RULE = re.compile(r"^\|?(?:\s*:?-{3,}:?\s*\|)+\s*$")
+_SUMMARY_XPATH = (
+    "//body//*[contains(@class, 'summary') or contains(@class, 'abstract') or contains(@class, 'digest')]"
+)
+_CITATION = re.compile(r"\s*\[\d+(?:[-,]\d+)*\]\s*")
+_SUMMARY_MIN, _SUMMARY_MAX, _SUMMARY_PROOF = 20, 2000, 12
 _LIST_ITEM = re.compile(r"^- ")
 
 
@@ -68,6 +77,21 @@ def extract_main_content(tree: HtmlElement, url: str | None) -> MainContent:
         if content.lines:
             return content
     return _run_trafilatura(tree, url, recall=False)
+
+
+def find_summary(tree: HtmlElement, description: str | None) -> list[str]:
+    """Paragraphs of the page's summary block, when it starts as the meta description does."""
+    proof = "".join((description or "").split())[:_SUMMARY_PROOF]
+    if len(proof) < _SUMMARY_PROOF:
+        return []
+    for element in tree.xpath(_SUMMARY_XPATH):
+        parts = [child for child in element if isinstance(child.tag, str)] or [element]
+        paragraphs = [_CITATION.sub("", " ".join(part.text_content().split())) for part in parts]
+        paragraphs = [text for text in paragraphs if text]
+        joined = "".join("".join(paragraphs).split())
+        if _SUMMARY_MIN <= len(joined) <= _SUMMARY_MAX and joined.startswith(proof):
+            return paragraphs
+    return []
 
 
 def _document_of(element: HtmlElement) -> HtmlElement:

@@ -1,0 +1,278 @@
+"""Distributed crawling benchmark: one and two `countywatch worker`s beside `countywatch crawl`.
+
+    source scripts/services.sh; start_services          # PostgreSQL and Redis on loopback
+    .venv/bin/python -m bench.distributed                # 100 generated sites x 20 articles
+    .venv/bin/python -m bench.distributed --sites 40 --articles 20 --repeat 3
+
+Against a GeneratedNetwork served from a child process, each system crawls the network once on a
+fresh PostgreSQL database (COUNTYWATCH_TEST_POSTGRES_URL names the server; Redis comes from
+COUNTYWATCH_TEST_REDIS_URL):
+  crawl      `countywatch crawl` (one process),
+  1 worker   one `countywatch worker`, fed by `countywatch worker --enqueue`,
+  2 workers  two of them sharing the queue.
+Every process gets --extract-workers extraction processes. Timing runs from the first request the
+sites answered to the end of the work (the crawl process exiting; the queue drained), so process
+start-up, the same for all, is reported apart. With --repeat N the table shows medians.
+Then the Redis sizes for docs/distributed.md: bytes per queued request and per seen-URL entry
+(MEMORY USAGE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from redis import Redis
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+from crawler.distributed import codec
+from crawler.distributed.queue import Keys, WorkQueue
+from crawler.distributed.seen import fingerprint
+from replica.generate import GeneratedNetwork
+from storage.db import make_engine, make_session_factory
+from storage.models import Article
+from tests.distributed_support import (
+    COUNTYWATCH,
+    Worker,
+    distributed_config,
+    drop_keys,
+    wait_for,
+    write_config,
+)
+
+SYSTEMS = ("crawl", "1 worker", "2 workers")
+REDIS_ENV = "COUNTYWATCH_TEST_REDIS_URL"
+POSTGRES_ENV = "COUNTYWATCH_TEST_POSTGRES_URL"
+
+
+@dataclass
+class Run:
+    """One crawl of the network by one system."""
+
+    system: str
+    startup: float  # seconds from starting the processes to the first request
+    seconds: float  # first request to the end of the work
+    requests: int
+    stored: int
+
+    @property
+    def rate(self) -> float:
+        """Articles stored per second of crawling."""
+        return self.stored / self.seconds if self.seconds else 0.0
+
+
+class Databases:
+    """Fresh PostgreSQL databases on the test server, dropped at the end."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.names: list[str] = []
+
+    def new(self) -> str:
+        name = f"bench_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.names.append(name)
+        return make_url(str(self.admin.url)).set(database=name).render_as_string(hide_password=False)
+
+    def close(self) -> None:
+        with self.admin.connect() as conn:
+            for name in self.names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def stored(db: str) -> int:
+    engine = make_engine(db)
+    try:
+        with make_session_factory(engine)() as session:
+            return int(session.scalar(select(func.count()).select_from(Article)) or 0)
+    finally:
+        engine.dispose()
+
+
+def first_request(net: GeneratedNetwork) -> float:
+    return min(r.time for r in net.requests.records())
+
+
+def run_crawl(net: GeneratedNetwork, db: str, folder: Path, args: argparse.Namespace) -> Run:
+    config = net.config_dict(db, data_dir=str(folder / "data"))
+    config["crawl"].update({"extract_workers": args.extract_workers, "timeout": 30})
+    path = write_config(config, folder)
+    net.requests.clear()
+    started = time.time()
+    with (folder / "crawl.log").open("wb") as log:
+        subprocess.run([*COUNTYWATCH, "crawl", "--config", str(path)], stdout=log, stderr=log, check=True)
+    ended = time.time()
+    first = first_request(net)
+    return Run("crawl", first - started, ended - first, len(net.requests.records()), stored(db))
+
+
+def run_workers(
+    net: GeneratedNetwork, db: str, folder: Path, args: argparse.Namespace, n: int, redis_url: str
+) -> Run:
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    config = distributed_config(
+        net.config_dict(db), folder, prefix=prefix, redis_env=REDIS_ENV, extract_workers=args.extract_workers
+    )
+    config["crawl"]["timeout"] = 30
+    path = write_config(config, folder)
+    server = Redis.from_url(redis_url)
+    queue = WorkQueue(server, Keys(prefix))
+    net.requests.clear()
+    started = time.time()
+    workers = [Worker(path, f"w{i}", dict(os.environ), folder, lease=30, tick=0.5) for i in range(n)]
+    try:
+
+        def registered() -> bool:
+            for worker in workers:
+                if worker.process.poll() is not None:
+                    raise SystemExit(f"worker {worker.worker_id} exited:\n{worker.log_tail()}")
+            return server.scard(queue.keys.workers) == n
+
+        wait_for(registered, 120, "the workers to start")
+        ready = time.time()
+        subprocess.run(
+            [*COUNTYWATCH, "worker", "--enqueue", "--config", str(path)], check=True, capture_output=True
+        )
+        wait_for(queue.idle, 3600, "the queue to drain", poll=0.05)
+        ended = time.time()
+    finally:
+        for worker in workers:
+            worker.stop()
+        server.close()
+        drop_keys(redis_url, prefix)
+    name = f"{n} worker{'s' if n > 1 else ''}"
+    first = first_request(net)
+    return Run(name, ready - started, ended - first, len(net.requests.records()), stored(db))
+
+
+def redis_sizes(redis_url: str) -> dict[str, float]:
+    """Bytes per queued article request and per seen-URL entry, from MEMORY USAGE over 10000 of each."""
+    server = Redis.from_url(redis_url)
+    prefix = f"bench-size-{uuid.uuid4().hex[:8]}"
+    keys = Keys(prefix)
+    n = 10000
+    try:
+        entries = []
+        for i in range(n):
+            request = {
+                "url": f"http://www.zhenping.gov.cn/zwgk/jyxx/202404/t20240415_{i:07d}.html",
+                "callback": "parse_article",
+                "errback": "on_error",
+                "method": "GET",
+                "headers": {b"Referer": [b"http://www.zhenping.gov.cn/zwgk/jyxx/index_2.html"]},
+                "body": b"",
+                "cookies": {},
+                "meta": {
+                    "cw_source": "zhenping",
+                    "cw_kind": "article",
+                    "cw_list_date": "2024-04-15",
+                    "cw_known": False,
+                    "cw_cycle": 1732190000000,
+                    "depth": 2,
+                },
+                "encoding": "utf-8",
+                "priority": 1,
+                "dont_filter": False,
+                "flags": [],
+                "cb_kwargs": {},
+            }
+            entries.append((codec.dumps(request), 1))
+        WorkQueue(server, keys).push_many(entries)
+        server.zadd(
+            keys.seen, {fingerprint(f"http://www.zhenping.gov.cn/a/{i}.html"): 1e12 + i for i in range(n)}
+        )
+        queue_bytes = int(server.memory_usage(keys.requests, samples=0) or 0)
+        seen_bytes = int(server.memory_usage(keys.seen, samples=0) or 0)
+        return {
+            "request_bytes": queue_bytes / n,
+            "seen_bytes": seen_bytes / n,
+            "request_json_bytes": statistics.mean(len(d) for d, _ in entries),
+        }
+    finally:
+        drop_keys(redis_url, prefix)
+        server.close()
+
+
+def table(rows: list[Run]) -> str:
+    head = (
+        f"{'system':<12}{'start-up s':>11}{'crawl s':>9}{'requests':>10}{'stored':>8}{'art/s':>8}"
+        f"{'vs crawl':>10}"
+    )
+    base = next(r.rate for r in rows if r.system == "crawl")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r.system:<12}{r.startup:>11.1f}{r.seconds:>9.1f}{r.requests:>10}{r.stored:>8}{r.rate:>8.1f}"
+            f"{r.rate / base if base else 0:>9.2f}x"
+        )
+    return "\n".join(lines)
+
+
+def median(runs: list[Run]) -> Run:
+    return Run(
+        runs[0].system,
+        statistics.median(r.startup for r in runs),
+        statistics.median(r.seconds for r in runs),
+        int(statistics.median(r.requests for r in runs)),
+        int(statistics.median(r.stored for r in runs)),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sites", type=int, default=100)
+    parser.add_argument("--articles", type=int, default=20)
+    parser.add_argument("--extract-workers", type=int, default=1, help="extraction processes per process")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    redis_url, admin_url = os.environ.get(REDIS_ENV), os.environ.get(POSTGRES_ENV)
+    if not redis_url or not admin_url:
+        raise SystemExit(f"set {REDIS_ENV} and {POSTGRES_ENV} (source scripts/services.sh; start_services)")
+    results: dict[str, list[Run]] = {s: [] for s in SYSTEMS}
+    databases = Databases(admin_url)
+    try:
+        with GeneratedNetwork(args.sites, args.articles, in_process=False) as net:
+            for _ in range(args.repeat):
+                for system in SYSTEMS:
+                    with tempfile.TemporaryDirectory(prefix="bench-distributed-") as tmp:
+                        db, folder = databases.new(), Path(tmp)
+                        if system == "crawl":
+                            results[system].append(run_crawl(net, db, folder, args))
+                        else:
+                            n = int(system.split()[0])
+                            results[system].append(run_workers(net, db, folder, args, n, redis_url))
+    finally:
+        databases.close()
+    rows = [median(results[s]) for s in SYSTEMS]
+    print(
+        f"{args.sites} sites x {args.articles} articles, PostgreSQL, {args.extract_workers} extraction "
+        f"process(es) per process, {os.cpu_count()} cores, median of {args.repeat} run(s)"
+    )
+    print(table(rows))
+    sizes = redis_sizes(redis_url)
+    print(
+        f"Redis: {sizes['request_bytes']:.0f} bytes per queued article request "
+        f"({sizes['request_json_bytes']:.0f} bytes of JSON), "
+        f"{sizes['seen_bytes']:.0f} bytes per seen-URL entry"
+    )
+    for r in rows:
+        per = r.seconds / r.stored * 1000 if r.stored else 0.0
+        print(f"{r.system}: {per:.1f} ms of wall time per stored article")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

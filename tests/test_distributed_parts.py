@@ -1,0 +1,186 @@
+"""Distributed crawling's pure parts: the JSON codec, the claim tracker, start entries, worker
+settings, and the `countywatch worker` command's one-line errors (no Redis needed)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from countywatch.config import ConfigError, config_from_dict
+from crawler.distributed import codec
+from crawler.distributed.claims import ClaimTracker
+from crawler.distributed.enqueue import recheck_entries, start_entries
+from crawler.distributed.settings import redis_url, worker_settings
+from tests.distributed_support import COUNTYWATCH, child_env
+
+# Nothing listens on port 1 of loopback.
+NO_REDIS = {"redis_url": "redis://127.0.0.1:1/0"}
+SOURCE: dict[str, Any] = {
+    "name": "zhenping",
+    "start_urls": ["http://www.zhenping.gov.cn/col/col1/index.html"],
+    "feeds": ["http://www.zhenping.gov.cn/rss.xml"],
+    "sitemaps": ["http://www.zhenping.gov.cn/sitemap.xml"],
+}
+WITH_REDIS = {"sources": [SOURCE], "distributed": NO_REDIS}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"url": "http://a/", "body": b"\x00\xff", "headers": {b"Accept": [b"text/html"]}},
+        {"meta": {"redirect_urls": ["http://a/", "http://b/"], "depth": 2, "cw_list_date": None}},
+        {"$b": "not bytes, a key that looks like the tag"},
+        {"nested": {"$d": [1, 2]}, "tuple": (1, "x")},
+        {"text": "镇坪县教育体育局", "float": 0.5, "flag": True},
+    ],
+    ids=["bytes-and-bytes-keys", "meta", "tag-lookalike", "tag-lookalike-pairs", "unicode"],
+)
+def test_the_codec_gives_back_what_it_was_given(value: dict[str, Any]) -> None:
+    expected = {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
+    assert codec.loads(codec.dumps(value)) == expected
+
+
+def test_the_codec_refuses_objects_it_cannot_represent() -> None:
+    with pytest.raises(TypeError, match="cannot queue a value of type object"):
+        codec.dumps({"meta": {"x": object()}})
+
+
+def test_a_claim_is_done_when_its_output_is_done() -> None:
+    done: list[str] = []
+    tracker = ClaimTracker(done.append)
+    item, child = object(), object()
+    tracker.begin("c1")
+    tracker.track("c1", item)
+    tracker.track("c1", child)
+    tracker.end("c1")
+    assert done == []  # the callback has returned, its output is still being processed
+    tracker.release(item)
+    assert done == []
+    tracker.release(child)
+    assert done == ["c1"] and tracker.open_claims() == 0
+    tracker.release(child)  # a second release is harmless
+    assert done == ["c1"]
+
+
+def test_nested_scopes_and_double_tracking_count_once() -> None:
+    # An errback run inside the spider middleware: both track the same item, in two scopes.
+    done: list[str] = []
+    tracker = ClaimTracker(done.append)
+    item = object()
+    tracker.begin("c1")
+    tracker.begin("c1")
+    tracker.track("c1", item)
+    tracker.track("c1", item)
+    tracker.end("c1")
+    tracker.release(item)
+    assert done == []
+    tracker.end("c1")
+    assert done == ["c1"]
+
+
+def test_an_empty_output_finishes_at_once_and_forget_drops_a_claim() -> None:
+    done: list[str] = []
+    tracker = ClaimTracker(done.append)
+    tracker.begin("c1")
+    tracker.end("c1")
+    tracker.begin("c2")
+    tracker.track("c2", object())
+    tracker.forget("c2")
+    assert done == ["c1"] and tracker.open_claims() == 0
+
+
+def test_start_entries_cover_lists_feeds_sitemaps_and_due_articles() -> None:
+    source = config_from_dict({"sources": [SOURCE]}).sources[0]
+    entries = [(codec.loads(data), priority) for data, priority in start_entries(source, 42)]
+    assert [(e["kind"], e["url"], p) for e, p in entries] == [
+        ("list", SOURCE["start_urls"][0], 0),
+        ("feed", SOURCE["feeds"][0], 0),
+        ("sitemap", SOURCE["sitemaps"][0], 0),
+    ]
+    assert all(e["cw_start"] == 1 and e["source"] == "zhenping" and e["cycle"] == 42 for e, _ in entries)
+    (data, priority), *_ = recheck_entries(source, ["http://www.zhenping.gov.cn/art/1.html"], 42)
+    assert codec.loads(data)["kind"] == "article" and priority == 1
+
+
+def test_worker_settings_layer_scrapy_redis_over_the_crawl_settings() -> None:
+    config = config_from_dict(
+        {"sources": [SOURCE], "distributed": {"redis_url": "redis://127.0.0.1:1/0", "seen_ttl": "2h"}}
+    )
+    settings = worker_settings(config, worker_id="w9", lease=10, tick=1)
+    pipelines = settings.getdict("ITEM_PIPELINES")
+    assert "crawler.pipelines.store.StorePipeline" not in pipelines
+    assert pipelines["crawler.distributed.store.DistributedStorePipeline"] == 500
+    assert settings.getdict("SPIDER_MIDDLEWARES")["crawler.distributed.claims.ClaimMiddleware"] == 1
+    assert settings.get("SCHEDULER") == "crawler.distributed.scheduler.ReliableScheduler"
+    assert settings.getbool("SCHEDULER_PERSIST") is True
+    assert settings.get("SCHEDULER_QUEUE_KEY") == "countywatch:requests"
+    assert settings.get("COUNTYWATCH_SEEN_TTL") == "2h"
+    assert settings.getint("CLOSESPIDER_TIMEOUT") == 0
+    with pytest.raises(ConfigError, match="lease"):
+        worker_settings(config, worker_id="w9", lease=1, tick=1)
+
+
+def test_the_redis_url_comes_from_the_named_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = config_from_dict({"distributed": {"redis_url_env": "CW_PARTS_REDIS"}})
+    monkeypatch.delenv("CW_PARTS_REDIS", raising=False)
+    with pytest.raises(ConfigError, match="CW_PARTS_REDIS is not set"):
+        redis_url(config)
+    monkeypatch.setenv("CW_PARTS_REDIS", "redis://127.0.0.1:6390/2")
+    assert redis_url(config) == "redis://127.0.0.1:6390/2"
+    with pytest.raises(ConfigError, match="needs a Redis server"):
+        redis_url(config_from_dict({}))
+
+
+def _worker(tmp_path: Path, config: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "sources.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return subprocess.run(
+        [*COUNTYWATCH, "worker", "--config", str(path), *args],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "args", "status", "message"),
+    [
+        ({"sources": [SOURCE]}, ["--enqueue"], 2, "distributed mode needs a Redis server"),
+        ({"sources": [SOURCE]}, ["--source", "zhenping"], 2, "--source only applies with --enqueue"),
+        (
+            WITH_REDIS,
+            ["--enqueue", "--source", "x"],
+            2,
+            "no source named 'x'",
+        ),
+        (
+            WITH_REDIS,
+            ["--lease", "1", "--tick", "2"],
+            2,
+            "longer than its",
+        ),
+        (WITH_REDIS, [], 1, "cannot reach Redis"),
+        ({"distributed": NO_REDIS}, [], 2, "no sources configured"),
+    ],
+    ids=[
+        "no-redis-configured",
+        "source-without-enqueue",
+        "unknown-source",
+        "lease",
+        "redis-down",
+        "no-sources",
+    ],
+)
+def test_the_worker_command_fails_in_one_line(
+    tmp_path: Path, config: dict[str, Any], args: list[str], status: int, message: str
+) -> None:
+    config = {**config, "database": f"sqlite:///{tmp_path}/cw.db"}
+    done = _worker(tmp_path, config, *args)
+    assert done.returncode == status
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
