@@ -1,10 +1,14 @@
-"""Conditional GET: list pages (articles if configured) are cached and always revalidated."""
+"""Conditional GET: list pages (and articles if configured) always revalidated; robots.txt kept a day."""
 
 from __future__ import annotations
 
+import time
+from email.utils import formatdate
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
+from scrapy import Request
 from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 from scrapy.http import HtmlResponse
 
@@ -94,10 +98,28 @@ def test_article_recheck_is_a_conditional_get_when_articles_are_cached(tmp_path:
     assert again.headers.get("If-None-Match") == b'"v1"'
 
 
-def test_untagged_requests_are_not_cached(cache: HttpCacheMiddleware) -> None:
-    robots = request("http://jyj.zhenping.gov.cn/robots.txt", source=None, kind="robots")
-    cache.process_request(robots)
-    cache.process_response(robots, response(robots, b"User-agent: *", headers=VALIDATORS))
-    again = request("http://jyj.zhenping.gov.cn/robots.txt", source=None, kind="robots")
+def robots_request() -> Request:
+    return Request("http://jyj.zhenping.gov.cn/robots.txt", meta={"dont_obey_robotstxt": True})
+
+
+def test_robots_txt_is_reused_while_fresh_for_at_most_a_day(cache: HttpCacheMiddleware) -> None:
+    first = robots_request()
+    assert cache.process_request(first) is None
+    # Last-Modified long ago: RFC 2616 heuristic freshness would be months; a day is the cap.
+    old = {"Last-Modified": "Fri, 19 Apr 2024 00:00:00 GMT", "Date": formatdate(usegmt=True)}
+    cache.process_response(first, response(first, b"User-agent: *\nDisallow: /nbgl/", headers=old))
+    cached = cache.process_request(robots_request())
+    assert isinstance(cached, HtmlResponse) and b"Disallow: /nbgl/" in cached.body
+    later = robots_request()
+    with patch("scrapy.extensions.httpcache.time", return_value=time.time() + 25 * 3600):
+        assert cache.process_request(later) is None  # stale after a day: asked again
+    assert later.headers.get("If-Modified-Since") == b"Fri, 19 Apr 2024 00:00:00 GMT"
+
+
+def test_other_untagged_requests_are_not_cached(cache: HttpCacheMiddleware) -> None:
+    req = request("http://jyj.zhenping.gov.cn/x.html", source=None, kind="other")
+    cache.process_request(req)
+    cache.process_response(req, response(req, b"<html>x</html>", headers=VALIDATORS))
+    again = request("http://jyj.zhenping.gov.cn/x.html", source=None, kind="other")
     assert cache.process_request(again) is None
     assert again.headers.get("If-None-Match") is None

@@ -11,7 +11,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from sqlalchemy import func, select
 
 from crawler.article import Article
-from crawler.items import GoneItem, PageItem
+from crawler.items import CheckedItem, GoneItem, PageItem
 from crawler.pipelines.store import StorePipeline
 from crawler.tally import read_source_stats
 from storage.db import make_engine, make_session_factory, upgrade
@@ -79,6 +79,20 @@ def test_gone_twice_withdraws(pipeline: StorePipeline, crawler: Crawler, sqlite_
         assert session.scalar(select(func.count()).select_from(Alert).where(Alert.kind == "withdrawn")) == 1
         assert list(known_pages(session, "zhenping")) == [URL]
     engine.dispose()
+
+
+def test_not_modified_recheck_reschedules_without_a_new_version(
+    pipeline: StorePipeline, crawler: Crawler, sqlite_url: str
+) -> None:
+    asyncio.run(pipeline.process_item(page(make_article())))
+    before = stored(sqlite_url)[0].next_check_at
+    asyncio.run(pipeline.process_item(CheckedItem(source="zhenping", url=URL)))
+    asyncio.run(pipeline.process_item(CheckedItem(source="zhenping", url=URL + "?unknown=1")))
+    assert crawler.stats is not None
+    assert read_source_stats(crawler.stats.get_stats(), "zhenping").unchanged == 1
+    (row,) = stored(sqlite_url)
+    assert row.version == 1
+    assert row.next_check_at is not None and before is not None and row.next_check_at > before
 
 
 def test_list_pages_are_not_stored(pipeline: StorePipeline, crawler: Crawler, sqlite_url: str) -> None:

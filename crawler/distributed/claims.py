@@ -91,6 +91,8 @@ class ClaimMiddleware:
         self.crawler = crawler
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(self._item_done, signal=signal)
+        # A child request the engine drops before the scheduler sees it is done too.
+        crawler.signals.connect(self._request_dropped, signal=signals.request_dropped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -104,6 +106,11 @@ class ClaimMiddleware:
         tracker = self._tracker()
         if tracker is not None:
             tracker.release(item)
+
+    def _request_dropped(self, request: Request, **_: Any) -> None:
+        tracker = self._tracker()
+        if tracker is not None and request.meta.pop(META_PARENT, None) is not None:
+            tracker.release(request)
 
     async def process_spider_output(
         self, response: Response, result: AsyncIterator[Any]

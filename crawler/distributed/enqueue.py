@@ -18,10 +18,11 @@ from redis import Redis
 
 from countywatch.config import Config, Source
 from crawler.distributed import codec
+from crawler.distributed.database import upgrade_shared
 from crawler.distributed.queue import START_ENTRY, Keys, WorkQueue
 from crawler.distributed.settings import redis_url
 from crawler.runner import select_sources
-from storage.db import make_engine, make_session_factory, upgrade
+from storage.db import make_engine, make_session_factory
 from storage.repository import known_pages
 
 LIST_PRIORITY = 0
@@ -46,7 +47,7 @@ def recheck_entries(source: Source, urls: Sequence[str], cycle: int) -> Iterator
 def due_articles(config: Config, sources: Sequence[Source], now: datetime) -> dict[str, list[str]]:
     """Per source, the stored articles due for a re-check at `now`."""
     url = config.database_url
-    upgrade(url)
+    upgrade_shared(url)
     engine = make_engine(url, read_only=True)
     try:
         with make_session_factory(engine)() as session:

@@ -15,14 +15,12 @@ from contextlib import contextmanager
 
 from sqlalchemy import func, select
 
+from crawler.distributed.database import STORE_LOCK, advisory_lock
 from crawler.fingerprint import MinHashSignature
 from crawler.items import PageItem
 from crawler.pipelines.store import StorePipeline
 from storage.db import make_engine
 from storage.models import Article
-
-# pg_advisory_lock key of "storing an article" shared by all workers ("cwstore" in ASCII).
-STORE_LOCK = 0x63_77_73_74_6F_72_65
 
 
 class DistributedStorePipeline(StorePipeline):
@@ -43,16 +41,11 @@ class DistributedStorePipeline(StorePipeline):
 
     @contextmanager
     def _store_lock(self) -> Iterator[None]:
-        if self._engine is None or self._engine.dialect.name != "postgresql":
+        if self._engine is None:
             yield
             return
-        with self._engine.connect() as conn:
-            conn.execute(select(func.pg_advisory_lock(STORE_LOCK)))
-            try:
-                yield
-            finally:
-                conn.execute(select(func.pg_advisory_unlock(STORE_LOCK)))
-                conn.commit()
+        with advisory_lock(self._engine, STORE_LOCK):
+            yield
 
     def _catch_up(self) -> None:
         """Index the articles stored by other workers since the last look."""
@@ -67,8 +60,7 @@ class DistributedStorePipeline(StorePipeline):
             self._last_id = max(self._last_id, article_id)
 
     def _ingest(self, item: PageItem) -> str:
+        # The next catch-up also sees this worker's own new row; adding it again only replaces it.
         with self._store_lock():
             self._catch_up()
-            outcome = super()._ingest(item)
-            self._catch_up()
-            return outcome
+            return super()._ingest(item)

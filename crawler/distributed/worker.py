@@ -13,6 +13,7 @@ from scrapy.crawler import CrawlerProcess
 from twisted.python.failure import Failure
 
 from countywatch.config import Config, ConfigError
+from crawler.distributed.database import upgrade_shared
 from crawler.distributed.settings import (
     DEFAULT_LEASE,
     DEFAULT_TICK,
@@ -22,7 +23,6 @@ from crawler.distributed.settings import (
 )
 from crawler.distributed.spider import DistributedSpider
 from crawler.runner import CrawlError
-from storage.db import upgrade
 
 
 def check_redis(config: Config) -> None:
@@ -49,7 +49,7 @@ def run_worker(
     settings = worker_settings(config, worker_id=worker_id or new_worker_id(), lease=lease, tick=tick)
     check_redis(config)
     config.data_path.mkdir(parents=True, exist_ok=True)
-    upgrade(config.database_url)
+    upgrade_shared(config.database_url)
     process = CrawlerProcess(settings, install_root_handler=True)
     crawler = process.create_crawler(DistributedSpider)
     failures: list[Failure] = []

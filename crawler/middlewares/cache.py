@@ -4,7 +4,11 @@ Scrapy's `RFC2616Policy`, with a cached response never taken as fresh without as
 every request is revalidated (If-None-Match / If-Modified-Since), because the heuristic freshness
 of RFC 2616 would hide a new announcement, or a changed one, for hours. An unchanged list page,
 feed or sitemap then costs a 304. A 5xx is not papered over with the cached copy, so source health
-sees it. robots.txt and untagged requests are not cached.
+sees it.
+
+robots.txt is the exception: it is cached the RFC 2616 way (fresh while its headers say so), but
+for at most a day, as Google treats it, so a crawl run does not begin each site with a round trip
+for a file that rarely changes. Other untagged requests are not cached.
 
 Article pages are cached only with COUNTYWATCH_CACHE_ARTICLES: a due re-check of an unchanged
 article then costs a 304 instead of a download and an extraction, but every first fetch pays for
@@ -18,10 +22,17 @@ from scrapy import Request
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
+from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.tally import META_KIND
 
 LIST_KINDS = frozenset({"list", "feed", "sitemap"})
+ROBOTS_MAX_AGE = 24 * 3600.0
+
+
+def is_robots_request(request: Request) -> bool:
+    """A request RobotsTxtMiddleware made for a site's robots.txt."""
+    return bool(request.meta.get("dont_obey_robotstxt")) and urlparse_cached(request).path == "/robots.txt"
 
 
 class RevalidatingPolicy(RFC2616Policy):
@@ -34,11 +45,18 @@ class RevalidatingPolicy(RFC2616Policy):
         )
 
     def should_cache_request(self, request: Request) -> bool:
-        return request.meta.get(META_KIND) in self.kinds and super().should_cache_request(request)
+        wanted = request.meta.get(META_KIND) in self.kinds or is_robots_request(request)
+        return wanted and super().should_cache_request(request)
 
     def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
+        if is_robots_request(request):
+            return super().is_cached_response_fresh(cachedresponse, request)
         self._set_conditional_validators(request, cachedresponse)
         return False
+
+    def _compute_freshness_lifetime(self, response: Response, request: Request, now: float) -> float:
+        # Only robots.txt gets here (is_cached_response_fresh): never trusted for more than a day.
+        return min(super()._compute_freshness_lifetime(response, request, now), ROBOTS_MAX_AGE)
 
     def is_cached_response_valid(
         self, cachedresponse: Response, response: Response, request: Request

@@ -14,6 +14,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
+from crawler import settings as defaults
 from crawler.errors import ExtractionError
 from crawler.items import PageItem
 from crawler.listdates import apply_list_date
@@ -36,7 +37,8 @@ class ExtractPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler, crawler.settings.getint("COUNTYWATCH_EXTRACT_WORKERS"))
+        workers = crawler.settings.getint("COUNTYWATCH_EXTRACT_WORKERS", defaults.COUNTYWATCH_EXTRACT_WORKERS)
+        return cls(crawler, workers)
 
     def _new_pool(self) -> ExtractionPool:
         topics = getattr(self.crawler.spider, "topics", None) or {}

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from countywatch.config import Source
+from crawler import settings as defaults
 from crawler.items import CheckedItem, GoneItem, PageItem
 from crawler.tally import count, count_error
 from storage.db import make_engine, make_session_factory
@@ -58,9 +59,14 @@ class StorePipeline:
         url = crawler.settings.get("COUNTYWATCH_DATABASE_URL")
         if not url:
             raise NotConfigured("COUNTYWATCH_DATABASE_URL is not set")
+        settings = crawler.settings
         recheck = RecheckPolicy(
-            after=timedelta(seconds=crawler.settings.getfloat("COUNTYWATCH_RECHECK_AFTER")),
-            max_age=timedelta(seconds=crawler.settings.getfloat("COUNTYWATCH_RECHECK_MAX")),
+            after=timedelta(
+                seconds=settings.getfloat("COUNTYWATCH_RECHECK_AFTER", defaults.COUNTYWATCH_RECHECK_AFTER)
+            ),
+            max_age=timedelta(
+                seconds=settings.getfloat("COUNTYWATCH_RECHECK_MAX", defaults.COUNTYWATCH_RECHECK_MAX)
+            ),
         )
         return cls(crawler, url, recheck)
 
@@ -71,8 +77,14 @@ class StorePipeline:
     def _open(self) -> None:
         self._engine = make_engine(self.database_url)
         self._sessions = make_session_factory(self._engine)
-        with self._sessions() as session:
-            self._index = load_neardup_index(session)
+
+    def _neardup_index(self) -> NearDupIndex:
+        # Built on the first page to store: a run in which nothing changed never pays for it.
+        if self._index is None:
+            assert self._sessions is not None
+            with self._sessions() as session:
+                self._index = load_neardup_index(session)
+        return self._index
 
     async def open_spider(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._writer, self._open)
@@ -84,6 +96,7 @@ class StorePipeline:
 
     def _ingest(self, item: PageItem) -> str:
         assert self._sessions is not None and item.article is not None
+        index = self._neardup_index()
         source = self._sources()[item.source]
         topics = getattr(self.crawler.spider, "topics", None) or None
         with self._sessions() as session, session.begin():
@@ -93,7 +106,7 @@ class StorePipeline:
                 source=SourceRef.from_config(source),
                 fetched_url=item.requested_url,
                 list_date=item.list_date,
-                index=self._index,
+                index=index,
                 topics=topics,
                 recheck=self.recheck,
             )
