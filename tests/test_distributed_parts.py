@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 import yaml
+from scrapy.utils.test import get_crawler
 
 from countywatch.config import ConfigError, config_from_dict
 from crawler.distributed import codec
-from crawler.distributed.claims import ClaimTracker
+from crawler.distributed.claims import META_CYCLE, ClaimTracker
 from crawler.distributed.enqueue import recheck_entries, start_entries
 from crawler.distributed.settings import redis_url, worker_settings
+from crawler.distributed.spider import DistributedSpider
 from tests.distributed_support import COUNTYWATCH, child_env
 
 # Nothing listens on port 1 of loopback.
@@ -184,3 +186,29 @@ def test_the_worker_command_fails_in_one_line(
     assert done.returncode == status
     assert message in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_each_cycle_starts_the_spiders_bookkeeping_afresh() -> None:
+    source = config_from_dict({"sources": [SOURCE]}).sources[0]
+    crawler = get_crawler(DistributedSpider, {"COUNTYWATCH_WORKER_ID": "w"})
+    spider = DistributedSpider.from_crawler(crawler, sources=[source])
+    article = {
+        "cw_start": 1,
+        "source": "zhenping",
+        "kind": "article",
+        "url": "http://www.zhenping.gov.cn/a/1.html",
+    }
+    listing = {**article, "kind": "list", "url": SOURCE["start_urls"][0]}
+    first = spider.request_from_entry({**article, "cycle": 1})
+    assert first is not None and first.dont_filter is False and first.meta[META_CYCLE] == 1
+    assert first.callback == spider.parse_article and first.priority == 1
+    assert spider.request_from_entry({**article, "cycle": 1}) is None  # already requested this cycle
+    lists = spider.request_from_entry({**listing, "cycle": 1})
+    assert lists is not None and lists.dont_filter is True and lists.callback == spider.parse_list
+    assert spider.request_from_entry({**listing, "cycle": 1}) is None
+    # A newer cycle: the same pages are requested again (the shared seen filter decides for articles).
+    assert spider.request_from_entry({**article, "cycle": 2}) is not None
+    assert spider.request_from_entry({**listing, "cycle": 2}) is not None
+    # An entry of an older cycle does not reset the newer one's bookkeeping.
+    assert spider.request_from_entry({**listing, "cycle": 1}) is None
+    assert spider.request_from_entry({**article, "source": "elsewhere", "cycle": 3}) is None

@@ -27,6 +27,7 @@ from crawler.distributed.claims import META_CYCLE, ClaimTracker
 from crawler.distributed.queue import META_CLAIM
 from crawler.items import CheckedItem, GoneItem, PageItem
 from crawler.spiders.lists import KnownPage, ListSpider
+from crawler.tally import META_SOURCE
 from storage.db import make_engine, make_session_factory
 from storage.repository import known_pages
 from storage.urls import canonicalize_url
@@ -122,7 +123,7 @@ class DistributedSpider(ListSpider):
 
     def seen_key(self, request: Request) -> str:
         """What identifies a request in the shared seen filter: an article's canonical URL."""
-        source = self.sources.get(request.meta.get("cw_source", ""))
+        source = self.sources.get(str(request.meta.get(META_SOURCE, "")))
         mobile = source.mobile_hosts if source is not None else None
         return canonicalize_url(request.url, mobile_hosts=mobile)
 
