@@ -73,7 +73,6 @@ def _check_env_name(value: str | None) -> str | None:
     return value
 
 
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -25,7 +25,6 @@ ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 0.5
-RANDOMIZE_DOWNLOAD_DELAY = True
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
@@ -34,6 +33,9 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 # Cookies off: no session is needed to read public pages, and Scrapy's cookie middleware would
 # make tldextract download the public-suffix list from the internet on first use.
 COOKIES_ENABLED = False
+# No telnet console: a crawl child needs no interactive back door (nothing listens but Scrapy's
+# own downloader connections).
+TELNETCONSOLE_ENABLED = False
 
 # --- limits ---------------------------------------------------------------------------------
 DOWNLOAD_TIMEOUT = 30

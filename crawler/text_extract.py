@@ -261,7 +261,8 @@ def extract_text_article(
         article.page_kind = "list" if hints.is_list_page else "empty"
         article.add_flag("not_article")
 
-    region = find_region(title, body_text)
+    # The site's name is the most authoritative place (安康市教育体育局), then title, then body.
+    region = find_region(article.site_name, title, body_text)
     if region is not None:
         article.region, article.region_code = region.full_name, region.code
     article.topics, article.categories = classify(title, body_text, topics or default_topics())

@@ -7,7 +7,7 @@ Python between calls except what the near-duplicate index holds (ids and signatu
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -124,6 +124,9 @@ def ingest_article(
     """
     if article.page_kind != "article" or "not_article" in article.flags or not article.text.strip():
         raise NotAnArticle(f"{fetched_url}: not an article page ({article.page_kind}); nothing stored")
+    if article.region is None and source.region:
+        # A county bureau's notice often names no place: the source's configured region stands in.
+        article = replace(article, region=source.region)
     now = now or utcnow()
     policy = recheck or RecheckPolicy()
     rules = topics or default_topics()

@@ -33,11 +33,14 @@ class SourceRef:
     name: str
     kind: SourceKind = "government"
     mobile_hosts: Mapping[str, str] = field(default_factory=dict)
+    region: str | None = None  # the configured region, for pages that name no place themselves
 
     @classmethod
     def from_config(cls, source: Source) -> SourceRef:
         """The reference of a configured source."""
-        return cls(name=source.name, kind=source.kind, mobile_hosts=dict(source.mobile_hosts))
+        return cls(
+            name=source.name, kind=source.kind, mobile_hosts=dict(source.mobile_hosts), region=source.region
+        )
 
 
 @dataclass(frozen=True, slots=True)
