@@ -4,6 +4,9 @@ The HTML side collects what markup tells (meta tags, headline, metadata line, fo
 whether it is a list page) into PageHints and extracts the main text with trafilatura; the text
 layer (`crawler.text_extract`) cleans that text, parses dates and metadata lines, finds the region,
 classifies and fingerprints it.
+
+A page that answers 200 but only says its item was deleted (该信息已删除, 页面不存在, 已撤稿 …) becomes
+an empty record flagged `deleted_notice`: the crawl withdraws the stored article it replaced.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from crawler.errors import ExtractionError
 from crawler.hints import PageHints
 from crawler.page.attachments import find_attachments
 from crawler.page.content import MainContent, extract_main_content, find_cms_container, find_summary
+from crawler.page.deleted import DELETED_NOTICE_FLAG, is_deleted_notice
 from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_line, with_date_line
 from crawler.page.listing import is_list_page
 from crawler.page.meta import MetaTags, read_meta_tags
@@ -54,6 +58,11 @@ def extract_article(
     if page.truncated and "truncated" not in hints.flags:
         hints.flags.append("truncated")
     content = extract_main_content(tree, url)
+    page_title = squash(tree.findtext(".//title") or "")
+    # Before the list test: a notice in the site's template can carry enough links to look like a list.
+    if is_deleted_notice(page_title, content.text):
+        hints.flags.append(DELETED_NOTICE_FLAG)
+        return extract_text_article("", url, hints=hints, topics=topics)
     evidence = bool(
         (meta.title and meta.published)
         or info_line
@@ -63,7 +72,6 @@ def extract_article(
     if is_list_page(tree, content, article_evidence=evidence):
         # A list page's text is its link titles: no body, and nothing to classify or alert on.
         hints.is_list_page = True
-        page_title = squash(tree.findtext(".//title") or "")
         hints.title = strip_site_suffix(page_title, meta.site_name) or hints.title
         return extract_text_article("", url, hints=hints, topics=topics)
     summary = find_summary(tree, meta.description)

@@ -23,7 +23,11 @@ class PageItem:
 
 @dataclass(slots=True)
 class GoneItem:
-    """A known article that answered 404/410: storage counts it and withdraws it on the second time."""
+    """A known article that answered 404/410, or came back as a "deleted" notice.
+
+    Storage counts a 404/410 and withdraws the article on the second time; a deleted notice
+    (`status` storage.repository.DELETED_NOTICE) withdraws it at once.
+    """
 
     source: str
     url: str

@@ -16,8 +16,10 @@ API (stable; see docs/CONTRACTS.md):
         net.requests.records(site)     # [RequestRecord(site, host, method, path, status, headers, time)]
         net.requests.paths(site), net.requests.clear(), net.offsite_hits()
         net.advance()                  # cycle 2: zp-enrolment changes, zp-nutrition 404s (link kept),
-                                       #   dq-teacher-certification 410s (unlisted), zp-summer-holiday
-                                       #   and dq-student-aid appear at the top of lists and feeds.
+                                       #   dq-teacher-certification 410s (unlisted), st-first-grade
+                                       #   answers 200 with a "该信息已删除" page (link kept),
+                                       #   zp-summer-holiday and dq-student-aid appear at the top of
+                                       #   lists and feeds.
                                        # cycle 3+: same content as cycle 2, so conditional GETs get 304.
         net.cycle
 
@@ -29,8 +31,9 @@ Sites (replica/data/catalog.yaml): zhenping (Hanweb CMS, UTF-8, calendar trap, s
 redirect loop, the changing and the 404 notice), dongqu (TRS CMS, createPageHTML pager, WAF 412,
 off-domain redirect, 410, recruitment notice with table and PDF attachment, sitemap), ankang_jyj
 (education bureau in GBK with government meta tags, robots.txt Disallow: /nbgl/, ~20 MB page,
-binary served as text/html, GBK bytes declared UTF-8, GBK RSS), xiangtan_daily (newspaper, `?page=2`
-lists, RSS, JavaScript challenge page), songtao (county portal), huaxia_mirror (traditional and
-pinyin copies), wentop (document-sharing site). Every page answers with an ETag and Last-Modified
-that stay the same while its bytes do, and 304 to a matching conditional request.
+binary served as text/html, GBK bytes declared UTF-8, GBK RSS), xiangtan_daily (newspaper,
+`?page=2` lists, RSS, JavaScript challenge page), songtao (county portal; its enrolment notice is
+replaced by a "该信息已删除" page), huaxia_mirror (traditional and pinyin copies), wentop
+(document-sharing site). Every page answers with an ETag and Last-Modified that stay the same while
+its bytes do, and 304 to a matching conditional request.
 """

@@ -43,13 +43,24 @@ class Change:
     new: str
 
 
+# The `status` of an article whose page still answers 200 but shows the CMS's "该信息已删除" notice
+# instead of the article (`status: deleted` in the catalogue; storage.recheck.DELETED_NOTICE too).
+DELETED_NOTICE = 0
+
+
 @dataclass(frozen=True)
 class Gone:
-    """From `cycle` on, the article's page answers `status`; `listed` keeps the stale list link."""
+    """From `cycle` on, the article's page answers `status` (404, 410) or is a deleted notice
+    (DELETED_NOTICE); `listed` keeps the stale list link."""
 
     cycle: int
     status: int
     listed: bool
+
+    @property
+    def deleted_notice(self) -> bool:
+        """Whether the page answers 200 with a "deleted" notice rather than an error status."""
+        return self.status == DELETED_NOTICE
 
 
 @dataclass(frozen=True)
@@ -191,6 +202,15 @@ def _paragraphs(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
+def _gone(raw: dict[str, Any]) -> Gone:
+    status = raw["status"]
+    if status == "deleted":
+        status = DELETED_NOTICE
+    elif status not in (404, 410):
+        raise ValueError(f"catalog: gone status {status!r} is not 404, 410 or deleted")
+    return Gone(cycle=raw["cycle"], status=status, listed=raw["listed"])
+
+
 def _article(site: str, raw: dict[str, Any]) -> ArticleSpec:
     body: tuple[str, ...] = tuple(raw.pop("body", ()))
     for paragraph in body:
@@ -204,7 +224,7 @@ def _article(site: str, raw: dict[str, Any]) -> ArticleSpec:
     if raw.get("raw_seed"):
         body = _paragraphs(read_data_text(f"seeds/{raw['raw_seed']}"))
     change = Change(**raw.pop("change")) if "change" in raw else None
-    gone = Gone(**raw.pop("gone")) if "gone" in raw else None
+    gone = _gone(raw.pop("gone")) if "gone" in raw else None
     table = None
     if "table" in raw:
         t = raw.pop("table")

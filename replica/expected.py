@@ -9,8 +9,10 @@ Rules a correct crawl follows (and end-to-end tests assert):
   a copy on an official site (government, education bureau, newspaper), first seen that cycle;
   the document-sharing speech and mirror copies never alert on their own;
 - `changed(cycle)` lists articles whose body changed materially in that cycle (a "changed" alert
-  for education ones); `gone(cycle)` those that answer 404/410 from that cycle on (withdrawn
-  after the second consecutive miss);
+  for education ones); `gone(cycle)` those that answer 404/410, or a "deleted" notice, from that
+  cycle on; `withdrawn(cycle)` those withdrawn after crawling cycles 1..cycle when every known
+  article is re-checked in each crawl: a deleted notice at once, a 404/410 at its second miss
+  (one "withdrawn" alert each for education copies on official sites);
 - `unstored` pages (500, redirect loop, WAF 412, JS challenge, off-domain redirect, ~20 MB page,
   binary served as text/html) are linked from list pages but store nothing;
 - `never_fetched` paths (robots.txt Disallow) and the off-domain host are never requested.
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 
 from replica import urls
-from replica.catalog import ArticleSpec, SiteSpec
+from replica.catalog import DELETED_NOTICE, ArticleSpec, SiteSpec
 
 CST = timezone(timedelta(hours=8))
 
@@ -46,8 +48,23 @@ class ExpectedArticle:
     since: int  # first cycle it is served
     changed_in: int | None  # cycle in which its body changes
     gone_in: int | None  # cycle from which it answers gone_status
-    gone_status: int | None
+    gone_status: int | None  # 404, 410, or DELETED_NOTICE (0): 200 with a "该信息已删除" page
     stored: bool  # whether a correct crawl stores it (content pages only)
+
+    @property
+    def deleted_notice(self) -> bool:
+        """Whether the article is replaced by a "deleted" notice (rather than answering 404/410)."""
+        return self.gone_in is not None and self.gone_status == DELETED_NOTICE
+
+    @property
+    def withdrawn_in(self) -> int | None:
+        """The cycle whose crawl withdraws it, when every crawl re-checks every known article.
+
+        A deleted notice withdraws at once; one 404/410 may be a hiccup, so the second does.
+        """
+        if self.gone_in is None:
+            return None
+        return self.gone_in if self.deleted_notice else self.gone_in + 1
 
     @property
     def must_alert(self) -> bool:
@@ -122,8 +139,12 @@ class Expected:
         return [a for a in self.stored(cycle) if a.changed_in == cycle]
 
     def gone(self, cycle: int) -> list[ExpectedArticle]:
-        """Articles that answer 404/410 from `cycle` on (first missed in `cycle`)."""
+        """Articles that answer 404/410 or a deleted notice from `cycle` on (first missed in `cycle`)."""
         return [a for a in self.stored(cycle) if a.gone_in == cycle]
+
+    def withdrawn(self, cycle: int) -> list[ExpectedArticle]:
+        """Articles withdrawn after crawling cycles 1..`cycle`, each crawl re-checking every known one."""
+        return [a for a in self.stored(cycle) if a.withdrawn_in is not None and a.withdrawn_in <= cycle]
 
     def stories(self, cycle: int) -> dict[str, list[ExpectedArticle]]:
         """Story key -> its stored copies after `cycle`."""

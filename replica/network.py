@@ -3,7 +3,7 @@
     with ReplicaNetwork(slow_seconds=0.2) as net:
         config = config_from_dict(net.config_dict("sqlite:///test.db"))
         ...crawl...
-        net.advance()          # cycle 2: one article changes, two disappear, two are new
+        net.advance()          # cycle 2: one article changes, three disappear, two are new
         ...crawl again...
         assert not net.requests.records("offsite")
 

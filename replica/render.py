@@ -65,6 +65,12 @@ def error_page(status: int) -> Page:
     return Page(status, body, conditional=False)
 
 
+def deleted_page(ctx: SiteContext) -> Page:
+    """What the CMS serves, with 200, in place of a deleted article: its "该信息已删除" page."""
+    html = _render("deleted.html", **_common(ctx))
+    return Page(200, _encode(html, ctx.site.encoding), _content_type(ctx.site.encoding))
+
+
 def _listed(site: SiteSpec, column: Column | None, cycle: int) -> list[ArticleSpec]:
     items = [a for a in site.articles if a.listed_in(cycle) and (column is None or a.column == column.id)]
     return sorted(items, key=lambda a: (a.published, a.id), reverse=True)
@@ -249,7 +255,8 @@ def render_site(
         if cycle < article.since:
             continue
         if article.gone is not None and cycle >= article.gone.cycle:
-            pages[path] = error_page(article.gone.status)
+            gone = article.gone
+            pages[path] = deleted_page(ctx) if gone.deleted_notice else error_page(gone.status)
         elif article.has_content:
             key = (article.key, article.change is not None and cycle >= article.change.cycle)
             page = cache.get(key) if cache is not None else None

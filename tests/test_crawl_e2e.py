@@ -2,12 +2,14 @@
 
 Four cycles on one fresh SQLite database, checked against the replica's ground truth:
 1. first crawl: exactly the expected articles, stories and "new" alerts; hostile pages store nothing;
-2. after `advance()` (two new articles, one changed, two gone), nothing known is due yet: list
-   pages, feeds and sitemaps are revalidated (304 where unchanged), only the new articles fetched;
+2. after `advance()` (two new articles, one changed, two gone, one replaced by a "deleted"
+   notice), nothing known is due yet: list pages, feeds and sitemaps are revalidated (304 where
+   unchanged), only the new articles fetched;
 3. a day later (the stored re-check times moved into the past, as a day passing would): every
    known article is due and fetched again; unchanged ones stay at version 1, the changed one gets
-   a second version and a "changed" alert, the vanished ones count a first miss;
-4. another day later, the second miss withdraws them, with one "withdrawn" alert each.
+   a second version and a "changed" alert, the 404/410 ones count a first miss, and the deleted
+   notice withdraws its article at once, with a "withdrawn" alert;
+4. another day later, the second miss withdraws the 404/410 ones, with one "withdrawn" alert each.
 No request ever reaches the off-domain trap host.
 """
 
@@ -158,24 +160,34 @@ def test_four_cycles_against_the_replica(tmp_path: Path) -> None:
         by_url = check_store(db, expected, 2)
         changed = {canonicalize_url(a.url) for a in expected.changed(2)}
         gone = {canonicalize_url(a.url): a for a in expected.gone(2)}
+        # The first re-check of cycle 2's pages: what expected.withdrawn(2) assumes.
+        withdrawn = {canonicalize_url(a.url) for a in expected.withdrawn(2)}
+        assert withdrawn and withdrawn < set(gone)
         for url, row in by_url.items():
             assert db["versions"].get(row.id, 1) == (2 if url in changed else 1), url
             assert row.gone_count == (1 if url in gone else 0), url
-            assert row.status == "active"
+            assert row.status == ("withdrawn" if url in withdrawn else "active"), url
         edu_changed = [a for a in expected.changed(2) if a.must_alert]
         assert len([k for k, _, _ in db["alerts"] if k == "changed"]) == len(edu_changed)
+        withdrawn_alerts = [k for k, _, _ in db["alerts"] if k == "withdrawn"]
+        assert len(withdrawn_alerts) == len([a for a in expected.withdrawn(2) if a.must_alert]) > 0
+        deleted = [a for a in expected.gone(2) if a.deleted_notice]
+        by_source = {s["name"]: s for s in report["sources"]}
+        for article in deleted:
+            assert by_source[article.site]["gone"] == by_source[article.site]["withdrawn"] == 1
         statuses = article_requests(net, expected)
         rechecked_unchanged = [a for a in expected.served(2) if a.changed_in != 2]
         for article in rechecked_unchanged:
             assert statuses[article.url] == [200], article.url
         assert sum(s["unchanged"] + s["duplicate"] for s in report["sources"]) == len(rechecked_unchanged)
 
-        # 4. the second miss withdraws the vanished articles
+        # 4. the second miss withdraws the 404/410 articles; the deleted notice raises no second alert
         a_day_passes(tmp_path)
         crawl(config)
         db = database(tmp_path)
         by_url = check_store(db, expected, 2)
         assert sorted(u for u, row in by_url.items() if row.status == "withdrawn") == sorted(gone)
+        assert {canonicalize_url(a.url) for a in expected.withdrawn(3)} == set(gone)
         withdrawn_alerts = [k for k, _, _ in db["alerts"] if k == "withdrawn"]
         assert len(withdrawn_alerts) == len([a for a in gone.values() if a.must_alert])
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from countywatch.commands.demo import command as demo_command
+from countywatch.cli import cli
 from countywatch.config import config_from_dict, load_config
 from countywatch.demo.crawls import LogTail, Progress, crawl_warning, outcome_error, run_demo_crawl
 from countywatch.demo.summary import (
@@ -242,7 +242,8 @@ def test_a_crawl_child_without_a_report_is_an_error() -> None:
 
 def test_the_command_turns_a_refused_folder_into_a_one_line_error(tmp_path: Path) -> None:
     (tmp_path / "thesis.tex").write_text("precious")
-    result = CliRunner().invoke(demo_command, ["--workdir", str(tmp_path)])
+    # Through the group, as users run it (a bare command would cache a help option without -h).
+    result = CliRunner().invoke(cli, ["demo", "--workdir", str(tmp_path)])
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and result.output.startswith("countywatch: --workdir ")
     assert isinstance(result.exception, SystemExit)

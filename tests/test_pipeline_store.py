@@ -107,3 +107,45 @@ def test_list_pages_are_not_stored(pipeline: StorePipeline, crawler: Crawler, sq
 def test_needs_a_database_url() -> None:
     with pytest.raises(NotConfigured):
         StorePipeline.from_crawler(make_crawler([ZHENPING]))
+
+
+def deleted_notice(url: str = URL) -> Article:
+    return Article(
+        url=url, title="提示信息", text="", page_kind="empty", flags=["deleted_notice", "not_article"]
+    )
+
+
+def test_a_deleted_notice_withdraws_a_stored_article_at_once(
+    pipeline: StorePipeline, crawler: Crawler, sqlite_url: str
+) -> None:
+    asyncio.run(pipeline.process_item(page(make_article())))
+    # The CMS redirected the article to its notice page: the link followed is what storage knows.
+    notice = PageItem(
+        source="zhenping",
+        url="http://jyj.zhenping.gov.cn/module/error/deleted.html",
+        requested_url=URL,
+        body=b"",
+        known=True,
+        article=deleted_notice(),
+    )
+    asyncio.run(pipeline.process_item(notice))
+    assert crawler.stats is not None
+    stats = read_source_stats(crawler.stats.get_stats(), "zhenping")
+    assert (stats.gone, stats.withdrawn, stats.not_article) == (1, 1, 0)
+    (row,) = stored(sqlite_url)
+    assert (row.status, row.gone_count, row.version) == ("withdrawn", 1, 1)
+    engine = make_engine(sqlite_url)
+    with make_session_factory(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(Alert).where(Alert.kind == "withdrawn")) == 1
+    engine.dispose()
+
+
+def test_a_deleted_notice_of_an_unknown_page_is_counted_not_stored(
+    pipeline: StorePipeline, crawler: Crawler, sqlite_url: str
+) -> None:
+    with pytest.raises(DropItem, match="deleted notice"):
+        asyncio.run(pipeline.process_item(page(deleted_notice())))
+    assert crawler.stats is not None
+    stats = read_source_stats(crawler.stats.get_stats(), "zhenping")
+    assert (stats.not_article, stats.gone, stats.withdrawn) == (1, 0, 0)
+    assert stored(sqlite_url) == []

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from lxml import etree
 
+from replica.catalog import DELETED_NOTICE
 from replica.network import ReplicaNetwork
 from tests.replica_http import Reply, fetch, links
 
@@ -29,27 +30,37 @@ def _feed_links(reply: Reply) -> list[str]:
     return [item.findtext("link") or "" for item in etree.fromstring(reply.body).findall("./channel/item")]
 
 
-def test_cycle_two_changes_one_removes_two_and_adds_two(net: ReplicaNetwork) -> None:
+def test_cycle_two_changes_one_removes_three_and_adds_two(net: ReplicaNetwork) -> None:
     expected = net.expected
     before = _snapshot(net)
     assert net.advance() == 2 and net.cycle == 2
     after = _snapshot(net)
 
     article_urls = {a.url: a.key for a in expected.articles}
-    changed = {
+    rewritten = {
         article_urls[u]
         for u in article_urls
         if before[u].status == after[u].status == 200 and before[u].body != after[u].body
     }
+    deleted = {key for key in rewritten if "该信息已删除" in after[expected.by_key(key).url].text()}
+    changed = rewritten - deleted
     assert changed == {"zp-enrolment"} == {a.key for a in expected.changed(2)}
     enrolment = after[expected.by_key("zp-enrolment").url].text()
     assert "报名时间调整为2024年7月1日至7月5日" in enrolment and "6月20日" not in enrolment
 
+    # The deleted notice is a whole page of the site's template, in place of the article.
+    assert deleted == {"st-first-grade"}
+    notice = after[expected.by_key("st-first-grade").url].text()
+    assert "<title>提示信息_松桃苗族自治县人民政府</title>" in notice and "入学报名" not in notice
     gone = {
         article_urls[u]: after[u].status for u in article_urls if before[u].status == 200 != after[u].status
     }
     assert gone == {"zp-nutrition": 404, "dq-teacher-certification": 410}
-    assert {a.key: a.gone_status for a in expected.gone(2)} == gone
+    assert {a.key: a.gone_status for a in expected.gone(2)} == {**gone, "st-first-grade": DELETED_NOTICE}
+    assert [a.key for a in expected.gone(2) if a.deleted_notice] == ["st-first-grade"]
+    # Withdrawn by the crawl of cycle 2 (at once) or, missing a second time, of cycle 3.
+    assert [a.key for a in expected.withdrawn(2)] == ["st-first-grade"]
+    assert {a.key for a in expected.withdrawn(3)} == {"st-first-grade", *gone}
 
     new = {article_urls[u] for u in article_urls if before[u].status == 404 and after[u].status == 200}
     assert new == {"zp-summer-holiday", "dq-student-aid"} == {a.key for a in expected.new(2)}
@@ -61,6 +72,8 @@ def test_cycle_two_changes_one_removes_two_and_adds_two(net: ReplicaNetwork) -> 
             u for u in links(article.list_url, after[article.list_url].text()) if u in article_urls
         )
         assert first_link == article.url
+    songtao_news = expected.by_key("st-first-grade").list_url
+    assert expected.by_key("st-first-grade").url in links(songtao_news, after[songtao_news].text())
     zhenping_notices = expected.by_key("zp-nutrition").list_url
     assert expected.by_key("zp-nutrition").url in links(zhenping_notices, after[zhenping_notices].text())
     dongqu_notices = expected.by_key("dq-teacher-certification").list_url
@@ -73,7 +86,7 @@ def test_cycle_two_changes_one_removes_two_and_adds_two(net: ReplicaNetwork) -> 
     assert expected.by_key("zp-summer-holiday").url not in _feed_links(before[feed])
 
     # Everything else kept its bytes and validators, so conditional requests get 304.
-    touched = {expected.by_key(k).url for k in changed | set(gone) | new}
+    touched = {expected.by_key(k).url for k in rewritten | set(gone) | new}
     for url, old in before.items():
         if url in touched or old.status != 200 or old.body != after[url].body:
             continue

@@ -28,8 +28,8 @@ SECOND = "http://jyj.zhenping.gov.cn/art/2024/4/17/art_1003_88075.html"
 UNLISTED = "http://jyj.zhenping.gov.cn/art/2023/1/5/art_1003_80000.html"
 
 
-def known(url: str, next_check_at: datetime | None) -> KnownPage:
-    return KnownPage(url, NOW - timedelta(days=9), NOW - timedelta(days=2), next_check_at, "h", "active", 0)
+def known(url: str, next_check_at: datetime | None, status: str = "active") -> KnownPage:
+    return KnownPage(url, NOW - timedelta(days=9), NOW - timedelta(days=2), next_check_at, "h", status, 0)
 
 
 def spider(source: Source = ZHENPING, **known_pages: Any) -> ListSpider:
@@ -150,6 +150,14 @@ def test_not_modified_recheck_is_only_marked_checked() -> None:
     # a cached copy of a page storage does not know is extracted again
     (again,) = list(s.parse_article(article_response(s, SECOND, known=False, flags=["cached"])))
     assert isinstance(again, PageItem)
+
+
+def test_not_modified_recheck_of_a_withdrawn_article_is_extracted_again() -> None:
+    # The cached copy may be the "deleted" notice that withdrew it: a 304 must not reactivate it.
+    s = spider(pages={FIRST: known(FIRST, NOW - timedelta(hours=1), status="withdrawn")})
+    (item,) = list(s.parse_article(article_response(s, FIRST, known=True, flags=["cached"])))
+    assert isinstance(item, PageItem) and item.known
+    assert counters(s)["not_modified"] == 0 and counters(s)["articles_fetched"] == 1
 
 
 def failure_for(s: ListSpider, url: str, exc: Exception, *, known: bool) -> Failure:

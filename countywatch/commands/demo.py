@@ -1,4 +1,4 @@
-"""`countywatch demo`: crawl the local replica site network three times and show the digest."""
+"""`countywatch demo`: crawl the local replica site network twice and show the digest."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def command(workdir: Path, keep: bool, slow_seconds: float) -> None:
     """Crawl a local replica of county government, education-bureau and newspaper sites, and show the digest.
 
     The replica sites are served on 127.0.0.x by this process; nothing reaches the internet.
-    The demo crawls them, changes them (articles added, edited, taken down), crawls twice more,
+    The demo crawls them, changes them (articles added, edited, taken down), crawls them again,
     then prints the digest a subscriber would get, writes it as HTML, and sums up what each
     crawl found. The folder keeps a sources.yaml that the other commands accept with --config.
     """

@@ -7,16 +7,16 @@ the database with the repository functions, so what the demo shows is what is st
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from crawler.health import COUNTERS, SourceStats
 from storage.models import ALERT_KINDS
-from storage.repository import ArticleFilter, alerts_for_digest, iter_articles
+from storage.repository import ArticleFilter, alerts_for_digest, iter_articles, known_pages
 
 _COLUMNS = (
     "source",
@@ -151,6 +151,21 @@ def store_totals(session: Session) -> StoreTotals:
         stories.add(article.story_id)
         withdrawn += article.status == "withdrawn"
     return StoreTotals(articles, len(stories), withdrawn)
+
+
+def missed_pages(session: Session, sources: Iterable[str], *, since: datetime) -> int:
+    """Active articles first seen since `since` whose last re-check found them gone (404/410)."""
+    return sum(
+        1
+        for source in sources
+        for page in known_pages(session, source).values()
+        if page.status == "active" and page.gone_count > 0 and aware(page.first_seen) >= since
+    )
+
+
+def aware(moment: datetime) -> datetime:
+    """A time read back from the database as timezone-aware (SQLite gives naive UTC times)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def alert_counts(session: Session, *, since: datetime, until: datetime) -> AlertCounts:

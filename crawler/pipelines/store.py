@@ -1,5 +1,9 @@
 """StorePipeline: extracted, unmodified and vanished pages into the database, from one writer thread.
 
+A page that came back as a "deleted" notice (crawler.page.deleted) is not stored: for a stored
+article it is a GoneItem with DELETED_NOTICE, which withdraws the article at once; for a page
+storage does not know it is counted as `not_article` and dropped.
+
 SQLite allows one writer, and the near-duplicate index is not thread-safe, so every write happens
 in a single thread of the crawl process, one short transaction per item: a crash loses at most the
 page being written. The reactor awaits the thread and keeps downloading meanwhile; the counters
@@ -24,10 +28,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from countywatch.config import Source
 from crawler import settings as defaults
 from crawler.items import CheckedItem, GoneItem, PageItem
+from crawler.page.deleted import DELETED_NOTICE_FLAG
 from crawler.tally import count, count_error
 from storage.db import make_engine, make_session_factory
 from storage.neardup import NearDupIndex
 from storage.repository import (
+    DELETED_NOTICE,
+    GoneResult,
     NotAnArticle,
     RecheckPolicy,
     SourceRef,
@@ -112,15 +119,14 @@ class StorePipeline:
             )
         return result.outcome
 
-    def _gone(self, item: GoneItem) -> bool:
+    def _gone(self, item: GoneItem) -> GoneResult:
         assert self._sessions is not None
         source = self._sources().get(item.source)
         mobile = dict(source.mobile_hosts) if source is not None else None
         with self._sessions() as session, session.begin():
-            result = record_gone(
+            return record_gone(
                 session, item.url, status=item.status, recheck=self.recheck, mobile_hosts=mobile
             )
-        return result.withdrawn
 
     def _checked(self, item: CheckedItem) -> bool:
         assert self._sessions is not None
@@ -132,15 +138,26 @@ class StorePipeline:
     async def process_item(self, item: Any) -> Any:
         loop = asyncio.get_running_loop()
         try:
-            if isinstance(item, PageItem):
+            if isinstance(item, PageItem) and is_deleted_notice(item):
+                # Storage, not the spider's list of known pages, says whether the URL is stored:
+                # the spider's list is as old as the run, and workers of a distributed crawl share none.
+                gone = GoneItem(source=item.source, url=item.requested_url, status=DELETED_NOTICE)
+                result = await loop.run_in_executor(self._writer, self._gone, gone)
+                if not result.found:
+                    count(self.stats, item.source, "not_article")
+                    raise DropItem(f"{item.url}: a deleted notice of a page never stored; nothing stored")
+                count(self.stats, item.source, "gone")
+                if result.withdrawn:
+                    count(self.stats, item.source, "withdrawn")
+            elif isinstance(item, PageItem):
                 outcome = await loop.run_in_executor(self._writer, self._ingest, item)
                 count(self.stats, item.source, outcome)
             elif isinstance(item, CheckedItem):
                 if await loop.run_in_executor(self._writer, self._checked, item):
                     count(self.stats, item.source, "unchanged")
             elif isinstance(item, GoneItem):
-                withdrawn = await loop.run_in_executor(self._writer, self._gone, item)
-                if withdrawn:
+                result = await loop.run_in_executor(self._writer, self._gone, item)
+                if result.withdrawn:
                     count(self.stats, item.source, "withdrawn")
         except NotAnArticle as exc:
             count(self.stats, item.source, "not_article")
@@ -150,3 +167,8 @@ class StorePipeline:
             logger.error("storing %s failed: %s", getattr(item, "url", "?"), exc.__class__.__name__)
             raise DropItem(f"storage error: {exc.__class__.__name__}") from None
         return item
+
+
+def is_deleted_notice(item: PageItem) -> bool:
+    """Whether the extracted page is a "deleted" notice instead of the article."""
+    return item.article is not None and DELETED_NOTICE_FLAG in item.article.flags

@@ -54,6 +54,9 @@ class KnownPage(Protocol):
     @property
     def next_check_at(self) -> datetime | None: ...
 
+    @property
+    def status(self) -> str: ...
+
 
 def _parse_lastmod(value: str | None) -> datetime | None:
     if not value:
@@ -272,8 +275,13 @@ class ListSpider(Spider):
         """An article page: handed to the pipelines as bytes, with what the list said of it."""
         source = self._source(response)
         redirects = response.meta.get("redirect_urls") or [response.url]
-        if "cached" in response.flags and response.meta.get(META_KNOWN):
-            # 304 Not Modified to the re-check of a stored article: nothing to extract.
+        if (
+            "cached" in response.flags
+            and response.meta.get(META_KNOWN)
+            and not self._withdrawn(source, redirects[0])
+        ):
+            # 304 Not Modified to the re-check of a stored article: nothing to extract. Not for a
+            # withdrawn one: the cached copy may be the deleted notice, which must not reactivate it.
             count(self.stats, source.name, "not_modified")
             yield CheckedItem(source=source.name, url=redirects[0])
             return
@@ -290,6 +298,11 @@ class ListSpider(Spider):
             list_date=response.meta.get(META_LIST_DATE),
             known=bool(response.meta.get(META_KNOWN)),
         )
+
+    def _withdrawn(self, source: Source, url: str) -> bool:
+        canonical = canonicalize_url(url, mobile_hosts=source.mobile_hosts)
+        known = self.known.get(source.name, {}).get(canonical)
+        return known is not None and known.status == "withdrawn"
 
     def on_error(self, failure: Failure) -> Iterator[GoneItem]:
         """Count a failed request under its error kind; a vanished known article is `gone`."""
