@@ -17,6 +17,7 @@ Flag = Literal[
     "date_inferred",  # the year (or the date) was inferred, not read off the page
     "not_article",  # a list/column page, index or empty page: no article body
     "document_sharing",  # from a document-sharing site, not an official source
+    "deleted_notice",  # the page is a CMS "该信息已删除" notice standing where an article was
 ]
 
 PageKind = Literal["article", "list", "empty"]
