@@ -50,6 +50,7 @@ class GoneResult:
     gone_count: int = 0
     withdrawn: bool = False  # the article is withdrawn now
     alert_id: int | None = None  # the withdrawn alert raised by this call
+    newly_withdrawn: bool = False  # this call withdrew it (it was active before)
 
 
 def known_pages(session: Session, source_name: str) -> dict[str, KnownPage]:
@@ -119,7 +120,8 @@ def record_gone(
     row.last_checked = now
     row.next_check_at = next_check(row.first_seen, now, recheck or RecheckPolicy())
     alert_id: int | None = None
-    if row.status == "active" and (status == DELETED_NOTICE or row.gone_count >= GONE_CHECKS):
+    newly = row.status == "active" and (status == DELETED_NOTICE or row.gone_count >= GONE_CHECKS)
+    if newly:
         row.status = "withdrawn"
         row.withdrawn_at = now
         if row.alertable:
@@ -138,7 +140,7 @@ def record_gone(
             )
             alert_id = new_id if created else None
     session.flush()
-    return GoneResult(True, row.id, row.gone_count, row.status == "withdrawn", alert_id)
+    return GoneResult(True, row.id, row.gone_count, row.status == "withdrawn", alert_id, newly)
 
 
 def load_neardup_index(session: Session, *, threshold: float | None = None) -> NearDupIndex:

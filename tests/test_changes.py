@@ -179,12 +179,12 @@ def test_list_page_is_not_stored(session: Session) -> None:
 def test_two_consecutive_404s_withdraw_with_one_alert(session: Session) -> None:
     stored = ingest_article(session, make_article(), source=GOV, fetched_url=URL, now=T0)
     first = record_gone(session, URL, status=404, now=T0 + timedelta(days=1))
-    assert first.found and not first.withdrawn and first.alert_id is None
+    assert first.found and not first.withdrawn and first.alert_id is None and not first.newly_withdrawn
     second = record_gone(session, URL, status=410, now=T0 + timedelta(days=2))
     third = record_gone(session, URL, status=404, now=T0 + timedelta(days=4))
     session.commit()
-    assert second.withdrawn and second.alert_id is not None
-    assert third.withdrawn and third.alert_id is None and third.gone_count == 3
+    assert second.withdrawn and second.alert_id is not None and second.newly_withdrawn
+    assert third.withdrawn and third.alert_id is None and third.gone_count == 3 and not third.newly_withdrawn
     withdrawn = _alerts(session, "withdrawn")
     assert [a.key for a in withdrawn] == [f"withdrawn:article:{stored.article_id}"]
     article = session.get(Article, stored.article_id)

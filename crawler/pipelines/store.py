@@ -147,7 +147,7 @@ class StorePipeline:
                     count(self.stats, item.source, "not_article")
                     raise DropItem(f"{item.url}: a deleted notice of a page never stored; nothing stored")
                 count(self.stats, item.source, "gone")
-                if result.withdrawn:
+                if result.newly_withdrawn:
                     count(self.stats, item.source, "withdrawn")
             elif isinstance(item, PageItem):
                 outcome = await loop.run_in_executor(self._writer, self._ingest, item)
@@ -157,7 +157,7 @@ class StorePipeline:
                     count(self.stats, item.source, "unchanged")
             elif isinstance(item, GoneItem):
                 result = await loop.run_in_executor(self._writer, self._gone, item)
-                if result.withdrawn:
+                if result.newly_withdrawn:
                     count(self.stats, item.source, "withdrawn")
         except NotAnArticle as exc:
             count(self.stats, item.source, "not_article")
