@@ -78,8 +78,14 @@ def _stories(session: Session, story_ids: set[int]) -> dict[int, tuple[str | Non
             .group_by(Article.story_id)
         ).all()
     )
-    query = select(Story.id, Story.first_publisher).where(Story.id.in_(story_ids))
-    publishers = dict(session.execute(query).all())
+    # The first publisher is shown by the name its site gives itself (安康市教育体育局) when the
+    # first article has one; the configured source name (ankang_jyj) is the fallback.
+    query = (
+        select(Story.id, Story.first_publisher, Article.site_name)
+        .outerjoin(Article, Article.id == Story.first_article_id)
+        .where(Story.id.in_(story_ids))
+    )
+    publishers = {sid: site or name for sid, name, site in session.execute(query).all()}
     return {sid: (publishers.get(sid), sizes.get(sid, 1)) for sid in story_ids}
 
 
@@ -91,7 +97,8 @@ def _diff_lines(payload: dict[str, Any]) -> list[str]:
 
 
 def _source_label(article: AlertArticle) -> str:
-    return article.source_name or article.site_name or article.publication or ""
+    # Readers know a site by its own name, not by the key it has in sources.yaml.
+    return article.site_name or article.publication or article.source_name or ""
 
 
 def _category(subscription: Subscription, article: AlertArticle) -> str | None:

@@ -113,3 +113,23 @@ def test_digest_of_new_changed_and_withdrawn_alerts(
     with factory() as session:
         later = build_digest(session, config, subscription, since=local(19, 11), until=local(19, 12))
     assert [e.url for e in later.changed] == [OFFICIAL] and later.new == [] and later.withdrawn == []
+
+
+def test_sites_are_named_as_they_name_themselves(
+    factory: sessionmaker[Session], migrated_url: str, tmp_path: Path
+) -> None:
+    config = notify_config(
+        tmp_path,
+        migrated_url,
+        {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/hook"}},
+        [{"name": "家长", "channels": ["hook"]}],
+    )
+    official = record(TITLE, OFFICIAL, text=TEXT)
+    official.site_name = "镇坪县教育体育科技局"
+    ingest(factory, official, now=local(19, 9))
+    with factory() as session:
+        digest = build_digest(
+            session, config, config.notify.subscriptions[0], since=local(19, 0), until=local(20, 0)
+        )
+    (new,) = digest.new
+    assert (new.source, new.first_publisher) == ("镇坪县教育体育科技局", "镇坪县教育体育科技局")
