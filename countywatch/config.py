@@ -254,10 +254,13 @@ class Crawl(_Model):
     extract_workers: int = Field(default=2, ge=0, le=64)  # processes for extraction; 0 = in-process
     recheck_after: str = "1d"  # re-check a known article this long after it was first seen, doubling
     recheck_max: str = "30d"  # and stop re-checking it after it is this old
+    # Reposts are matched against articles first seen within this window: it bounds the
+    # near-duplicate index's memory and the time each crawl process spends loading it.
+    dedupe_window: str = "180d"
     http_cache: bool = True
     cache_dir: str | None = None  # default: <data_dir>/httpcache
 
-    @field_validator("time_limit", "recheck_after", "recheck_max")
+    @field_validator("time_limit", "recheck_after", "recheck_max", "dedupe_window")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)

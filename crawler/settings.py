@@ -78,6 +78,7 @@ COUNTYWATCH_EXTRACT_WORKERS = 2
 COUNTYWATCH_DATABASE_URL = ""
 COUNTYWATCH_RECHECK_AFTER = 86400.0
 COUNTYWATCH_RECHECK_MAX = 30 * 86400.0
+COUNTYWATCH_DEDUPE_WINDOW = 180 * 86400.0
 
 
 def crawl_settings(config: Config) -> dict[str, Any]:
@@ -105,5 +106,6 @@ def crawl_settings(config: Config) -> dict[str, Any]:
         "COUNTYWATCH_DATABASE_URL": config.database_url,
         "COUNTYWATCH_RECHECK_AFTER": parse_duration(crawl.recheck_after).total_seconds(),
         "COUNTYWATCH_RECHECK_MAX": parse_duration(crawl.recheck_max).total_seconds(),
+        "COUNTYWATCH_DEDUPE_WINDOW": parse_duration(crawl.dedupe_window).total_seconds(),
         "LOG_LEVEL": config.logging.level,
     }

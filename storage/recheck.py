@@ -143,13 +143,18 @@ def record_gone(
     return GoneResult(True, row.id, row.gone_count, row.status == "withdrawn", alert_id, newly)
 
 
-def load_neardup_index(session: Session, *, threshold: float | None = None) -> NearDupIndex:
-    """The near-duplicate index over every stored signature (built once per crawl process)."""
-    rows = session.execute(
-        select(Article.id, Article.signature)
-        .where(Article.signature.is_not(None))
-        .execution_options(yield_per=2000)
-    )
+def load_neardup_index(
+    session: Session, *, threshold: float | None = None, since: datetime | None = None
+) -> NearDupIndex:
+    """The near-duplicate index over stored signatures (built once per crawl process).
+
+    With `since`, only articles first seen from then on are indexed: reposts follow their story
+    within days, and the window keeps the index's size and load time bounded as the database grows.
+    """
+    stmt = select(Article.id, Article.signature).where(Article.signature.is_not(None))
+    if since is not None:
+        stmt = stmt.where(Article.first_seen >= since)
+    rows = session.execute(stmt.execution_options(yield_per=2000))
     pairs = ((doc_id, sig) for doc_id, sig in rows if sig is not None)
     if threshold is None:
         return NearDupIndex.from_rows(pairs)

@@ -31,6 +31,7 @@ from crawler.items import CheckedItem, GoneItem, PageItem
 from crawler.page.deleted import DELETED_NOTICE_FLAG
 from crawler.tally import count, count_error
 from storage.db import make_engine, make_session_factory
+from storage.models import utcnow
 from storage.neardup import NearDupIndex
 from storage.repository import (
     DELETED_NOTICE,
@@ -50,8 +51,11 @@ logger = logging.getLogger(__name__)
 class StorePipeline:
     """Stores PageItems (ingest_article), CheckedItems (mark_checked) and GoneItems (record_gone)."""
 
-    def __init__(self, crawler: Crawler, database_url: str, recheck: RecheckPolicy) -> None:
+    def __init__(
+        self, crawler: Crawler, database_url: str, recheck: RecheckPolicy, dedupe_window: timedelta
+    ) -> None:
         self.crawler = crawler
+        self.dedupe_window = dedupe_window
         assert crawler.stats is not None
         self.stats: StatsCollector = crawler.stats
         self.database_url = database_url
@@ -75,7 +79,10 @@ class StorePipeline:
                 seconds=settings.getfloat("COUNTYWATCH_RECHECK_MAX", defaults.COUNTYWATCH_RECHECK_MAX)
             ),
         )
-        return cls(crawler, url, recheck)
+        window = timedelta(
+            seconds=settings.getfloat("COUNTYWATCH_DEDUPE_WINDOW", defaults.COUNTYWATCH_DEDUPE_WINDOW)
+        )
+        return cls(crawler, url, recheck, window)
 
     def _sources(self) -> dict[str, Source]:
         sources = getattr(self.crawler.spider, "sources", None)
@@ -90,7 +97,7 @@ class StorePipeline:
         if self._index is None:
             assert self._sessions is not None
             with self._sessions() as session:
-                self._index = load_neardup_index(session)
+                self._index = load_neardup_index(session, since=utcnow() - self.dedupe_window)
         return self._index
 
     async def open_spider(self) -> None:
