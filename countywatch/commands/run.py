@@ -25,7 +25,14 @@ from storage.db import StorageError, display_url, make_engine, make_session_fact
     show_default=True,
     help="Seconds a running crawl may take to finish after SIGTERM before it is interrupted.",
 )
-def command(config_path: str | None, log_json: bool | None, stop_grace: float) -> None:
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1, max=64),
+    default=4,
+    show_default=True,
+    help="How many jobs (crawl processes, digests) may run at once.",
+)
+def command(config_path: str | None, log_json: bool | None, stop_grace: float, jobs: int) -> None:
     """Run the scheduler daemon until SIGTERM: crawls, digests and delivery retries on their schedules.
 
     Each crawl runs as its own `countywatch crawl` process with the configured time limit. SIGHUP
@@ -37,7 +44,9 @@ def command(config_path: str | None, log_json: bool | None, stop_grace: float) -
     engine = make_engine(config.database_url)
     try:
         require_current(engine)
-        daemon = Daemon(config_path, StorageBackend(make_session_factory(engine)), stop_grace=stop_grace)
+        daemon = Daemon(
+            config_path, StorageBackend(make_session_factory(engine)), stop_grace=stop_grace, workers=jobs
+        )
         status = daemon.run()
     except (ConfigError, DaemonLockError, StateError, StorageError) as exc:
         fail(str(exc).replace("\n", "; "), status=2 if isinstance(exc, ConfigError) else 1)
