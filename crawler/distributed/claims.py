@@ -18,6 +18,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from crawler.distributed.queue import META_CLAIM, META_PARENT
+from crawler.distributed.runs import META_RUN
 
 META_CYCLE = "cw_cycle"  # the enqueue run a request descends from (enqueue.py)
 
@@ -83,8 +84,8 @@ class ClaimTracker:
 class ClaimMiddleware:
     """Spider middleware (the outermost): tracks a response's output and tags child requests.
 
-    Child requests inherit the enqueue cycle of their response, so the spider knows which crawl
-    cycle a list page belongs to.
+    Child requests inherit the enqueue cycle and crawl run of their response, so the spider knows
+    which crawl cycle a list page belongs to and the queue which run an entry counts for.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -117,6 +118,7 @@ class ClaimMiddleware:
     ) -> AsyncIterator[Any]:
         claim = response.meta.get(META_CLAIM)
         cycle = response.meta.get(META_CYCLE)
+        run = response.meta.get(META_RUN)
         tracker = self._tracker()
         if claim is None or tracker is None:
             async for out in result:
@@ -128,6 +130,8 @@ class ClaimMiddleware:
                 if isinstance(out, Request):
                     if cycle is not None:
                         out.meta.setdefault(META_CYCLE, cycle)
+                    if run is not None:
+                        out.meta.setdefault(META_RUN, run)
                     out.meta[META_PARENT] = claim
                 tracker.track(claim, out)
                 yield out

@@ -5,7 +5,8 @@ serialised request: the daemon needs no spider to make one, and each worker buil
 the list spider's own request building (`DistributedSpider.request_from_entry`). Every push is one
 crawl cycle (its number is the push time in milliseconds): list pages, feeds and sitemaps of each
 source, plus its known articles due for a re-check (as `countywatch crawl` fetches them even when
-no list links them any more).
+no list links them any more). Each push also opens one crawl run per source (its id on the entries
+as `run`) and first finishes the runs of earlier pushes that nothing is pending for (runs.py).
 """
 
 from __future__ import annotations
@@ -20,41 +21,53 @@ from countywatch.config import Config, Source
 from crawler.distributed import codec
 from crawler.distributed.database import upgrade_shared
 from crawler.distributed.queue import START_ENTRY, Keys, WorkQueue
+from crawler.distributed.runs import RunRecorder
 from crawler.distributed.settings import redis_url
 from crawler.runner import select_sources
 from storage.db import make_engine, make_session_factory
-from storage.repository import known_pages
+from storage.repository import SourceRef, known_pages, start_crawl_run
 
 LIST_PRIORITY = 0
 RECHECK_PRIORITY = 1  # as the list spider's article requests: articles before more list pages
 
 
-def start_entries(source: Source, cycle: int) -> Iterator[tuple[bytes, int]]:
+def _entry(source: Source, kind: str, url: str, cycle: int, run: int | None) -> bytes:
+    entry = {START_ENTRY: 1, "source": source.name, "kind": kind, "url": url, "cycle": cycle}
+    if run is not None:
+        entry["run"] = run
+    return codec.dumps(entry)
+
+
+def start_entries(source: Source, cycle: int, run: int | None = None) -> Iterator[tuple[bytes, int]]:
     """The queue entries (data, priority) of a source's list pages, feeds and sitemaps."""
     for kind, urls in (("list", source.start_urls), ("feed", source.feeds), ("sitemap", source.sitemaps)):
         for url in urls:
-            entry = {START_ENTRY: 1, "source": source.name, "kind": kind, "url": url, "cycle": cycle}
-            yield codec.dumps(entry), LIST_PRIORITY
+            yield _entry(source, kind, url, cycle, run), LIST_PRIORITY
 
 
-def recheck_entries(source: Source, urls: Sequence[str], cycle: int) -> Iterator[tuple[bytes, int]]:
+def recheck_entries(
+    source: Source, urls: Sequence[str], cycle: int, run: int | None = None
+) -> Iterator[tuple[bytes, int]]:
     """The queue entries of known articles due for a re-check."""
     for url in urls:
-        entry = {START_ENTRY: 1, "source": source.name, "kind": "article", "url": url, "cycle": cycle}
-        yield codec.dumps(entry), RECHECK_PRIORITY
+        yield _entry(source, "article", url, cycle, run), RECHECK_PRIORITY
 
 
-def due_articles(config: Config, sources: Sequence[Source], now: datetime) -> dict[str, list[str]]:
-    """Per source, the stored articles due for a re-check at `now`."""
+def open_runs(
+    config: Config, sources: Sequence[Source], now: datetime
+) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """Open a crawl run per source; (run ids, the stored articles due for a re-check) by source."""
     url = config.database_url
     upgrade_shared(url)
-    engine = make_engine(url, read_only=True)
+    engine = make_engine(url)
     try:
-        with make_session_factory(engine)() as session:
-            return {
+        with make_session_factory(engine)() as session, session.begin():
+            due = {
                 s.name: sorted(u for u, page in known_pages(session, s.name).items() if page.due(now))
                 for s in sources
             }
+            runs = {s.name: start_crawl_run(session, SourceRef.from_config(s), now=now) for s in sources}
+            return runs, due
     finally:
         engine.dispose()
 
@@ -66,19 +79,32 @@ def enqueue_sources(config: Config, source_names: Sequence[str] | None = None) -
     redis.exceptions.RedisError when the server cannot be reached.
     """
     sources = select_sources(config, list(source_names) if source_names else None)
-    now = datetime.now(UTC)
-    cycle = time.time_ns() // 1_000_000
-    due = due_articles(config, sources, now)
-    entries: list[tuple[bytes, int]] = []
-    for source in sources:
-        entries.extend(start_entries(source, cycle))
-        entries.extend(recheck_entries(source, due.get(source.name, []), cycle))
     server = Redis.from_url(redis_url(config))
+    keys = Keys(config.distributed.queue_prefix)
+    recorder = RunRecorder(server, keys.prefix, config.database_url)
     try:
-        WorkQueue(server, Keys(config.distributed.queue_prefix)).push_many(entries)
+        # Reach Redis before opening runs, so an unreachable server leaves no run open.
+        server.ping()
+        now = datetime.now(UTC)
+        cycle = time.time_ns() // 1_000_000
+        runs, due = open_runs(config, sources, now)
+        recorder.sweep()
+        work = WorkQueue(server, keys)
+        pushed = 0
+        for source in sources:
+            run = runs[source.name]
+            entries = [
+                *start_entries(source, cycle, run),
+                *recheck_entries(source, due.get(source.name, []), cycle, run),
+            ]
+            added = work.push_many(entries, run=run)
+            pushed += len(entries)
+            if added == 0:
+                recorder.finish(run)  # nothing to crawl: the run is over as it starts
+        return pushed
     finally:
+        recorder.close()
         server.close()
-    return len(entries)
 
 
 def queue_status(config: Config) -> tuple[int, int]:

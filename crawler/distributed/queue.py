@@ -13,10 +13,15 @@ Layout under the prefix (config.distributed.queue_prefix):
   <prefix>:workers               set of worker ids
   <prefix>:worker:<id>           heartbeat, expires after the lease
   <prefix>:processing:<id>       sorted set: that worker's claimed requests, with their scores
+  <prefix>:runs, <prefix>:run:<id>:pending|stats   open crawl runs and their counts (runs.py)
+An entry pushed for a crawl run adds one to the run's pending count in the same script; its
+acknowledgement takes one off, so a run is done when its count reaches zero.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +29,14 @@ from redis import Redis
 from scrapy import Request, Spider
 from scrapy.utils.request import request_from_dict
 from scrapy_redis.queue import Base
+
+from crawler.distributed.runs import (
+    META_RUN,
+    RunStatsCollector,
+    add_deltas,
+    run_pending_key,
+    runs_key,
+)
 
 # Request meta keys that belong to one worker's process and never travel through Redis.
 META_CLAIM = "cw_claim"  # the queue entry this request was made from
@@ -38,6 +51,25 @@ if #popped == 0 then
 end
 redis.call('ZADD', KEYS[2], popped[2], popped[1])
 return popped[1]
+"""
+# Push score/data pairs (ARGV[2..]) for run ARGV[1]: the run's pending count grows by the entries added.
+_PUSH_RUN = """
+local added = 0
+for i = 2, #ARGV, 2 do
+    added = added + redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+if added > 0 then
+    redis.call('INCRBY', KEYS[2], added)
+    redis.call('SADD', KEYS[3], ARGV[1])
+end
+return added
+"""
+# Acknowledge a claim of a run: -1 when it was not claimed, else the run's entries still pending.
+_ACK_RUN = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
+    return -1
+end
+return redis.call('DECR', KEYS[2])
 """
 # Put a worker's claims back into the queue, unless (ARGV[2] == '0') its heartbeat is still alive.
 _REQUEUE = """
@@ -90,15 +122,28 @@ class WorkQueue:
         self.keys = keys
         self._claim = server.register_script(_CLAIM)
         self._requeue = server.register_script(_REQUEUE)
+        self._push_run = server.register_script(_PUSH_RUN)
+        self._ack_run = server.register_script(_ACK_RUN)
 
-    def push(self, data: bytes, priority: int = 0) -> None:
+    def push(self, data: bytes, priority: int = 0, run: int | None = None) -> None:
         """Queue one entry (higher priority first; an identical entry already queued is kept once)."""
-        self.server.zadd(self.keys.requests, {data: -priority})
+        if run is None:
+            self.server.zadd(self.keys.requests, {data: -priority})
+        else:
+            self.push_many([(data, priority)], run=run)
 
-    def push_many(self, entries: list[tuple[bytes, int]]) -> None:
-        """Queue several entries in one round trip."""
-        if entries:
-            self.server.zadd(self.keys.requests, {data: -priority for data, priority in entries})
+    def push_many(self, entries: list[tuple[bytes, int]], run: int | None = None) -> int:
+        """Queue several entries (of crawl run `run`) in one round trip; how many were added."""
+        if not entries:
+            return 0
+        if run is None:
+            added = self.server.zadd(self.keys.requests, {data: -priority for data, priority in entries})
+            return int(added or 0)
+        args: list[bytes | int] = [run]
+        for data, priority in entries:
+            args += [-priority, data]
+        keys = [self.keys.requests, run_pending_key(self.keys.prefix, run), runs_key(self.keys.prefix)]
+        return int(self._push_run(keys=keys, args=args))
 
     def claim(self, worker: str) -> bytes | None:
         """Move the first entry into `worker`'s processing set and return it (None when empty)."""
@@ -108,6 +153,26 @@ class WorkQueue:
     def ack(self, worker: str, data: bytes) -> bool:
         """The work of a claimed entry is done: forget it. False when it was not claimed by `worker`."""
         return bool(self.server.zrem(self.keys.processing(worker), data))
+
+    def ack_run(
+        self, worker: str, data: bytes, run: int, deltas: dict[int, Counter[str]] | None = None
+    ) -> int:
+        """Acknowledge a claim of crawl run `run`, first adding counter `deltas` (one round trip).
+
+        Returns the entries of the run still pending, or -1 when `data` was not claimed by `worker`.
+        """
+        with self.server.pipeline(transaction=False) as pipe:
+            add_deltas(pipe, self.keys.prefix, deltas or {})
+            keys = [self.keys.processing(worker), run_pending_key(self.keys.prefix, run)]
+            self._ack_run(keys=keys, args=[data], client=pipe)
+            return int(pipe.execute()[-1])
+
+    def add_counts(self, deltas: dict[int, Counter[str]]) -> None:
+        """Add per-run counter increments that no acknowledgement carried."""
+        if deltas:
+            with self.server.pipeline(transaction=False) as pipe:
+                add_deltas(pipe, self.keys.prefix, deltas)
+                pipe.execute()
 
     def heartbeat(self, worker: str, lease_seconds: float) -> None:
         """`worker` is alive for another `lease_seconds`."""
@@ -163,6 +228,8 @@ class ReliableQueue(Base):
         settings = spider.crawler.settings
         self.worker: str = settings.get("COUNTYWATCH_WORKER_ID")
         self.work = WorkQueue(server, Keys(settings.get("COUNTYWATCH_QUEUE_PREFIX")))
+        self.on_run_done: Callable[[int], object] | None = None
+        self._runs: dict[str, int] = {}  # claim -> its crawl run, until acknowledged
 
     def _encode_request(self, request: Request) -> bytes:
         meta = {k: v for k, v in request.meta.items() if k not in LOCAL_META}
@@ -170,9 +237,15 @@ class ReliableQueue(Base):
         return data
 
     def _decode_request(self, encoded_request: bytes) -> Request | None:
+        return self._request_from(self._load(encoded_request))
+
+    def _load(self, encoded_request: bytes) -> dict[str, Any]:
         obj = self.serializer.loads(encoded_request)
         if not isinstance(obj, dict):
             raise ValueError("a queue entry is not a JSON object")
+        return obj
+
+    def _request_from(self, obj: dict[str, Any]) -> Request | None:
         if obj.get(START_ENTRY):
             make = getattr(self.spider, "request_from_entry", None)
             if make is None:
@@ -186,23 +259,53 @@ class ReliableQueue(Base):
         return len(self.work)
 
     def push(self, request: Request) -> None:
-        self.work.push(self._encode_request(request), request.priority)
+        run = request.meta.get(META_RUN)
+        self.work.push(self._encode_request(request), request.priority, int(run) if run is not None else None)
 
     def pop(self, timeout: int = 0) -> Request | None:
         """The next request for this worker, claimed (skipping entries that make no request)."""
         while (data := self.work.claim(self.worker)) is not None:
+            claim = data.decode("utf-8")
             try:
-                request = self._decode_request(data)
+                obj = self._load(data)
+                run = _run_of(obj)
+                if run is not None:
+                    self._runs[claim] = run
+                request = self._request_from(obj)
             except (ValueError, KeyError, TypeError) as exc:
                 self.spider.logger.error("dropping an unusable queue entry: %s", exc)
                 request = None
             if request is None:
-                self.work.ack(self.worker, data)
+                self.ack(claim)
                 continue
-            request.meta[META_CLAIM] = data.decode("utf-8")
+            request.meta[META_CLAIM] = claim
             return request
         return None
 
+    def _deltas(self) -> dict[int, Counter[str]]:
+        stats = self.spider.crawler.stats
+        return stats.take_deltas() if isinstance(stats, RunStatsCollector) else {}
+
     def ack(self, claim: str) -> bool:
-        """Finish a claim made by this worker."""
-        return self.work.ack(self.worker, claim.encode("utf-8"))
+        """Finish a claim made by this worker, sending the run counters counted meanwhile.
+
+        When the claim was the last pending entry of its crawl run, `on_run_done(run)` is called.
+        """
+        run = self._runs.pop(claim, None)
+        if run is None:
+            self.work.add_counts(self._deltas())
+            return self.work.ack(self.worker, claim.encode("utf-8"))
+        remaining = self.work.ack_run(self.worker, claim.encode("utf-8"), run, self._deltas())
+        if remaining == 0 and self.on_run_done is not None:
+            self.on_run_done(run)
+        return remaining >= 0
+
+    def flush_counts(self) -> None:
+        """Send the run counters no acknowledgement has carried yet."""
+        self.work.add_counts(self._deltas())
+
+
+def _run_of(obj: dict[str, Any]) -> int | None:
+    """The crawl run of a queue entry (a start entry's `run`, a request's `cw_run` meta)."""
+    run = obj.get("run") if obj.get(START_ENTRY) else (obj.get("meta") or {}).get(META_RUN)
+    return int(run) if run is not None else None

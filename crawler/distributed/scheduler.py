@@ -5,7 +5,8 @@ On top of `scrapy_redis.scheduler.Scheduler` (persistent queue, shared dupefilte
   ClaimTracker says its response's items are stored and its child requests queued;
 - keeps the worker's heartbeat alive, requeues the claims of dead workers and trims expired
   seen-URL entries, every `COUNTYWATCH_WORKER_TICK` seconds;
-- hands its unfinished claims back to the queue when the worker stops.
+- hands its unfinished claims back to the queue when the worker stops;
+- finishes a crawl run when this worker acknowledged its last pending entry (runs.py).
 A Redis outage is logged and waited out: nothing is acknowledged that was not done.
 """
 
@@ -23,6 +24,7 @@ from twisted.internet.task import LoopingCall
 
 from crawler.distributed.claims import ClaimTracker
 from crawler.distributed.queue import META_CLAIM, META_PARENT, ReliableQueue
+from crawler.distributed.runs import RunRecorder
 from crawler.distributed.seen import ExpiringDupeFilter
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class ReliableScheduler(Scheduler):
         self.claims = ClaimTracker()
         self._tick: LoopingCall | None = None
         self._redis_down = False
+        self.recorder: RunRecorder | None = None
 
     def open(self, spider: Spider) -> None:
         # scrapy-redis's open(), without its flush (the queue is shared) and deprecated Spider.log.
@@ -64,6 +67,10 @@ class ReliableScheduler(Scheduler):
         if isinstance(tracker, ClaimTracker):
             self.claims = tracker
         self.claims.on_done = self.queue.ack
+        database_url = getattr(spider, "database_url", None)
+        if database_url:
+            self.recorder = RunRecorder(self.server, self.queue.work.keys.prefix, database_url)
+            self.queue.on_run_done = self.recorder.finish_quietly
         self.queue.work.heartbeat(self.queue.worker, self.lease)
         moved = self.queue.work.requeue_dead()
         if moved:
@@ -75,10 +82,14 @@ class ReliableScheduler(Scheduler):
         if self._tick is not None and self._tick.running:
             self._tick.stop()
         try:
+            self.queue.flush_counts()
             returned = self.queue.work.release(self.queue.worker)
         except RedisError as exc:
             logger.error("could not hand back this worker's claims (they return after the lease): %s", exc)
             return
+        finally:
+            if self.recorder is not None:
+                self.recorder.close()
         if returned:
             logger.info("handed %d unfinished requests back to the queue", returned)
 

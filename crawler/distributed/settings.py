@@ -55,6 +55,7 @@ def worker_settings(
             "SCHEDULER_QUEUE_KEY": keys.requests,
             "SCHEDULER_SERIALIZER": "crawler.distributed.codec",
             "DUPEFILTER_CLASS": "crawler.distributed.seen.ExpiringDupeFilter",
+            "STATS_CLASS": "crawler.distributed.runs.RunStatsCollector",
             "REDIS_URL": redis_url(config),
             "ITEM_PIPELINES": pipelines,
             "SPIDER_MIDDLEWARES": spider_mw,

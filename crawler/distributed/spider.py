@@ -4,9 +4,10 @@ Everything a single crawl does per run (the known articles and their re-check ti
 already requested, the list budget) is done here per *cycle*: each `enqueue_sources` run stamps
 its start entries with a cycle number, child requests inherit it, and the first response of a newer
 cycle of a source starts that source's bookkeeping afresh with the known pages read from the
-database at that moment. Across workers, an article URL is requested once per seen-filter ttl
-(the shared ExpiringDupeFilter keyed by `seen_key`). The spider never closes when idle: a worker
-runs until it is stopped.
+database at that moment. The cycle's crawl run (opened by the push, one per source) is where this
+worker's counts of the source go from then on (runs.py). Across workers, an article URL is
+requested once per seen-filter ttl (the shared ExpiringDupeFilter keyed by `seen_key`). The spider
+never closes when idle: a worker runs until it is stopped.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from twisted.python.failure import Failure
 from countywatch.config import Source, Topic
 from crawler.distributed.claims import META_CYCLE, ClaimTracker
 from crawler.distributed.queue import META_CLAIM
+from crawler.distributed.runs import META_RUN
 from crawler.items import CheckedItem, GoneItem, PageItem
 from crawler.spiders.lists import KnownPage, ListSpider
 from crawler.tally import META_SOURCE
@@ -52,6 +54,7 @@ class DistributedSpider(ListSpider):
         self.claims = ClaimTracker()
         self.database_url = database_url
         self._cycles: dict[str, int] = {}
+        self._runs: dict[str, int] = {}
         self._engine: Engine | None = None
         self._budget = {s.name: self._list_budget[s.name] for s in sources}
 
@@ -84,11 +87,19 @@ class DistributedSpider(ListSpider):
         with make_session_factory(self._engine)() as session:
             return known_pages(session, source)
 
-    def enter_cycle(self, source: Source, cycle: int | None) -> None:
+    def current_run(self, source: str) -> int | None:
+        """The crawl run of the newest cycle of `source` this worker has entered."""
+        return self._runs.get(source)
+
+    def enter_cycle(self, source: Source, cycle: int | None, run: int | None = None) -> None:
         """Start `source`'s per-cycle bookkeeping afresh when `cycle` is newer than its current one."""
         if cycle is None or cycle <= self._cycles.get(source.name, -1):
             return
         self._cycles[source.name] = cycle
+        if run is not None:
+            self._runs[source.name] = run
+        else:
+            self._runs.pop(source.name, None)
         self.now = datetime.now(UTC)
         self.known[source.name] = self._load_known(source.name)
         self._queued.pop(source.name, None)
@@ -99,7 +110,10 @@ class DistributedSpider(ListSpider):
     def _in_cycle(self, response: Response) -> Source:
         source = self._source(response)
         cycle = response.meta.get(META_CYCLE)
-        self.enter_cycle(source, int(cycle) if cycle is not None else None)
+        run = response.meta.get(META_RUN)
+        self.enter_cycle(
+            source, int(cycle) if cycle is not None else None, int(run) if run is not None else None
+        )
         return source
 
     # --- requests ----------------------------------------------------------------------------
@@ -137,7 +151,8 @@ class DistributedSpider(ListSpider):
             )
             return None
         cycle = int(entry["cycle"])
-        self.enter_cycle(source, cycle)
+        run = int(entry["run"]) if entry.get("run") is not None else None
+        self.enter_cycle(source, cycle, run)
         kind = str(entry["kind"])
         url = str(entry["url"])
         request: Request | None
@@ -147,6 +162,8 @@ class DistributedSpider(ListSpider):
             request = next(self._article_requests(source, url, None), None)
         if request is not None:
             request.meta[META_CYCLE] = cycle
+            if run is not None:
+                request.meta[META_RUN] = run
         return request
 
     # --- callbacks: enter the response's cycle, then navigate as the list spider does ---------
