@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from crawler.distributed.queue import Keys, WorkQueue
 from storage.db import make_engine, make_session_factory
-from storage.models import Alert, Article
+from storage.models import Alert, Article, CrawlRun, Source
 
 COUNTYWATCH = [sys.executable, "-c", "from countywatch.cli import main; main()"]
 ARTICLE_ALERTS = ("new", "changed", "withdrawn")
@@ -156,3 +156,31 @@ def drop_keys(redis_url: str, prefix: str) -> None:
 def child_env(**extra: str) -> dict[str, str]:
     """The environment for countywatch subprocesses."""
     return {**os.environ, **extra}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The newest crawl run of a source, free of ids and times."""
+
+    finished: bool
+    health: str | None
+    stats: dict[str, Any]
+    error: str | None
+
+
+def latest_runs(database_url: str) -> dict[str, RunRecord]:
+    """Source name -> its newest crawl run."""
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            rows = session.execute(
+                select(Source.name, CrawlRun)
+                .join(CrawlRun, CrawlRun.source_id == Source.id)
+                .order_by(CrawlRun.started_at, CrawlRun.id)
+            ).all()
+    finally:
+        engine.dispose()
+    return {
+        name: RunRecord(run.finished_at is not None, run.health, dict(run.stats), run.error)
+        for name, run in rows
+    }

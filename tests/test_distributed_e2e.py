@@ -1,7 +1,8 @@
 """End to end: the push and two `countywatch worker` processes against the replica site network.
 
 The database the workers fill must be identical (articles, stories, article alerts; compared by
-URL, not by id) to what a single `countywatch crawl` stores on a fresh database. Then again with
+URL, not by id) to what a single `countywatch crawl` stores on a fresh database, and each source's
+crawl run must hold the same counters, errors and health as the single crawl's. Then again with
 one worker SIGKILLed mid-crawl: the other requeues the dead worker's claimed requests after its
 lease, drains the queue, and the database again matches.
 Needs COUNTYWATCH_TEST_POSTGRES_URL and COUNTYWATCH_TEST_REDIS_URL (scripts/test.sh).
@@ -9,9 +10,11 @@ Needs COUNTYWATCH_TEST_POSTGRES_URL and COUNTYWATCH_TEST_REDIS_URL (scripts/test
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +25,13 @@ from replica.network import ReplicaNetwork
 from storage.db import make_engine, make_session_factory
 from storage.models import Article
 from tests.distributed_support import (
+    RunRecord,
     Snapshot,
     Worker,
     child_env,
     distributed_config,
     drop_keys,
+    latest_runs,
     run_command,
     snapshot,
     wait_for,
@@ -78,10 +83,18 @@ def fresh_database(postgres_admin: Engine) -> Iterator[Any]:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
+@dataclass(frozen=True)
+class SingleRun:
+    """What one `countywatch crawl` stored on a fresh database, and the crawl runs it recorded."""
+
+    snapshot: Snapshot
+    runs: dict[str, RunRecord]
+
+
 @pytest.fixture(scope="module")
 def single_run(
     network: ReplicaNetwork, fresh_database: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Snapshot:
+) -> SingleRun:
     """What one `countywatch crawl` stores on a fresh database."""
     folder = tmp_path_factory.mktemp("single")
     db = fresh_database()
@@ -90,7 +103,7 @@ def single_run(
     run_command(["crawl", "--config", str(write_config(config, folder))], child_env())
     result = snapshot(db)
     assert len(result.articles) >= 20 and result.alerts  # a real crawl, not an empty one
-    return result
+    return SingleRun(result, latest_runs(db))
 
 
 def _articles(db: str) -> int:
@@ -157,23 +170,61 @@ def _wait_drained(cluster: Cluster, workers: list[Worker]) -> None:
     wait_for(done, 60, "the workers to drain the queue")
 
 
-def test_two_workers_store_what_one_crawl_stores(cluster: Cluster, single_run: Snapshot) -> None:
+def _all_finished(db: str, sources: int) -> bool:
+    runs = latest_runs(db)
+    return len(runs) == sources and all(run.finished for run in runs.values())
+
+
+def _without_outcome_split(stats: dict[str, Any]) -> dict[str, Any]:
+    rest = {k: v for k, v in stats.items() if k not in ("new", "duplicate")}
+    return {**rest, "new+duplicate": stats["new"] + stats["duplicate"]}
+
+
+def _assert_runs_match(runs: dict[str, RunRecord], expected: dict[str, RunRecord]) -> None:
+    """Each source's run holds the single crawl's counters, errors and health.
+
+    Which copy of a repost is stored first (`new`) and which second (`duplicate`) depends on the
+    order pages are stored in, which differs between one process and two workers; a repost across
+    two sources may move one `new` from one source to the other. So per source `new` and
+    `duplicate` are compared as a sum, and across the network each exactly.
+    """
+    assert set(runs) == set(expected)
+    for name, run in runs.items():
+        want = expected[name]
+        assert (run.finished, run.health, run.error) == (want.finished, want.health, want.error), name
+        assert _without_outcome_split(run.stats) == _without_outcome_split(want.stats), name
+    for outcome in ("new", "duplicate"):
+        total = sum(r.stats[outcome] for r in runs.values())
+        assert total == sum(r.stats[outcome] for r in expected.values()), outcome
+
+
+def test_two_workers_store_what_one_crawl_stores(cluster: Cluster, single_run: SingleRun) -> None:
     workers = [cluster.start("w1"), cluster.start("w2")]
     members = cluster.queue.keys.workers
     wait_for(lambda: cluster.queue.server.scard(members) == 2, 60, "both workers to register")
     assert cluster.enqueue() > 0
     _wait_drained(cluster, workers)
+    # The worker that acknowledged a run's last request finishes the run.
+    sources = len(single_run.runs)
+    wait_for(lambda: _all_finished(cluster.db, sources), 30, "every source's crawl run to be finished")
     for worker in workers:
         assert worker.stop() == 0, worker.log_tail()
         assert "Spider closed (shutdown)" in worker.log_tail(20000)
-    assert snapshot(cluster.db) == single_run
+    assert snapshot(cluster.db) == single_run.snapshot
     # Both took part: each took requests from the shared queue (its final stats say how many).
     for worker in workers:
         assert "'scheduler/dequeued/redis'" in worker.log_tail(20000)
     assert cluster.queue.server.scard(members) == 0  # stopped workers deregister
+    _assert_runs_match(latest_runs(cluster.db), single_run.runs)
+    # `countywatch sources health` shows the runs the workers recorded.
+    out = run_command(["sources", "health", "--json", "--config", str(cluster.config)], cluster.env)
+    shown = {row["name"]: row for row in map(json.loads, out.splitlines())}
+    for name, run in single_run.runs.items():
+        assert shown[name]["health"] == run.health and shown[name]["last_run_at"] is not None
+        assert shown[name]["last_error"] == run.error
 
 
-def test_a_killed_worker_loses_nothing(cluster: Cluster, single_run: Snapshot) -> None:
+def test_a_killed_worker_loses_nothing(cluster: Cluster, single_run: SingleRun) -> None:
     cluster.enqueue()
     doomed = cluster.start("doomed")
     processing = cluster.queue.keys.processing("doomed")
@@ -191,6 +242,12 @@ def test_a_killed_worker_loses_nothing(cluster: Cluster, single_run: Snapshot) -
         lambda: cluster.queue.server.zcard(processing) == 0, 30, "the dead worker's claims to be requeued"
     )
     _wait_drained(cluster, [survivor])
+    sources = len(single_run.runs)
+    wait_for(lambda: _all_finished(cluster.db, sources), 30, "every source's crawl run to be finished")
     assert survivor.stop() == 0, survivor.log_tail()
     assert "requeued" in survivor.log_tail(200000)
-    assert snapshot(cluster.db) == single_run
+    assert snapshot(cluster.db) == single_run.snapshot
+    # Requests the dead worker held are redone, so counts may be taken twice (at least once,
+    # never lost); the runs are finished and the health is the same.
+    runs = latest_runs(cluster.db)
+    assert {n: r.health for n, r in runs.items()} == {n: r.health for n, r in single_run.runs.items()}

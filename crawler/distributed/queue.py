@@ -279,6 +279,9 @@ class ReliableQueue(Base):
                 self.ack(claim)
                 continue
             request.meta[META_CLAIM] = claim
+            claimed = getattr(self.spider, "claimed", None)
+            if callable(claimed):
+                claimed(request)
             return request
         return None
 

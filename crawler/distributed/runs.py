@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 from redis import Redis
 from redis.client import Pipeline
+from redis.exceptions import RedisError
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import MemoryStatsCollector
@@ -191,10 +192,10 @@ class RunRecorder:
         return done
 
     def finish_quietly(self, run: int) -> None:
-        """`finish`, a database error logged (the next push finishes the run)."""
+        """`finish`, a database or Redis error logged (the next push finishes the run)."""
         try:
             self.finish(run)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, RedisError) as exc:
             logger.error("could not record crawl run %d (the next push will): %s", run, type(exc).__name__)
 
     def sweep(self) -> list[int]:

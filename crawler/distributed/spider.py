@@ -109,12 +109,23 @@ class DistributedSpider(ListSpider):
 
     def _in_cycle(self, response: Response) -> Source:
         source = self._source(response)
-        cycle = response.meta.get(META_CYCLE)
-        run = response.meta.get(META_RUN)
+        self._enter_from_meta(source, response.meta)
+        return source
+
+    def _enter_from_meta(self, source: Source, meta: Mapping[str, Any]) -> None:
+        cycle, run = meta.get(META_CYCLE), meta.get(META_RUN)
         self.enter_cycle(
             source, int(cycle) if cycle is not None else None, int(run) if run is not None else None
         )
-        return source
+
+    def claimed(self, request: Request) -> None:
+        """A request was claimed from the queue: enter its cycle before anything counts for it.
+
+        Middlewares count some outcomes (blocked pages, errors) before any callback runs.
+        """
+        source = self.sources.get(str(request.meta.get(META_SOURCE, "")))
+        if source is not None:
+            self._enter_from_meta(source, request.meta)
 
     # --- requests ----------------------------------------------------------------------------
 
