@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -110,10 +111,20 @@ def test_status_sees_a_running_daemon_and_require_daemon_fails_without_one(setup
 def test_status_on_a_database_without_tables_says_what_to_do(tmp_path):
     config = tmp_path / "sources.yaml"
     config.write_text(f"database: sqlite:///{tmp_path / 'empty.db'}\n", encoding="utf-8")
+    sqlite3.connect(tmp_path / "empty.db").close()  # a database file with no tables in it
     result = CliRunner().invoke(cli, ["status", "--config", str(config)])
     assert result.exit_code == 1
     assert "has no countywatch tables: run `countywatch db upgrade`" in result.output
     assert "Traceback" not in result.output
+
+
+def test_status_on_a_missing_database_file_says_so_and_creates_nothing(tmp_path):
+    config = tmp_path / "sources.yaml"
+    config.write_text(f"database: sqlite:///{tmp_path / 'missing.db'}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["status", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "missing.db does not exist: run `countywatch db upgrade`" in result.output
+    assert not (tmp_path / "missing.db").exists()
 
 
 def test_status_with_a_bad_config_exits_2(tmp_path):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from countywatch.config import Config, ConfigError, load_config
+from storage.db import StorageError, display_url, error_reason, make_session_factory, open_existing
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,3 +38,26 @@ def fail(message: str, status: int = 1) -> None:
     """Print a one-line error (never a traceback) and exit."""
     click.echo(f"countywatch: {message}", err=True)
     raise SystemExit(status)
+
+
+@contextmanager
+def database(config: Config, *, read_only: bool = False) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the configured, migrated database; a database error exits with one line.
+
+    Errors raised inside the `with` block are caught too: a command never shows a traceback for a
+    locked, missing or unmigrated database.
+    """
+    url = config.database_url
+    try:
+        engine = open_existing(url, read_only=read_only)
+    except StorageError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail() exits; keeps the type checker sure `engine` is bound
+    try:
+        yield make_session_factory(engine)
+    except StorageError as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        fail(f"database error on {display_url(url)}: {error_reason(exc)}")
+    finally:
+        engine.dispose()

@@ -10,10 +10,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from countywatch.commands._common import config_option, fail, load_or_exit
-from storage.db import StorageError, display_url, error_reason, make_session_factory, open_existing
+from countywatch.commands._common import config_option, database, load_or_exit
 from storage.queries import ArticleFilter, StoredArticle, iter_articles
 
 CSV_COLUMNS = (
@@ -72,7 +70,6 @@ def command(
 ) -> None:
     """Print stored articles, newest first."""
     config = load_or_exit(config_path)
-    url = config.database_url
     filters = ArticleFilter(
         search=search,
         source=source,
@@ -82,24 +79,14 @@ def command(
         since=since.date() if since else None,
         limit=limit,
     )
-    try:
-        engine = open_existing(url, read_only=True)
-    except StorageError as exc:
-        fail(str(exc))
-        return
-    try:
-        with make_session_factory(engine)() as session:
-            rows = iter_articles(session, filters)
-            if fmt == "jsonl":
-                _jsonl(rows)
-            elif fmt == "csv":
-                _csv(rows)
-            else:
-                _table(rows)
-    except SQLAlchemyError as exc:
-        fail(f"cannot read database {display_url(url)}: {error_reason(exc)}")
-    finally:
-        engine.dispose()
+    with database(config, read_only=True) as sessions, sessions() as session:
+        rows = iter_articles(session, filters)
+        if fmt == "jsonl":
+            _jsonl(rows)
+        elif fmt == "csv":
+            _csv(rows)
+        else:
+            _table(rows)
 
 
 def _jsonl(rows: Iterable[StoredArticle]) -> None:

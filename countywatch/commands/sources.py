@@ -9,13 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from countywatch.commands._common import config_option, fail, load_or_exit
+from countywatch.commands._common import config_option, database, load_or_exit
 from countywatch.config import Config, ConfigError, load_config
 from countywatch.source_checks import check_config
 from countywatch.textable import format_table
-from storage.db import StorageError, display_url, make_engine, make_session_factory, require_current
 from storage.repository import source_health
 
 _CST = ZoneInfo("Asia/Shanghai")
@@ -96,19 +94,8 @@ def validate(config_path: str | None) -> None:
 def health(config_path: str | None, as_json: bool) -> None:
     """Show each source's health from the database: state, since when, last run and last error."""
     config = load_or_exit(config_path)
-    engine = make_engine(config.database_url)
-    try:
-        require_current(engine)
-        with make_session_factory(engine)() as session:
-            known = {row.name: row for row in source_health(session)}
-    except StorageError as exc:
-        fail(str(exc))
-        return
-    except SQLAlchemyError as exc:
-        fail(f"database error on {display_url(config.database_url)}: {str(exc).splitlines()[0]}")
-        return
-    finally:
-        engine.dispose()
+    with database(config, read_only=True) as sessions, sessions() as session:
+        known = {row.name: row for row in source_health(session)}
     names = [s.name for s in config.sources] + sorted(set(known) - {s.name for s in config.sources})
     if as_json:
         for name in names:

@@ -8,14 +8,12 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from countywatch.commands._common import config_option, fail, load_or_exit
+from countywatch.commands._common import config_option, database, fail, load_or_exit
 from countywatch.textable import format_table
 from scheduler.daemon import state_path
 from scheduler.overview import SourceStatus, StatusReport, build_status
 from scheduler.state import StateError, read_state
-from storage.db import StorageError, display_url, make_engine, make_session_factory, require_current
 
 # Times are shown on the clock of the sites and readers.
 _CST = ZoneInfo("Asia/Shanghai")
@@ -93,20 +91,13 @@ def command(config_path: str | None, as_json: bool, require_daemon: bool) -> Non
     """Show last and next runs per source and digest, source health, pending and failing deliveries,
     and whether a daemon is running."""
     config = load_or_exit(config_path)
-    engine = make_engine(config.database_url)
     try:
-        require_current(engine)
-        report = build_status(
-            config, read_state(state_path(config)), make_session_factory(engine), now=datetime.now(UTC)
-        )
-    except (StorageError, StateError) as exc:
+        state = read_state(state_path(config))
+    except StateError as exc:
         fail(str(exc))
         return
-    except SQLAlchemyError as exc:
-        fail(f"database error on {display_url(config.database_url)}: {str(exc).splitlines()[0]}")
-        return
-    finally:
-        engine.dispose()
+    with database(config, read_only=True) as sessions:
+        report = build_status(config, state, sessions, now=datetime.now(UTC))
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
