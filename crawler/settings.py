@@ -54,7 +54,9 @@ HTTPCACHE_ENABLED = True
 HTTPCACHE_POLICY = "crawler.middlewares.cache.RevalidatingPolicy"
 HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
 HTTPCACHE_DIR = "httpcache"
-HTTPCACHE_GZIP = True
+# Uncompressed: only list pages, feeds and sitemaps are kept (small), and each one is read and
+# written on every cycle, where gzip cost more CPU than the disk it saved.
+HTTPCACHE_GZIP = False
 HTTPCACHE_EXPIRATION_SECS = 0
 COUNTYWATCH_CACHE_ARTICLES = False  # see crawler.middlewares.cache
 
