@@ -26,8 +26,7 @@ import sqlite3
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from redis import Redis
 from sqlalchemy import Engine, select, text
 
 from bench.crawl import COUNTYWATCH, run_child
+from bench.databases import postgres_schema_url, sqlite_url
 from replica.generate import GeneratedNetwork
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.models import Alert
@@ -81,28 +81,6 @@ class Measured:
     alerts_per_article: float  # alerts (new, changed, withdrawn) per stored article
     index_load_us: float  # CPU microseconds per stored article to load the near-duplicate index
     enqueue_cpu: float | None  # `countywatch worker --enqueue --source NAME` process; None without Redis
-
-
-@contextmanager
-def _sqlite() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="bench-capacity-db-") as folder:
-        yield f"sqlite:///{folder}/capacity.db"
-
-
-@contextmanager
-def _postgres(base: str) -> Iterator[str]:
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    schema = f"capacity_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield admin.url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _sizes(engine: Engine) -> Sizes:
@@ -305,7 +283,7 @@ def main() -> None:
         if backend == "postgresql" and not pg:
             print("== postgresql: not run: set COUNTYWATCH_TEST_POSTGRES_URL")
             continue
-        database = _sqlite() if backend == "sqlite" else _postgres(pg or "")
+        database = sqlite_url() if backend == "sqlite" else postgres_schema_url(pg or "")
         with tempfile.TemporaryDirectory(prefix="bench-capacity-") as tmp, database as url:
             print(report(backend, args, measure(url, args, Path(tmp), redis)))
         print()

@@ -17,16 +17,12 @@ import argparse
 import os
 import random
 import statistics
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
-from sqlalchemy import text
 
+from bench.databases import postgres_schema_url, sqlite_url
 from crawler.article import Article
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.neardup import NearDupIndex
@@ -65,28 +61,6 @@ def _stream(n: int, seed: int = 7) -> list[tuple[SourceRef, str, Article]]:
     return out
 
 
-@contextmanager
-def _sqlite() -> Iterator[str]:
-    with tempfile.TemporaryDirectory() as folder:
-        yield f"sqlite:///{folder}/bench.db"
-
-
-@contextmanager
-def _postgres(base: str) -> Iterator[str]:
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield admin.url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def _run(url: str, stream: list[tuple[SourceRef, str, Article]], dedupe: bool) -> float:
     """Articles per second for one ingest of the stream into a fresh database."""
     upgrade(url)
@@ -123,7 +97,7 @@ def main() -> None:
         rates: dict[bool, list[float]] = {False: [], True: []}
         for _ in range(args.repeats):
             for dedupe in (False, True):
-                with _sqlite() if name == "sqlite" else _postgres(base) as url:
+                with sqlite_url() if name == "sqlite" else postgres_schema_url(base) as url:
                     rates[dedupe].append(_run(url, stream, dedupe))
         off, on = statistics.median(rates[False]), statistics.median(rates[True])
         print(f"{name:<12} {off:>18.0f} a/s {on:>14.0f} a/s {on / off:>6.2f}x")
