@@ -11,8 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -127,15 +126,6 @@ class Worker:
     def log_tail(self, n: int = 3000) -> str:
         """The end of the worker's log."""
         return self.log_path.read_bytes()[-n:].decode("utf-8", "replace")
-
-
-def wait_for(condition: Callable[[], bool], deadline_seconds: float, what: str, poll: float = 0.1) -> None:
-    """Poll `condition` until it holds; AssertionError naming `what` after the deadline."""
-    deadline = time.monotonic() + deadline_seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {deadline_seconds}s waiting for {what}")
-        time.sleep(poll)
 
 
 def work_queue(redis_url: str, prefix: str) -> WorkQueue:

@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from countywatch.cli import cli
 from scheduler.state import INTERRUPTED, OK, STATE_FILE, read_state
 from storage.db import upgrade
-from tests.daemon_fakes import RecordingBackend, runs, wait_for
+from tests.daemon_fakes import RecordingBackend, runs
+from tests.polling import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 

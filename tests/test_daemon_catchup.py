@@ -13,7 +13,8 @@ from scheduler.jobs import CATCHUP_JOB_ID
 from scheduler.state import OK, read_state
 from storage.db import make_engine, make_session_factory
 from storage.repository import SourceRef, ingest_article
-from tests.daemon_fakes import WebhookReceiver, fake_crawl_command, wait_for
+from tests.daemon_fakes import WebhookReceiver, fake_crawl_command
+from tests.polling import wait_for
 from tests.storage_builders import make_article
 
 # 09:30 in Shanghai: the daily 08:00 digest is due, and the daemon was down at 08:00.

@@ -17,7 +17,8 @@ import yaml
 from replica.network import ReplicaNetwork
 from scheduler.state import OK, STATE_FILE, read_state
 from storage.db import upgrade
-from tests.daemon_fakes import WebhookReceiver, free_port, wait_for
+from tests.daemon_fakes import WebhookReceiver, free_port
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,7 +26,8 @@ from alerts.delivery import CLAIM_LEASE
 from storage.db import make_engine, make_session_factory
 from storage.models import Alert, Delivery
 from storage.repository import SourceRef, ingest_article
-from tests.daemon_fakes import QuietHTTPServer, wait_for
+from tests.daemon_fakes import QuietHTTPServer
+from tests.polling import wait_for
 from tests.storage_builders import make_article
 
 ROOT = Path(__file__).resolve().parent.parent

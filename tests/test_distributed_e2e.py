@@ -34,10 +34,10 @@ from tests.distributed_support import (
     latest_runs,
     run_command,
     snapshot,
-    wait_for,
     work_queue,
     write_config,
 )
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.e2e
 REDIS_ENV = "COUNTYWATCH_TEST_REDIS_URL"

@@ -26,7 +26,7 @@ from crawler.distributed.queue import META_CLAIM, META_PARENT, Keys, ReliableQue
 from crawler.distributed.scheduler import ReliableScheduler
 from crawler.distributed.seen import ExpiringDupeFilter, ExpiringSeenFilter
 from crawler.distributed.spider import DistributedSpider
-from tests.distributed_support import wait_for
+from tests.polling import wait_for
 
 REDIS_ENV = "COUNTYWATCH_TEST_REDIS_URL"
 SOURCE = Source(name="zhenping", start_urls=["http://www.zhenping.gov.cn/col/col1/index.html"])

@@ -10,7 +10,8 @@ import yaml
 from scheduler.crawl_process import CrawlOutcome, default_crawl_command, enqueue_command, run_crawl
 from scheduler.daemon import Daemon
 from scheduler.state import FAILED, INTERRUPTED, OK, TIMED_OUT
-from tests.daemon_fakes import RecordingBackend, fake_crawl_command, runs, wait_for
+from tests.daemon_fakes import RecordingBackend, fake_crawl_command, runs
+from tests.polling import wait_for
 
 
 def _alive(pid: int) -> bool:

@@ -14,7 +14,8 @@ import yaml
 from countywatch.config import ConfigError
 from scheduler.daemon import Daemon
 from scheduler.state import FAILED, TIMED_OUT, read_state
-from tests.daemon_fakes import RecordingBackend, fake_crawl_command, free_port, runs, wait_for
+from tests.daemon_fakes import RecordingBackend, fake_crawl_command, free_port, runs
+from tests.polling import wait_for
 
 
 def _config(tmp_path: Path, **extra) -> Path:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from scheduler.lock import DaemonLock, DaemonLockError, daemon_running, lock_file_path
-from tests.daemon_fakes import wait_for
+from tests.polling import wait_for
 
 
 def test_sqlite_lock_file_sits_next_to_the_database(tmp_path):
