@@ -7,7 +7,8 @@ TRS publishes a column as static files: the first page `index.html` (or `xlist.s
     createPageHTML(5, 0, "index", "html");                      // pages, current (0-based), name, ext
     createPageHTML('page_div', 3, 1, 'xlist', 'shtml', 5);      // element, pages, current (1-based),
                                                                 //   name, ext, records
-    var countPage = 5; var currentPage = 0;
+    var countPage = 5//共多少页
+    var currentPage = 0;//当前页
     createPageHTML(countPage, currentPage, "index", "html");    // values in variables set before
 
 The four-argument form counts the current page from 0. The element-first form counts from 1 on
@@ -30,7 +31,7 @@ _IDENT = re.compile(r"^\s*([A-Za-z_$][\w$]*)\s*$")
 
 def _assigned(html: str, name: str, before: int) -> int | None:
     """The last number assigned to the script variable `name` before position `before`."""
-    pattern = re.compile(r"(?<![\w$.])" + re.escape(name) + r"\s*=\s*['\"]?(\d+)['\"]?\s*[;,\n]")
+    pattern = re.compile(r"(?<![\w$.])" + re.escape(name) + r"\s*=\s*['\"]?(\d+)(?![\w.])")
     values = [m.group(1) for m in pattern.finditer(html, 0, before)]
     return int(values[-1]) if values else None
 

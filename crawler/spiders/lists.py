@@ -102,6 +102,7 @@ class ListSpider(Spider):
         self._lists_seen: set[str] = set()
         self._articles_requested: Counter[str] = Counter()
         self._advertised: Counter[str] = Counter()
+        self._offsite_feeds: set[str] = set()
         self._list_budget: dict[str, int] = {
             s.name: s.max_pages * len(s.start_urls)
             + len(s.feeds)
@@ -253,9 +254,10 @@ class ListSpider(Spider):
 
     def _advertised_feed_requests(self, source: Source, feeds: Sequence[str]) -> Iterator[Request]:
         for url in feeds:
-            if url in self._lists_seen:
+            if url in self._lists_seen or url in self._offsite_feeds:
                 continue
             if not self.scope.allows_url(source.name, url):
+                self._offsite_feeds.add(url)  # advertised on every page of the list: counted once
                 count_error(self.stats, source.name, "offsite")
                 continue
             if self._advertised[source.name] >= MAX_ADVERTISED_FEEDS:
