@@ -173,7 +173,10 @@ def test_big5_page_wrongly_declared_gb2312_is_read_as_big5() -> None:
 
 def test_gb2312_declaration_with_a_gbk_character_keeps_the_whole_page() -> None:
     # 洺 is in GBK, not GB2312: a GB2312 decoder stops there; the page must come out whole.
-    html = '<html><head><meta charset="gb2312"><title>关于洺州学校招生范围的公告</title></head><body><p>正文。</p></body></html>'
+    html = (
+        '<html><head><meta charset="gb2312"><title>关于洺州学校招生范围的公告</title></head>'
+        "<body><p>正文。</p></body></html>"
+    )
     page = decode_html(html.encode("gbk"))
     assert page.text == html
 

@@ -56,7 +56,10 @@ def test_hanweb_records_and_the_dataproxy_group() -> None:
 
 
 def test_a_short_dataproxy_group_is_the_last() -> None:
-    path = "/module/web/jpage/dataproxy.jsp?startrecord=4&endrecord=6&perpage=1&columnid=1234&unitid=27745&webid=18"
+    path = (
+        "/module/web/jpage/dataproxy.jsp"
+        "?startrecord=4&endrecord=6&perpage=1&columnid=1234&unitid=27745&webid=18"
+    )
     html, url = _page("hanweb", path)
     reading = read_list(html, url)
     assert len(reading.links) == 2
@@ -65,7 +68,10 @@ def test_a_short_dataproxy_group_is_the_last() -> None:
 
 def test_numbered_pager_followed_from_a_first_page_without_the_parameter() -> None:
     html, url = _page("hanweb", "/col/col1235/index.html")
-    assert read_list(html, url).discovery.next_page == "http://a.gov.cn/col/col1235/index.html?uid=27801&pageNum=2"
+    assert (
+        read_list(html, url).discovery.next_page
+        == "http://a.gov.cn/col/col1235/index.html?uid=27801&pageNum=2"
+    )
 
 
 @pytest.mark.parametrize(
@@ -105,7 +111,7 @@ def test_gbk_list_declaring_utf8_keeps_its_next_link() -> None:
     assert "下一页" in html
     reading = read_list(html, url)
     assert reading.discovery.next_page == "http://a.gov.cn/tzgg/1.htm"
-    assert [link.text for link in reading.links][0] == "关于洺州学校2024年七年级新生招生范围的公告"
+    assert reading.links[0].text == "关于洺州学校2024年七年级新生招生范围的公告"
 
 
 def test_article_declaring_gb2312_with_sethome_is_not_a_challenge() -> None:
@@ -125,7 +131,7 @@ def test_every_family_has_a_strategy_that_recognises_it() -> None:
         "dedecms": "/a/tzgg/",
         "vsb": "/tzgg.htm",
     }
-    names = {"hanweb": "hanweb", "trs": "trs", "site_cluster": "site_cluster", "dedecms": "dedecms", "vsb": "pager"}
+    names = {family: family for family in recognised} | {"vsb": "pager"}
     for family, path in recognised.items():
         html, url = _page(family, path)
         assert names[family] in read_list(html, url).discovery.recognised, family
@@ -153,9 +159,7 @@ def test_every_fixture_site_crawled_end_to_end(tmp_path: Path) -> None:
         }
         path = tmp_path / "sources.yaml"
         path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-        done = subprocess.run(
-            [*CRAWL, "--config", str(path)], capture_output=True, text=True, timeout=180
-        )
+        done = subprocess.run([*CRAWL, "--config", str(path)], capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, done.stderr[-3000:]
         report = json.loads(done.stdout)
         requested = {family: list(site.requests) for family, site in sites.items()}

@@ -108,7 +108,8 @@ def test_challenge_needs_a_script_and_no_content() -> None:
 
 
 SETHOME_ARTICLE = (
-    '<html><head><meta charset="gb2312"><title>关于洺州学校2024年七年级新生招生范围的公告</title></head><body>'
+    '<html><head><meta charset="gb2312"><title>关于洺州学校2024年七年级新生招生范围的公告</title></head>'
+    "<body>"
     '<a href="javascript:;" onclick="SetHome(this,window.location)">设为首页</a>'
     '<a onclick="AddFavorite(window.location,document.title)">加入收藏</a>'
     "<h1>关于洺州学校2024年七年级新生招生范围的公告</h1>"

@@ -206,14 +206,17 @@ def test_feed_entries_outside_the_source_are_counted_offsite() -> None:
     assert counters(s)["errors"] == {"offsite": 1}
 
 
-def _page_with(s: ListSpider, html: str, headers: dict[str, str] | None = None, encoding: str = "utf-8") -> Any:
+def _page_with(
+    s: ListSpider, html: str, headers: dict[str, str] | None = None, encoding: str = "utf-8"
+) -> HtmlResponse:
     request = s.make_request(ZHENPING, COLUMN, "list", s.parse_list, cw_page=1)
     return HtmlResponse(url=COLUMN, body=html.encode(encoding), headers=headers, request=request)
 
 
 GBK_LIST = (
     '<html><head><meta charset="utf-8"><title>通知公告</title></head><body><ul>'
-    '<li><a href="/art/2024/4/19/art_1003_88121.html">关于洺州学校招生范围的公告</a><span>2024-04-19</span></li>'
+    '<li><a href="/art/2024/4/19/art_1003_88121.html">关于洺州学校招生范围的公告</a>'
+    "<span>2024-04-19</span></li>"
     '</ul><a href="/col/col1003/more.jsp?pages=2">下一页</a></body></html>'
 )
 
@@ -238,6 +241,7 @@ def test_advertised_feeds_are_fetched_in_scope_and_counted_once_offsite() -> Non
     html = f"<html><head>{head}</head><body><p>通知公告</p></body></html>"
     first = list(s.parse_list(_page_with(s, html)))
     again = list(s.parse_list(_page_with(s, html)))
-    assert [(r.url, r.meta["cw_kind"]) for r in first] == [("http://jyj.zhenping.gov.cn/col/col1003/rss.xml", "feed")]
+    feed = "http://jyj.zhenping.gov.cn/col/col1003/rss.xml"
+    assert [(r.url, r.meta["cw_kind"]) for r in first] == [(feed, "feed")]
     assert again == []
     assert counters(s)["errors"] == {"offsite": 1}
