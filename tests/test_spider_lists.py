@@ -245,3 +245,16 @@ def test_advertised_feeds_are_fetched_in_scope_and_counted_once_offsite() -> Non
     assert [(r.url, r.meta["cw_kind"]) for r in first] == [(feed, "feed")]
     assert again == []
     assert counters(s)["errors"] == {"offsite": 1}
+
+
+def test_an_advertised_feed_that_is_configured_is_left_to_the_start_requests() -> None:
+    feed = "http://jyj.zhenping.gov.cn/col/col1003/rss.xml"
+    source = ZHENPING.model_copy(update={"feeds": [feed]})
+    crawler = make_crawler([source], known={source.name: {}}, now=NOW)
+    s = crawler.spider
+    assert isinstance(s, ListSpider)
+    link = f'<link rel="alternate" type="application/rss+xml" href="{feed}">'
+    html = f"<html><head>{link}</head><body></body></html>"
+    request = s.make_request(source, COLUMN, "list", s.parse_list, cw_page=1)
+    response = HtmlResponse(url=COLUMN, body=html.encode(), request=request)
+    assert list(s.parse_list(response)) == []

@@ -159,7 +159,9 @@ class ListSpider(Spider):
             count_error(self.stats, source.name, "offsite")
             return
         allow = self._rules[source.name].allow
-        if url in self._lists_seen or (is_listing_url(url) and not any(re.search(p, url) for p in allow)):
+        if url in self._lists_seen or url in source.start_urls:
+            return
+        if is_listing_url(url) and not any(re.search(p, url) for p in allow):
             return
         yield from self._article_requests(source, url, list_date, lastmod)
 
@@ -254,7 +256,8 @@ class ListSpider(Spider):
 
     def _advertised_feed_requests(self, source: Source, feeds: Sequence[str]) -> Iterator[Request]:
         for url in feeds:
-            if url in self._lists_seen or url in self._offsite_feeds:
+            # A configured feed is read from the start requests (by some worker, when distributed).
+            if url in self._lists_seen or url in self._offsite_feeds or url in source.feeds:
                 continue
             if not self.scope.allows_url(source.name, url):
                 self._offsite_feeds.add(url)  # advertised on every page of the list: counted once
