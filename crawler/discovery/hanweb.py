@@ -40,6 +40,7 @@ _PARAM = re.compile(
     r"""(?:'(?P<q1>[^']*)'|"(?P<q2>[^"]*)"|(?P<bare>[^'",&}\s]+))""",
     re.IGNORECASE,
 )
+_LOWER_NAMES = frozenset(n.lower() for n in _PARAM_NAMES)
 _NUMBER = re.compile(
     r"""\b(?P<name>totalRecord|perPage|groupSize)\s*[:=]\s*['"]?(?P<value>\d+)""", re.IGNORECASE
 )
@@ -71,7 +72,7 @@ def _column_params(page: ListPage) -> tuple[dict[str, str], str]:
             parts = urlsplit(href.replace("&amp;", "&"))
             if parts.path:
                 proxy = parts.path
-            params.update((k, v) for k, v in parse_qsl(parts.query) if k.lower() in _lower_names())
+            params.update((k, v) for k, v in parse_qsl(parts.query) if k.lower() in _LOWER_NAMES)
     scripts = [s for s in _SCRIPT.findall(page.html) if _JPAGE_SCRIPT.search(s) and "<datastore" not in s]
     for script in scripts:
         for match in _PARAM.finditer(script):
@@ -81,10 +82,6 @@ def _column_params(page: ListPage) -> tuple[dict[str, str], str]:
         if proxy_match:
             proxy = proxy_match.group(1)
     return params, proxy
-
-
-def _lower_names() -> frozenset[str]:
-    return frozenset(n.lower() for n in _PARAM_NAMES)
 
 
 def _numbers(page: ListPage) -> dict[str, int]:
