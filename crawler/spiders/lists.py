@@ -231,6 +231,8 @@ class ListSpider(Spider):
         if not isinstance(response, TextResponse):
             count_error(self.stats, source.name, "binary")
             return
+        if not response.body.strip():
+            return  # an empty list page lists nothing; it is not an error of the site
         # Decoded by evidence like every page: a GBK list declaring UTF-8 keeps its 下一页 link.
         try:
             html = decode_html(response.body, http_charset=self._charset(source, response)).text
