@@ -39,6 +39,8 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Keys that would hold a secret in the file itself; the `_env` form must be used instead.
 _SECRET_KEYS = {"password", "secret", "token", "access_token", "api_key", "key"}
+# Header names whose values are credentials (Authorization, Cookie, X-Api-Key, X-Auth-Token, ...).
+_SECRET_HEADER = re.compile(r"auth|cookie|token|secret|passw|key|signature|credential|session", re.I)
 
 
 class ConfigError(Exception):
@@ -296,9 +298,30 @@ class WebhookChannel(_Channel):
     url_env: str | None = None
     secret_env: str | None = None
     headers: dict[str, str] = {}
+    # Headers whose value is a secret (Authorization, API keys): header name -> environment variable.
+    headers_env: dict[str, str] = {}
     timeout: float = 15
 
     _env = field_validator("url_env", "secret_env")(_check_env_name)
+
+    @field_validator("headers")
+    @classmethod
+    def _no_secret_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name in headers:
+            if _SECRET_HEADER.search(name):
+                raise _ErrorAt(
+                    (name,),
+                    f"header {name!r} carries a secret, which is not kept in the file: put its value "
+                    f"in an environment variable and name it under 'headers_env'",
+                )
+        return headers
+
+    @field_validator("headers_env")
+    @classmethod
+    def _header_env_names(cls, headers: dict[str, str]) -> dict[str, str]:
+        for env_name in headers.values():
+            _check_env_name(env_name)
+        return headers
 
     @model_validator(mode="after")
     def _one_url(self) -> WebhookChannel:
