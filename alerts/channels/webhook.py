@@ -62,7 +62,8 @@ class WebhookSender(Channel):
     headers (extra HTTP headers; none that carries a credential), headers_env (header name ->
     environment variable, for Authorization and other credential headers), timeout. Every request
     carries X-Countywatch-Timestamp (also in the signed body as `sent_at`, so an old request cannot
-    be replayed under a new time) and X-Countywatch-Idempotency-Key (the same on every retry of one digest, so duplicates can be dropped).
+    be replayed under a new time) and X-Countywatch-Idempotency-Key (the same on every retry of one
+    digest, so duplicates can be dropped).
     """
 
     kind = "webhook"
