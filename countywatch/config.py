@@ -6,6 +6,7 @@ ending in `_env` names the environment variable that holds the secret.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 import yaml
 from apscheduler.triggers.cron import CronTrigger
@@ -69,6 +71,12 @@ def parse_duration(value: str | int | float) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
+@functools.cache
+def _known_timezones() -> frozenset[str]:
+    """The IANA zone names this machine knows (read once: it walks the zone folders)."""
+    return frozenset(available_timezones())
+
+
 def _check_env_name(value: str | None) -> str | None:
     if value is not None and not _ENV_NAME.match(value):
         raise ValueError(f"{value!r} is not an environment variable name")
@@ -112,6 +120,14 @@ class Schedule(_Model):
     cron: str | None = None
     jitter: str = "0s"
     timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        # Checked against the list of zones, not by opening one: a name is a path to ZoneInfo.
+        if value not in _known_timezones():
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai or UTC)")
+        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -44,6 +44,7 @@ from scheduler.jobs import (
     resume_time,
 )
 from scheduler.lock import DaemonLock
+from scheduler.snapshot import write_snapshot
 from scheduler.state import FAILED, OK, STATE_FILE, JobLedger
 
 log = logging.getLogger("countywatch.daemon")
@@ -93,6 +94,8 @@ class Daemon:
         self._sync = threading.Lock()
         self._running: set[str] = set()  # digest jobs executing now
         self._running_lock = threading.Lock()
+        # The accepted configuration as the crawl children read it (written when the lock is held).
+        self.snapshot_path: Path | None = None
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -103,6 +106,7 @@ class Daemon:
         """
         self.lock.acquire()
         try:
+            self.snapshot_path = write_snapshot(self.config)
             # Before any job starts: a bad metrics setting must not leave crawls running behind.
             self._start_metrics()
             self.ledger.daemon_started(os.getpid(), self.now())
@@ -164,13 +168,20 @@ class Daemon:
                     self._wake.clear()
                     if self._reload_requested and not self._stop_requested:
                         self._reload_requested = False
-                        self.reload()
+                        self._reload_safely()
             finally:
                 self.stop()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return 0
+
+    def _reload_safely(self) -> None:
+        # A SIGHUP must never end the daemon: an error nobody foresaw is logged, the old jobs run on.
+        try:
+            self.reload()
+        except Exception:
+            log.exception("configuration not reloaded, keeping the running one")
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         # Only set flags here: the main loop does the work outside the handler.
@@ -197,24 +208,40 @@ class Daemon:
         if new.database_url != self.config.database_url or new.data_path != self.config.data_path:
             log.error("configuration not reloaded: a new database or data_dir needs a restart of the daemon")
             return False
-        self.config = new
-        self.sync_jobs()
+        old = self.config
+        try:
+            snapshot = write_snapshot(new)
+            self.config = new
+            self.sync_jobs()
+        except Exception as exc:
+            # Whatever the new file did wrong, the daemon goes on with the configuration it had.
+            log.exception(
+                "configuration not reloaded, keeping the running one: %s: %s", type(exc).__name__, exc
+            )
+            self.config = old
+            self.sync_jobs()
+            return False
+        self.snapshot_path = snapshot
         log.info("configuration reloaded: %d job(s)", len(self.specs))
         return True
 
     def sync_jobs(self) -> None:
-        """Add, remove and reschedule jobs so they match the configuration."""
+        """Add, remove and reschedule jobs so they match the configuration.
+
+        Every new or changed job is built before any is touched: a trigger that cannot be made
+        leaves the running jobs as they were.
+        """
         with self._sync:
             desired = {spec.id: spec for spec in build_job_specs(self.config)}
+            changed = {job_id: spec for job_id, spec in desired.items() if self.specs.get(job_id) != spec}
+            prepared = {job_id: self._job_arguments(spec) for job_id, spec in changed.items()}
             for job_id in list(self.specs):
                 if job_id not in desired:
                     self.scheduler.remove_job(job_id)
                     del self.specs[job_id]
                     log.info("job removed: %s", job_id)
-            for job_id, spec in desired.items():
-                if self.specs.get(job_id) == spec:
-                    continue
-                self._add_job(spec)
+            for job_id, spec in changed.items():
+                self.scheduler.add_job(**prepared[job_id])
                 log.info("job %s: %s", "rescheduled" if job_id in self.specs else "added", job_id)
                 self.specs[job_id] = spec
             self._note_next_runs()
@@ -222,7 +249,8 @@ class Daemon:
     def _note_next_runs(self) -> None:
         self.ledger.set_next_runs({job.id: job.next_run_time for job in self.scheduler.get_jobs()})
 
-    def _add_job(self, spec: JobSpec) -> None:
+    def _job_arguments(self, spec: JobSpec) -> dict[str, Any]:
+        """The keyword arguments of `scheduler.add_job` for this spec."""
         now = self.now()
         func: Callable[..., None]
         next_run: datetime | None = None
@@ -241,18 +269,18 @@ class Daemon:
             func = self._retry_job
             trigger = spec.trigger(self.config)
         extra = {"next_run_time": next_run} if next_run is not None else {}
-        self.scheduler.add_job(
-            func,
-            trigger,
-            args=[spec.target] if spec.target is not None else [],
-            id=spec.id,
-            name=spec.id,
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=spec.misfire_grace_time,
+        return {
+            "func": func,
+            "trigger": trigger,
+            "args": [spec.target] if spec.target is not None else [],
+            "id": spec.id,
+            "name": spec.id,
+            "replace_existing": True,
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": spec.misfire_grace_time,
             **extra,
-        )
+        }
 
     def _start_metrics(self) -> None:
         settings = self.config.metrics
@@ -308,11 +336,14 @@ class Daemon:
             self._kick_immediate_digests()
 
     def _crawl_argv(self, config: Config, source: str) -> Sequence[str]:
+        # The child reads the accepted configuration, never the operator's file, which may hold an
+        # edit the daemon rejected.
+        path = str(self.snapshot_path) if self.snapshot_path is not None else self.config_path
         if self.crawl_command is not None:
-            return self.crawl_command(self.config_path, source)
+            return self.crawl_command(path, source)
         if config.distributed.redis_url or config.distributed.redis_url_env:
-            return enqueue_command(self.config_path, source)
-        return default_crawl_command(self.config_path, source)
+            return enqueue_command(path, source)
+        return default_crawl_command(path, source)
 
     def _refresh_gauges(self) -> None:
         self.metrics.set_health(self.backend.health())

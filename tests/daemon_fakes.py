@@ -54,7 +54,8 @@ def fake_crawl_command(folder: Path) -> Callable[[str | None, str], list[str]]:
     """A crawl command running tests/fake_crawl.py with its behaviour files in `folder`."""
 
     def command(config_path: str | None, source: str) -> list[str]:
-        return [sys.executable, str(FAKE_CRAWL), str(folder), source]
+        config = [config_path] if config_path is not None else []
+        return [sys.executable, str(FAKE_CRAWL), str(folder), source, *config]
 
     return command
 
