@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from countywatch.config import ConfigError
 import scheduler.jobs
+from countywatch.config import ConfigError
 from scheduler.daemon import Daemon
 from scheduler.state import FAILED, TIMED_OUT, read_state
 from tests.daemon_fakes import RecordingBackend, fake_crawl_command, free_port, runs
