@@ -403,11 +403,19 @@ class Retry(_Model):
     max_attempts: int = Field(default=8, ge=1, le=100)
     backoff: str = "30s"
     max_backoff: str = "2h"
+    every: str = "1m"  # how often the daemon looks for deliveries due again
 
     @field_validator("backoff", "max_backoff")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)
+        return value
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        if parse_duration(value) < timedelta(seconds=1):
+            raise ValueError(f"every {value!r} is shorter than one second")
         return value
 
 
@@ -417,9 +425,22 @@ class Notify(_Model):
     channels: dict[str, Channel] = {}
     subscriptions: list[Subscription] = []
     retry: Retry = Retry()
+    # How long a runner owns the deliveries of a digest it is sending; after a crash they are sent
+    # again (same idempotency key) once it ends. Longer than the slowest channel's timeout.
+    claim_lease: str = "10m"
+    # Threads of the daemon for digests and deliveries, apart from the crawl jobs, so a busy crawl
+    # schedule never delays an "immediate" digest.
+    workers: int = Field(default=2, ge=1, le=16)
     digest_dir: str | None = None  # where rendered HTML digests are kept; default <data_dir>/digests
     # Base URL of links in digests' footers (optional).
     public_url: str | None = None
+
+    @field_validator("claim_lease")
+    @classmethod
+    def _lease(cls, value: str) -> str:
+        if parse_duration(value) < timedelta(seconds=1):
+            raise ValueError(f"claim_lease {value!r} is shorter than one second")
+        return value
 
     @model_validator(mode="after")
     def _references(self) -> Notify:
