@@ -49,15 +49,21 @@ from scheduler.state import FAILED, OK, STATE_FILE, JobLedger
 
 log = logging.getLogger("countywatch.daemon")
 
+# The APScheduler executor of digests and delivery retries, apart from the crawls' "default".
+DELIVERY_EXECUTOR = "deliveries"
+
 
 class Daemon:
     """The scheduler process. `run()` for the command; `start()`/`stop()` for embedding and tests.
 
     `crawl_command` builds the argv of a crawl child (tests pass a fake crawl); by default it is
     `countywatch crawl`, or `countywatch worker --enqueue` when the configuration sets `distributed`
-    (the workers then crawl from the shared queue). `workers` bounds the
-    jobs running at once, crawls included; `clock` is the daemon's "now" for what it records and
-    for what is due to be delivered — APScheduler's triggers always run on the real clock.
+    (the workers then crawl from the shared queue). `workers` bounds the crawls running at once;
+    digests and delivery retries run in a pool of their own (`notify.workers` threads), so a queue
+    of due crawls never holds back an "immediate" digest. `shared_pool` puts them back in the
+    crawls' pool, as before issue 11 — only `bench/starvation.py` uses it, to compare the two.
+    `clock` is the daemon's "now" for what it records and for what is due to be delivered —
+    APScheduler's triggers always run on the real clock.
     """
 
     def __init__(
@@ -70,6 +76,7 @@ class Daemon:
         kill_grace: float = 10.0,
         workers: int = 4,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        shared_pool: bool = False,
     ) -> None:
         resolved = resolve_config_path(config_path)
         self.config_path = str(resolved) if resolved is not None else None
@@ -83,9 +90,12 @@ class Daemon:
         self.now = clock
         self.ledger = JobLedger(self.config.data_path / STATE_FILE)
         self.lock = DaemonLock(self.config.database_url, self.config.data_path)
-        self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=workers)}, timezone="UTC"
-        )
+        # Pool sizes are fixed for the daemon's life: a reload does not resize them.
+        self.delivery_executor = "default" if shared_pool else DELIVERY_EXECUTOR
+        executors = {"default": ThreadPoolExecutor(max_workers=workers)}
+        if not shared_pool:
+            executors[DELIVERY_EXECUTOR] = ThreadPoolExecutor(max_workers=self.config.notify.workers)
+        self.scheduler = BackgroundScheduler(executors=executors, timezone="UTC")
         self.specs: dict[str, JobSpec] = {}
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -127,6 +137,7 @@ class Daemon:
                     coalesce=True,
                     max_instances=1,
                     misfire_grace_time=60,
+                    executor=self.delivery_executor,
                 )
             self._refresh_gauges()
         except BaseException:
@@ -268,7 +279,9 @@ class Daemon:
         else:
             func = self._retry_job
             trigger = spec.trigger(self.config)
-        extra = {"next_run_time": next_run} if next_run is not None else {}
+        extra: dict[str, Any] = {"next_run_time": next_run} if next_run is not None else {}
+        if spec.kind != "crawl":
+            extra["executor"] = self.delivery_executor
         return {
             "func": func,
             "trigger": trigger,

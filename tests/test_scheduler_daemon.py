@@ -225,3 +225,30 @@ def test_a_reload_whose_jobs_cannot_be_built_keeps_the_daemon_and_its_jobs(tmp_p
     finally:
         daemon.stop()
     assert "configuration not reloaded, keeping the running one: ValueError" in caplog.text
+
+
+def test_an_immediate_digest_runs_while_every_crawl_worker_is_busy(tmp_path):
+    config = _config(
+        tmp_path,
+        sources=[{"name": n, "start_urls": ["http://127.0.0.1:1/"], "schedule": "1h"} for n in "abc"],
+        notify={
+            "channels": {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/h"}},
+            "subscriptions": [{"name": "now", "channels": ["hook"], "schedule": "immediate"}],
+        },
+    )
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.sleep").write_text("60")
+    daemon = _daemon(tmp_path, config=config, workers=1, stop_grace=0.2)
+    daemon.start()
+    try:
+        # The one crawl worker is taken and two crawls wait behind it.
+        wait_for(lambda: any(runs(tmp_path, n) for n in ("a", "b", "c")), what="a crawl to start")
+        daemon.scheduler.modify_job("digest:now", next_run_time=datetime.now(UTC))
+        wait_for(
+            lambda: {"call": "deliver", "subscription": "now"} in daemon.backend.calls(),  # type: ignore[attr-defined]
+            timeout=15,
+            what="the digest to run beside the busy crawl pool",
+        )
+        assert not [line for n in ("a", "b", "c") for line in runs(tmp_path, n) if line.startswith("end")]
+    finally:
+        daemon.stop()

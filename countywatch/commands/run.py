@@ -30,7 +30,8 @@ from storage.db import StorageError, display_url, make_engine, make_session_fact
     type=click.IntRange(min=1, max=64),
     default=4,
     show_default=True,
-    help="How many jobs (crawl processes, digests) may run at once.",
+    help="How many crawl processes may run at once (digests and deliveries have notify.workers "
+    "threads of their own).",
 )
 def command(config_path: str | None, log_json: bool | None, stop_grace: float, jobs: int) -> None:
     """Run the scheduler daemon until SIGTERM: crawls, digests and delivery retries on their schedules.
