@@ -80,7 +80,7 @@ class Daemon:
     ) -> None:
         resolved = resolve_config_path(config_path)
         self.config_path = str(resolved) if resolved is not None else None
-        self.config: Config = load_config(self.config_path)
+        self.config: Config = load_config(self.config_path, writable=True)
         self.backend = backend
         self.crawl_command = crawl_command
         self.stop_grace = stop_grace
@@ -212,7 +212,7 @@ class Daemon:
     def reload(self) -> bool:
         """Re-read the configuration; on success make the jobs match it. False keeps the old one."""
         try:
-            new = load_config(self.config_path)
+            new = load_config(self.config_path, writable=True)
         except ConfigError as exc:
             log.error("configuration not reloaded, keeping the running one: %s", str(exc).replace("\n", "; "))
             return False

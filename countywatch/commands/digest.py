@@ -81,7 +81,7 @@ def command(
     Sending goes through the alerts outbox, as the daemon does: an alert already delivered to a
     channel is not sent to it again, and failed channels are retried with backoff later.
     """
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, writable=True)
     if not config.notify.subscriptions:
         fail("no subscriptions are configured under notify.subscriptions", 2)
     now = datetime.now(UTC)

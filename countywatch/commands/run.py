@@ -40,7 +40,7 @@ def command(config_path: str | None, log_json: bool | None, stop_grace: float, j
     reloads the configuration (a bad file is logged and the running one kept). Only one daemon may
     run per database. Run `countywatch db upgrade` first.
     """
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, writable=True)
     configure_logging(config, json_lines=log_json)
     engine = make_engine(config.database_url)
     try:
