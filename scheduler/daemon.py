@@ -220,6 +220,8 @@ class Daemon:
             log.error("configuration not reloaded: a new database or data_dir needs a restart of the daemon")
             return False
         old = self.config
+        if new.notify.workers != old.notify.workers:
+            log.warning("notify.workers changes at the next start of the daemon, not on reload")
         try:
             snapshot = write_snapshot(new)
             self.config = new

@@ -33,27 +33,35 @@ from tests.storage_builders import make_article
 ROOT = Path(__file__).resolve().parents[2]
 IDEMPOTENCY = "X-Countywatch-Idempotency-Key"
 SOURCE = SourceRef("ankang-jyj", "education_bureau")
-# Where the sender dies: while the receiver holds the request unanswered, or just after it answered
-# 200 (before or after the sender recorded it — either way nothing may be lost or doubled).
-MOMENTS = ("holding the request", "after answering 200")
+# Where the sender dies: with its request's headers sent and the body not yet read; while the
+# receiver holds the whole request unanswered; or just after the receiver answered 200 (before or
+# after the sender recorded it — either way nothing may be lost or doubled).
+BODY_UNREAD, HOLDING, ANSWERED = "body unread", "holding the request", "after answering 200"
+MOMENTS = (BODY_UNREAD, HOLDING, ANSWERED)
 
 
 class KillingReceiver:
-    """A webhook endpoint; its first request is held until released (or answered, then released)."""
+    """A webhook endpoint; its first request is held at `moment` until the test has killed the sender."""
 
-    def __init__(self, answer_first: bool) -> None:
-        self.requests: list[tuple[str, list[int]]] = []  # (idempotency key, alert ids) per POST
+    def __init__(self, moment: str) -> None:
+        # (idempotency key, alert ids) per POST; None for a request whose body never arrived.
+        self.requests: list[tuple[str, list[int] | None]] = []
         self.first_arrived = threading.Event()
         self.release = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                first = not receiver.requests
+                if first and moment == BODY_UNREAD:
+                    receiver.requests.append((self.headers[IDEMPOTENCY], None))
+                    receiver.first_arrived.set()
+                    receiver.release.wait(timeout=60)
+                    return
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 ids = [e["alert_id"] for part in ("new", "changed", "withdrawn") for e in body[part]]
                 receiver.requests.append((self.headers[IDEMPOTENCY], ids))
-                first = len(receiver.requests) == 1
-                if first and not answer_first:
+                if first and moment == HOLDING:
                     receiver.first_arrived.set()
                     receiver.release.wait(timeout=60)
                     return  # the sender is gone; nothing to answer
@@ -85,7 +93,7 @@ class KillingReceiver:
         """alert id -> the idempotency keys it arrived under."""
         out: dict[int, set[str]] = {}
         for key, ids in self.requests:
-            for alert_id in ids:
+            for alert_id in ids or []:
                 out.setdefault(alert_id, set()).add(key)
         return out
 
@@ -144,7 +152,7 @@ def test_sigkill_in_mid_post_then_new_alerts_then_retry_delivers_each_alert_once
         },
     )
     assert len(before) == 2
-    with KillingReceiver(answer_first=moment == "after answering 200") as receiver:
+    with KillingReceiver(moment) as receiver:
         config = tmp_path / "sources.yaml"
         config.write_text(
             yaml.safe_dump(
@@ -175,7 +183,7 @@ def test_sigkill_in_mid_post_then_new_alerts_then_retry_delivers_each_alert_once
             sender.wait()
         receiver.release.set()
         (cut_key, cut_ids) = receiver.requests[0]
-        assert set(cut_ids) == before
+        assert cut_ids is None if moment == BODY_UNREAD else set(cut_ids or []) == before
         # The digest's key and membership were recorded when it was claimed, before the POST.
         assert {alert: key for alert, (_, key) in _states(migrated_url).items()} == dict.fromkeys(
             before, cut_key
@@ -198,7 +206,7 @@ def test_sigkill_in_mid_post_then_new_alerts_then_retry_delivers_each_alert_once
     # Nothing doubled: each alert came under one key only, so dropping repeated keys keeps one copy.
     assert {alert: len(keys) for alert, keys in delivered.items()} == dict.fromkeys(before | after, 1)
     # Every request under the cut digest's key carried exactly its alerts; the new alert came alone.
-    assert all(set(ids) == before for key, ids in receiver.requests if key == cut_key)
+    assert all(set(ids) == before for key, ids in receiver.requests if key == cut_key and ids is not None)
     assert [ids for key, ids in receiver.requests if key != cut_key] == [list(after)]
-    if moment == "holding the request":
+    if moment != ANSWERED:
         assert [key for key, _ in receiver.requests].count(cut_key) == 2  # the retry, same key
