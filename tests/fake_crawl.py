@@ -1,8 +1,6 @@
 """A stand-in for `countywatch crawl` in the daemon tests: logs its start and end, can hang or fail.
 
-Usage: fake_crawl.py DIR SOURCE [CONFIG]. Like the real crawl it first reads CONFIG (the file the
-daemon names) and exits 2 with the loader's message when that file is bad. Behaviour per source
-comes from files in DIR:
+Usage: fake_crawl.py DIR SOURCE. Behaviour per source comes from files in DIR:
 `SOURCE.sleep` (seconds to run, default 0), `SOURCE.ignore-term` (ignore SIGTERM), `SOURCE.fail`
 (exit 3 with a message). Each run appends `start PID` and `end PID` lines to `SOURCE.runs`.
 """
@@ -16,17 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from countywatch.config import ConfigError, load_config
-
 
 def main() -> None:
     folder, source = Path(sys.argv[1]), sys.argv[2]
-    if len(sys.argv) > 3:
-        try:
-            load_config(sys.argv[3])
-        except ConfigError as exc:
-            print(f"countywatch: {exc}", file=sys.stderr)
-            sys.exit(2)
     runs = folder / f"{source}.runs"
     with runs.open("a") as f:
         f.write(f"start {os.getpid()}\n")

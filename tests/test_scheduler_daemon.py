@@ -40,7 +40,7 @@ def _daemon(tmp_path: Path, backend: RecordingBackend | None = None, **kwargs) -
     return Daemon(
         kwargs.pop("config", None) or _config(tmp_path),
         backend or RecordingBackend(tmp_path / "calls.jsonl"),
-        crawl_command=fake_crawl_command(tmp_path),
+        crawl_command=fake_crawl_command(tmp_path, reads_config=kwargs.pop("reads_config", False)),
         kill_grace=1.0,
         **kwargs,
     )
@@ -182,7 +182,7 @@ def _crawl_status(daemon: Daemon, job_id: str, runs_done: int = 1):
 
 def test_after_a_rejected_reload_crawls_read_the_configuration_the_daemon_kept(tmp_path):
     config = _config(tmp_path)
-    daemon = _daemon(tmp_path, config=config)
+    daemon = _daemon(tmp_path, config=config, reads_config=True)
     daemon.start()
     try:
         first = wait_for(lambda: _crawl_status(daemon, "crawl:slow"), what="the first crawl to end")

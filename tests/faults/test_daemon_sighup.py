@@ -76,7 +76,15 @@ def test_sighup_with_broken_files_under_load_fails_no_crawl(migrated_url, tmp_pa
         (tmp_path / f"{name}.sleep").write_text("1.5")
     log = tmp_path / "daemon.log"
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "tests.daemon_harness", str(config), "--fake-crawl", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "tests.daemon_harness",
+            str(config),
+            "--fake-crawl",
+            str(tmp_path),
+            "--reads-config",
+        ],
         cwd=ROOT,
         stderr=log.open("w"),
     )
