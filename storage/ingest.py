@@ -17,10 +17,22 @@ from sqlalchemy.orm import Session
 
 from countywatch.config import Topic
 from crawler.article import Article as Record
-from crawler.fingerprint import MinHashSignature, content_hash, minhash_signature, normalize_text
+from crawler.fingerprint import (
+    MinHashSignature,
+    content_hash,
+    minhash_signature,
+    normalize_text,
+    shingle_set,
+)
 from storage.changes import TextChange, text_change
 from storage.models import Article, ArticleVersion, Source, Story, utcnow
-from storage.neardup import NearDupIndex
+from storage.neardup import (
+    CANDIDATE_THRESHOLD,
+    MAX_CONTAINMENT_CANDIDATES,
+    NearDupIndex,
+    ShingledText,
+    contained_copy,
+)
 from storage.outbox import add_alert
 from storage.rules import RecheckPolicy, SourceRef, default_topics, kind_rank, may_alert
 from storage.urls import canonicalize_url
@@ -220,6 +232,10 @@ def _add_new(
         # labelled set), so it is matched at a lower threshold.
         threshold = TRUNCATED_THRESHOLD if "truncated" in article.flags else None
         story_id = _near_duplicate_story(session, index, sig, threshold)
+        if story_id is None:
+            story_id = _containing_story(
+                session, index, sig, ShingledText(article.title, shingle_set(article.text))
+            )
     outcome: Outcome = "new" if story_id is None else "duplicate"
     story = session.get(Story, story_id) if story_id is not None else None
     if story is None:
@@ -248,6 +264,28 @@ def _near_duplicate_story(
         story_id = session.scalar(select(Article.story_id).where(Article.id == doc_id))
         if story_id is not None:
             return story_id
+    return None
+
+
+def _containing_story(
+    session: Session, index: NearDupIndex, sig: MinHashSignature, page: ShingledText
+) -> int | None:
+    """The story of a candidate this page is mostly contained in, or that is mostly contained in it."""
+    candidates = index.query(sig, CANDIDATE_THRESHOLD)[:MAX_CONTAINMENT_CANDIDATES]
+    if not candidates:
+        return None
+    rows = {
+        row.id: row
+        for row in session.execute(
+            select(Article.id, Article.story_id, Article.title, Article.text).where(
+                Article.id.in_([doc_id for doc_id, _ in candidates])
+            )
+        )
+    }
+    for doc_id, _score in candidates:
+        row = rows.get(doc_id)
+        if row is not None and contained_copy(page, ShingledText(row.title, shingle_set(row.text))):
+            return int(row.story_id)
     return None
 
 
