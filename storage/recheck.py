@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.ingest import next_check, seen_again
-from storage.models import Article, Source, utcnow
+from storage.models import Article, ArticleAttachment, Source, utcnow
 from storage.neardup import NearDupIndex
 from storage.outbox import add_alert
 from storage.rules import RecheckPolicy
@@ -25,6 +25,16 @@ GONE_CHECKS = 2
 
 
 @dataclass(frozen=True, slots=True)
+class KnownAttachment:
+    """A fetched attachment of a stored article, with the validators of its last answer."""
+
+    url: str
+    title: str | None
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class KnownPage:
     """A stored page, as the incremental crawl sees it."""
 
@@ -35,10 +45,21 @@ class KnownPage:
     content_hash: str
     status: str
     gone_count: int
+    etag: str | None = None
+    last_modified: str | None = None
+    attachments: tuple[KnownAttachment, ...] = ()
 
     def due(self, now: datetime) -> bool:
-        """Whether the page should be fetched again now."""
+        """Whether the page should be fetched again now (its decaying re-check schedule)."""
         return self.next_check_at is not None and self.next_check_at <= now
+
+    def revalidatable(self) -> bool:
+        """Whether a conditional GET can ask for it: the site sent validators and it is not withdrawn."""
+        return self.status == "active" and bool(self.etag or self.last_modified)
+
+    def recent(self, now: datetime, window: timedelta) -> bool:
+        """Whether it was first seen within `window` (re-checked every cycle when revalidatable)."""
+        return now - self.first_seen <= window
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +76,25 @@ class GoneResult:
 
 def known_pages(session: Session, source_name: str) -> dict[str, KnownPage]:
     """Canonical URL -> KnownPage for every stored article of the source."""
+    attachments: dict[int, list[KnownAttachment]] = {}
+    linked = (
+        select(
+            ArticleAttachment.article_id,
+            ArticleAttachment.url,
+            ArticleAttachment.title,
+            ArticleAttachment.etag,
+            ArticleAttachment.last_modified,
+        )
+        .join(Article, Article.id == ArticleAttachment.article_id)
+        .join(Source, Source.id == Article.source_id)
+        .where(Source.name == source_name, ArticleAttachment.sha256.is_not(None))
+        .order_by(ArticleAttachment.id)
+    )
+    for link in session.execute(linked):
+        attachments.setdefault(link.article_id, []).append(KnownAttachment(*link[1:]))
     stmt = (
         select(
+            Article.id,
             Article.url,
             Article.first_seen,
             Article.last_checked,
@@ -64,11 +102,27 @@ def known_pages(session: Session, source_name: str) -> dict[str, KnownPage]:
             Article.content_hash,
             Article.status,
             Article.gone_count,
+            Article.etag,
+            Article.last_modified,
         )
         .join(Source, Source.id == Article.source_id)
         .where(Source.name == source_name)
     )
-    return {row.url: KnownPage(*row) for row in session.execute(stmt)}
+    return {
+        row.url: KnownPage(
+            url=row.url,
+            first_seen=row.first_seen,
+            last_checked=row.last_checked,
+            next_check_at=row.next_check_at,
+            content_hash=row.content_hash,
+            status=row.status,
+            gone_count=row.gone_count,
+            etag=row.etag,
+            last_modified=row.last_modified,
+            attachments=tuple(attachments.get(row.id, ())),
+        )
+        for row in session.execute(stmt)
+    }
 
 
 def _article(session: Session, url: str, mobile_hosts: Mapping[str, str] | None) -> Article | None:

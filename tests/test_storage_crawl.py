@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from storage.models import Alert
 from storage.repository import (
     RecheckPolicy,
+    Validators,
     finish_crawl_run,
     health_history,
     ingest_article,
@@ -51,6 +52,26 @@ def test_known_pages_and_mark_checked(session: Session) -> None:
     assert known_pages(session, "zhenping-gov")[URL].next_check_at == T0 + 2 * DAY
     assert not mark_checked(session, "http://www.zhenping.gov.cn/unknown.html")
     assert known_pages(session, "nobody") == {}
+
+
+def test_validators_are_kept_for_conditional_rechecks(session: Session) -> None:
+    first = Validators('"a1"', "Fri, 01 Mar 2024 08:00:00 GMT")
+    ingest_article(session, make_article(), source=GOV, fetched_url=URL, validators=first, now=T0)
+    page = known_pages(session, "zhenping-gov")[URL]
+    assert (page.etag, page.last_modified) == (first.etag, first.last_modified)
+    assert page.revalidatable() and page.recent(T0 + 2 * DAY, 3 * DAY)
+    assert not page.recent(T0 + 4 * DAY, 3 * DAY)
+    # An unchanged full answer with new validators (a server restart, say): the new ones are kept.
+    second = Validators('"a2"', None)
+    result = ingest_article(
+        session, make_article(), source=GOV, fetched_url=URL, validators=second, now=T0 + DAY
+    )
+    assert result.outcome == "unchanged"
+    page = known_pages(session, "zhenping-gov")[URL]
+    assert (page.etag, page.last_modified) == ('"a2"', None)
+    # A record stored without an answer (countywatch extract) keeps what was there.
+    ingest_article(session, make_article(), source=GOV, fetched_url=URL, now=T0 + 2 * DAY)
+    assert known_pages(session, "zhenping-gov")[URL].etag == '"a2"'
 
 
 def test_health_changes_raise_operator_alerts_only_on_change(session: Session) -> None:
