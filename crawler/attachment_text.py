@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import docx
 import openpyxl
 import xlrd
+from xlrd.compdoc import CompDocError
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
@@ -92,10 +93,18 @@ def _read(data: bytes, url: str) -> AttachmentText:
             return _finish(_xlsx(data), "xlsx")
         return AttachmentText("", "zip", ["unreadable"], "a ZIP archive that is neither DOCX nor XLSX")
     if head == _OLE_MAGIC:
-        # DOC, WPS, XLS and ET share the container; xlrd says at once when there is no workbook.
+        # DOC, WPS, XLS and ET share the container: the extension says which reader to try first.
+        if extension(url) in WORD_EXTENSIONS:
+            word = _word97(data)
+            if word.error is None or "unreadable" in word.flags:
+                return word
+            try:  # a spreadsheet saved under a Word name
+                return _finish(_xls(data), "xls")
+            except (xlrd.XLRDError, CompDocError):
+                return word
         try:
             return _finish(_xls(data), "xls")
-        except xlrd.XLRDError:
+        except (xlrd.XLRDError, CompDocError):
             return _word97(data)
     if data.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
         return AttachmentText("", "html", [], "an HTML page where a file was linked (a login or error page)")

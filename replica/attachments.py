@@ -9,7 +9,20 @@ glyph program, which no text extractor reads), so pypdf meets what it meets on a
 
 from __future__ import annotations
 
+from replica.catalog import ArticleSpec, read_data_text
+from replica.pages import minimal_pdf
+
 CJK_FONT = b"SimSun"
+
+
+def attachment_pdf(site_name: str, article: ArticleSpec, cycle: int) -> bytes:
+    """The PDF an article's attachment link serves in `cycle`."""
+    attachment = article.attachment
+    assert attachment is not None
+    text_file = attachment.text_in(cycle)
+    if text_file is None:
+        return minimal_pdf(f"{site_name} {attachment.file}")
+    return cjk_pdf([line.strip() for line in read_data_text(text_file).splitlines() if line.strip()])
 
 
 def _cmap(chars: list[str]) -> bytes:
