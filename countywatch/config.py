@@ -254,8 +254,9 @@ class Crawl(_Model):
     extract_workers: int = Field(default=2, ge=0, le=64)  # processes for extraction; 0 = in-process
     recheck_after: str = "1d"  # re-check a known article this long after it was first seen, doubling
     recheck_max: str = "30d"  # and stop re-checking it after it is this old
-    # Articles first seen this recently are re-checked every crawl with a conditional GET (a 304
-    # costs no download and no extraction), so an edit is found in the next cycle; "0s" turns it off.
+    # Articles first seen and published this recently are re-checked every crawl with a conditional
+    # GET (a 304 costs no download and no extraction), so an edit is found in the next cycle; "0s"
+    # turns it off.
     recheck_recent: str = "3d"
     # Attachments (附件) of new and changed articles: fetched within the source's scope, at most
     # attachment_max_bytes each, their text extracted within attachment_seconds.

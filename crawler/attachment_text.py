@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 import docx
 import openpyxl
 import xlrd
-from xlrd.compdoc import CompDocError
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
+from xlrd.compdoc import CompDocError
 
 MAX_PDF_PAGES = 300
 MAX_TEXT_CHARS = 500_000

@@ -13,7 +13,7 @@ from storage.ingest import next_check, seen_again
 from storage.models import Article, ArticleAttachment, Source, utcnow
 from storage.neardup import NearDupIndex
 from storage.outbox import add_alert
-from storage.rules import RecheckPolicy
+from storage.rules import RecheckPolicy, is_recent
 from storage.urls import canonicalize_url
 
 # The status a crawler passes when the page answered 200 but now shows a "this item was deleted"
@@ -47,6 +47,7 @@ class KnownPage:
     gone_count: int
     etag: str | None = None
     last_modified: str | None = None
+    published_at: str | None = None  # as stored: ISO 8601, or the list page's date
     attachments: tuple[KnownAttachment, ...] = ()
 
     def due(self, now: datetime) -> bool:
@@ -58,8 +59,8 @@ class KnownPage:
         return self.status == "active" and bool(self.etag or self.last_modified)
 
     def recent(self, now: datetime, window: timedelta) -> bool:
-        """Whether it was first seen within `window` (re-checked every cycle when revalidatable)."""
-        return now - self.first_seen <= window
+        """Whether it is recent (storage.rules.is_recent): asked every cycle when revalidatable."""
+        return is_recent(self.first_seen, self.published_at, now, window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,8 @@ def known_pages(session: Session, source_name: str) -> dict[str, KnownPage]:
             Article.gone_count,
             Article.etag,
             Article.last_modified,
+            Article.published_at,
+            Article.list_date,
         )
         .join(Source, Source.id == Article.source_id)
         .where(Source.name == source_name)
@@ -119,6 +122,7 @@ def known_pages(session: Session, source_name: str) -> dict[str, KnownPage]:
             gone_count=row.gone_count,
             etag=row.etag,
             last_modified=row.last_modified,
+            published_at=row.published_at or row.list_date,
             attachments=tuple(attachments.get(row.id, ())),
         )
         for row in session.execute(stmt)

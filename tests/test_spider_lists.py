@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -238,6 +239,15 @@ def test_recent_articles_are_asked_every_cycle_with_their_validators() -> None:
     assert early.headers[b"If-Modified-Since"] == b"Tue, 30 Apr 2024 08:00:00 GMT"
     assert early.meta["handle_httpstatus_list"] == [304] and early.meta["cw_early"] is True
     assert counters(s)["skipped_known"] == 1  # SECOND; UNLISTED is not on the list page
+
+
+def test_old_notices_first_seen_today_are_not_asked_every_cycle() -> None:
+    # A site's first crawl finds last year's notices: first seen now, but published long ago.
+    page = validated(FIRST, NOW - timedelta(hours=2), NOW + timedelta(hours=22))
+    pages = {FIRST: replace(page, published_at="2023-04-19"), SECOND: replace(page, url=SECOND)}
+    s = spider(pages=pages)
+    urls = [r.url for r in s.parse_list(list_response(s)) if r.meta["cw_kind"] == "article"]
+    assert FIRST not in urls and SECOND in urls  # SECOND: no date known, first seen two hours ago
 
 
 def test_unlisted_recent_articles_are_asked_from_the_start() -> None:

@@ -36,6 +36,7 @@ from crawler.pipelines.attachments import AttachmentLimits
 from crawler.settings import COUNTYWATCH_RECHECK_RECENT as RECHECK_RECENT
 from crawler.spiders.failures import failure_kind, http_status
 from crawler.tally import META_KIND, META_SOURCE, count, count_error, source_of
+from storage.rules import is_recent
 from storage.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,9 @@ class KnownPage(Protocol):
 
     @property
     def first_seen(self) -> datetime: ...
+
+    @property
+    def published_at(self) -> str | None: ...
 
     @property
     def etag(self) -> str | None: ...
@@ -262,7 +266,9 @@ class ListSpider(Spider):
 
     def _early(self, known: KnownPage) -> bool:
         """A recent article the site can answer 304 for: asked every cycle, as cheap as a list page."""
-        return self._revalidatable(known) and self.now - known.first_seen <= self.recheck_recent
+        return self._revalidatable(known) and is_recent(
+            known.first_seen, known.published_at, self.now, self.recheck_recent
+        )
 
     def _due(self, known: KnownPage, lastmod: str | None) -> bool:
         changed_at = _parse_lastmod(lastmod)
