@@ -34,7 +34,7 @@ class Attachment:
     sha256: str | None = None
     bytes: int | None = None
     text_chars: int | None = None
-    # unreadable (no reader for the format), too_large, offsite, failed, timeout, text_cut
+    # unreadable (no reader for the format), too_large, offsite, robots, failed, timeout, text_cut
     flags: list[str] = field(default_factory=list)
     error: str | None = None
 

@@ -214,7 +214,7 @@ class ArticleAttachment(Base):
     sha256: Mapped[Hash | None]  # None: not fetched (out of scope, too large, failed)
     bytes: Mapped[int | None]
     text_chars: Mapped[int | None]
-    flags: Mapped[StrList]  # unreadable, too_large, offsite, failed, timeout
+    flags: Mapped[StrList]  # unreadable, too_large, offsite, robots, failed, timeout, text_cut
     error: Mapped[LongText | None]
     etag: Mapped[str | None] = mapped_column(String(200))  # validators of the file's last answer
     last_modified: Mapped[Label | None]

@@ -102,7 +102,7 @@ def test_failures_are_recorded_on_each_file_and_the_article_goes_on() -> None:
         ["unreadable"],
         ["failed"],
         ["too_large"],
-        ["failed"],
+        ["robots"],
     ]
     assert missing.error == "HTTP 404" and all(a.sha256 is None for a in (offsite, archive, missing))
     assert {r.url for r in engine.requests} == {missing.url, large.url, blocked.url}  # never off the source

@@ -21,11 +21,14 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
+from twisted.internet import defer
+from twisted.internet.error import TCPTimedOutError
 
 from crawler import settings as defaults
 from crawler.article import Article, Attachment
 from crawler.attachment_text import AttachmentText, can_read
 from crawler.items import AttachmentItem, PageItem
+from crawler.middlewares import OffsiteRequest
 from crawler.pool import ExtractionPool
 from crawler.tally import META_KIND, META_SOURCE, count
 
@@ -76,12 +79,16 @@ def attachment_request(source: str, url: str, max_bytes: int) -> Request:
 
 def failure_flag(exc: BaseException) -> str:
     """The attachment flag of a failed download."""
-    text = str(exc)
-    if "maxsize" in text or "larger than" in text:
+    text = str(exc).lower()
+    if isinstance(exc, OffsiteRequest):
+        return "offsite"
+    if "larger than" in text:  # Scrapy cancels a download past download_maxsize with this message
         return "too_large"
-    if isinstance(exc, IgnoreRequest):
-        return "offsite" if "offsite" in text.lower() or "off-domain" in text.lower() else "failed"
-    return "timeout" if isinstance(exc, TimeoutError) or "timed out" in text.lower() else "failed"
+    if isinstance(exc, IgnoreRequest) and "robots.txt" in text:
+        return "robots"
+    if isinstance(exc, TimeoutError | defer.TimeoutError | TCPTimedOutError) or "timed out" in text:
+        return "timeout"
+    return "failed"
 
 
 async def read_within(pool: ExtractionPool, data: bytes, url: str, seconds: float) -> AttachmentText:
