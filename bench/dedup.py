@@ -11,8 +11,9 @@ background document is a false positive. Memory per document is what tracemalloc
 allocate. Rates are documents per CPU second of this process (time.process_time), so they are per
 core and do not depend on what else the machine runs.
 
-"countywatch NearDupIndex" is the method before containment (Jaccard 0.7, or 0.5, the threshold
-ingest uses for a copy flagged truncated); "+ containment" is what ingest does now: the same query,
+"before: 32x4 bands, Jaccard only" is the method before containment (the index's previous bands;
+Jaccard 0.7, or 0.5, the threshold ingest uses for a copy flagged truncated); "countywatch
+NearDupIndex 42x3" the same queries on today's bands; "+ containment" is what ingest does now: the same query,
 then the candidates from estimated Jaccard CANDIDATE_THRESHOLD checked by exact containment of
 shingle sets and headlines (storage.neardup.contained_copy). Its query rate includes shingling the
 query and every candidate's text, as ingest does with the candidate texts it reads back.
@@ -56,6 +57,8 @@ from crawler.fingerprint import (
 )
 from storage.neardup import (
     CANDIDATE_THRESHOLD,
+    DEFAULT_BANDS,
+    DEFAULT_ROWS,
     MAX_CONTAINMENT_CANDIDATES,
     NearDupIndex,
     ShingledText,
@@ -210,20 +213,26 @@ def with_containment(
 
 
 def bench_countywatch(
-    labelled: Labelled, own: list[MinHashSignature], back: list[MinHashSignature], back_texts: list[str]
+    labelled: Labelled,
+    own: list[MinHashSignature],
+    back: list[MinHashSignature],
+    back_texts: list[str],
+    bands: tuple[int, int] | None = None,
 ) -> list[IndexResult]:
+    """The index at its defaults (Jaccard, low threshold, + containment); with `bands`, Jaccard only."""
     n_lab = len(own)
     signatures = own + back
-    index = NearDupIndex(threshold=THRESHOLD)
+    b, r = bands or (DEFAULT_BANDS, DEFAULT_ROWS)
+    index = NearDupIndex(threshold=THRESHOLD, bands=b, rows=r)
     start = time.process_time()
     for doc_id, sig in enumerate(signatures):
         index.add(doc_id, sig)
     insert = len(signatures) / (time.process_time() - start)
     rows = [(doc_id, sig.to_bytes()) for doc_id, sig in enumerate(signatures)]
     start = time.process_time()
-    NearDupIndex.from_rows(rows)
+    NearDupIndex.from_rows(rows, bands=b, rows_per_band=r)
     rebuild = time.process_time() - start
-    _, used = measure_memory(lambda: NearDupIndex.from_rows(rows))
+    _, used = measure_memory(lambda: NearDupIndex.from_rows(rows, bands=b, rows_per_band=r))
     queries = list(range(n_lab)) + list(range(n_lab, min(len(signatures), n_lab + 2000)))
     start = time.process_time()
     answers = {q: [doc for doc, _ in index.query(signatures[q])] for q in queries}
@@ -231,6 +240,24 @@ def bench_countywatch(
     recall, precision, false = score(labelled, {q: answers[q] for q in range(n_lab)})
     low = {q: [doc for doc, _ in index.query(signatures[q], LOW_THRESHOLD)] for q in range(n_lab)}
     low_recall, low_precision, low_false = score(labelled, low)
+    if bands is not None:
+        label = f"before: {b}x{r} bands, Jaccard only"
+        return [
+            IndexResult(
+                label, len(back), insert, query, used / len(signatures), rebuild, recall, precision, false
+            ),
+            IndexResult(
+                f"  same, query threshold {LOW_THRESHOLD}",
+                len(back),
+                insert,
+                query,
+                used / len(signatures),
+                rebuild,
+                low_recall,
+                low_precision,
+                low_false,
+            ),
+        ]
 
     def text_of(doc: int) -> tuple[str | None, str]:
         if doc < n_lab:
@@ -248,7 +275,7 @@ def bench_countywatch(
     c_recall, c_precision, c_false = score(labelled, {q: contained[q] for q in range(n_lab)})
     return [
         IndexResult(
-            "countywatch NearDupIndex",
+            f"countywatch NearDupIndex {b}x{r}",
             len(back),
             insert,
             query,
@@ -392,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         sig_rate = size / (time.process_time() - start)
         back_simhash = [int(simhash_hex(t), 16) for t in texts[:size]]
         print(f"(signed {size} background documents at {sig_rate:.0f} docs/s)")
+        results.extend(bench_countywatch(labelled, own_minhash, back, texts[:size], bands=(32, 4)))
         results.extend(bench_countywatch(labelled, own_minhash, back, texts[:size]))
         results.append(bench_datasketch(labelled, own_datasketch, back))
         results.append(
