@@ -446,7 +446,7 @@ class ListSpider(Spider):
 
 
 def _ask_if_changed(request: Request, known: KnownPage | KnownAttachment) -> None:
-    """Make a re-check conditional on the stored validators; a 304 then reaches parse_article."""
+    """Make a re-check conditional on the stored validators; a 304 then reaches the callback."""
     if known.etag:
         request.headers[b"If-None-Match"] = known.etag.encode("latin-1", "replace")
     if known.last_modified:
