@@ -4,7 +4,7 @@ articles gains etag and last_modified (what the last full answer carried); attac
 each attachment's text once per SHA-256; article_attachments links an article to its attachments.
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0003
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
