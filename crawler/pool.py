@@ -4,48 +4,123 @@ Extraction (lxml, trafilatura, OpenCC, classification) is CPU work; run in Scrap
 would stall the reactor and with it every download. `ExtractionPool.extract` sends a page to a
 worker process and returns an awaitable, so crawling and extraction overlap. With 0 workers the
 extraction runs in one thread of the crawl process (for debugging and tiny runs).
+
+Each page has a budget: a page larger than `max_bytes` is refused before it reaches a worker, and
+one whose extraction runs longer than `time_limit` seconds is interrupted in the worker (SIGALRM),
+so one hostile page (100k attributes on one element) costs seconds, not minutes, and the crawl goes
+on. The alarm needs a worker process: with 0 workers only the size budget applies.
+
+Workers die with the crawl process. They are children of multiprocessing's fork server, not of the
+crawl, and each holds the fork server's "alive" pipe, so neither notices on its own when a crawl is
+SIGKILLed: they would linger (holding the crawl's stdout, which a supervising daemon reads to EOF)
+until the crawl's time limit. A thread in each worker waits on a pidfd of the crawl process instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import select
+import signal
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from types import FrameType
 
 from countywatch.config import Topic
 from crawler.article import Article
+from crawler.errors import ExtractionError
 from crawler.extract import extract_article
+
+ALARM_REPEAT = 0.5  # seconds between repeated alarms once a page is over its time limit
+
+
+class OverBudget(ExtractionError):
+    """A page larger, or slower to extract, than the per-page extraction budget."""
+
+
+class _Alarm:
+    """The time limit of the page being extracted in this worker."""
+
+    rang = False
+
+    @classmethod
+    def ring(cls, signum: int, frame: FrameType | None) -> None:
+        # Raised where the extraction happens to be; the timer repeats, so a library that
+        # swallows the exception is interrupted again, and `rang` condemns a late result anyway.
+        cls.rang = True
+        raise OverBudget("over the extraction time limit")
 
 
 def extract_page(
-    body: bytes, url: str, http_charset: str | None, topics: Mapping[str, Topic]
+    body: bytes, url: str, http_charset: str | None, topics: Mapping[str, Topic], time_limit: float
 ) -> tuple[Article, float]:
     """Extract one page and the CPU seconds it took (runs in a worker; raises ExtractionError)."""
     started = time.process_time()
-    article = extract_article(body, url, http_charset=http_charset, topics=topics)
+    timed = time_limit > 0 and threading.current_thread() is threading.main_thread()
+    _Alarm.rang = False
+    if timed:
+        signal.signal(signal.SIGALRM, _Alarm.ring)
+        signal.setitimer(signal.ITIMER_REAL, time_limit, ALARM_REPEAT)
+    try:
+        article = extract_article(body, url, http_charset=http_charset, topics=topics)
+    except OverBudget:
+        pass
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    if _Alarm.rang:
+        raise OverBudget(f"extraction stopped after {time_limit:g}s (the per-page time limit)")
     return article, time.process_time() - started
 
 
-class ExtractionPool:
-    """A pool of `workers` extraction processes (0: one thread in this process)."""
+def _die_with(parent: int) -> None:
+    """Worker initializer: exit as soon as the crawl process `parent` is gone."""
+    try:
+        pidfd = os.pidfd_open(parent)
+    except ProcessLookupError:
+        os._exit(1)
+    threading.Thread(target=_wait_and_exit, args=(pidfd,), name="parent-watch", daemon=True).start()
 
-    def __init__(self, workers: int, topics: Mapping[str, Topic]) -> None:
+
+def _wait_and_exit(pidfd: int) -> None:
+    select.select([pidfd], [], [])  # readable once the process has exited
+    os._exit(1)
+
+
+class ExtractionPool:
+    """A pool of `workers` extraction processes (0: one thread in this process), with a per-page budget."""
+
+    def __init__(
+        self,
+        workers: int,
+        topics: Mapping[str, Topic],
+        *,
+        time_limit: float = 0.0,
+        max_bytes: int = 0,
+    ) -> None:
         self.workers = workers
+        self.time_limit = time_limit  # seconds per page; 0: none
+        self.max_bytes = max_bytes  # bytes per page; 0: none
         self.cpu_seconds = 0.0  # spent extracting, in whichever process did it
         self._topics = dict(topics)
         self._executor: Executor
         if workers > 0:
             # forkserver: forking the crawl process (a running reactor, a database thread) is unsafe.
             context = multiprocessing.get_context("forkserver")
-            self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            self._executor = ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
+            )
         else:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
 
     async def extract(self, body: bytes, url: str, http_charset: str | None) -> Article:
-        """The record of a page, extracted off the reactor thread."""
-        future = self._executor.submit(extract_page, body, url, http_charset, self._topics)
+        """The record of a page, extracted off the reactor thread (OverBudget past the budget)."""
+        if self.max_bytes and len(body) > self.max_bytes:
+            raise OverBudget(f"{len(body)} bytes, over the extraction size limit of {self.max_bytes}")
+        future = self._executor.submit(extract_page, body, url, http_charset, self._topics, self.time_limit)
         article, cpu_seconds = await asyncio.wrap_future(future)
         self.cpu_seconds += cpu_seconds
         return article

@@ -1,7 +1,9 @@
 """ExtractPipeline: page bytes to an `Article`, in the extraction process pool.
 
 The reactor only awaits the pool, so downloads continue while both cores extract. A page that
-cannot be extracted is counted (`extraction`) and dropped; it never stops the crawl.
+cannot be extracted is counted (`extraction`) and dropped; one over the per-page budget
+(COUNTYWATCH_EXTRACT_TIME_LIMIT seconds, COUNTYWATCH_EXTRACT_MAX_BYTES bytes) is counted as
+`over_budget` and dropped. Neither stops the crawl.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from crawler import settings as defaults
 from crawler.errors import ExtractionError
 from crawler.items import PageItem
 from crawler.listdates import apply_list_date
-from crawler.pool import ExtractionPool
+from crawler.pool import ExtractionPool, OverBudget
 from crawler.tally import PREFIX, count_error
 
 logger = logging.getLogger(__name__)
@@ -28,21 +30,28 @@ EXTRACT_CPU_STAT = f"{PREFIX}/extract_cpu_seconds"
 class ExtractPipeline:
     """Extracts PageItems in an ExtractionPool of COUNTYWATCH_EXTRACT_WORKERS processes."""
 
-    def __init__(self, crawler: Crawler, workers: int) -> None:
+    def __init__(self, crawler: Crawler, workers: int, *, time_limit: float, max_bytes: int) -> None:
         self.crawler = crawler
         assert crawler.stats is not None
         self.stats: StatsCollector = crawler.stats
         self.workers = workers
+        self.time_limit = time_limit
+        self.max_bytes = max_bytes
         self.pool: ExtractionPool | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        workers = crawler.settings.getint("COUNTYWATCH_EXTRACT_WORKERS", defaults.COUNTYWATCH_EXTRACT_WORKERS)
-        return cls(crawler, workers)
+        settings = crawler.settings
+        workers = settings.getint("COUNTYWATCH_EXTRACT_WORKERS", defaults.COUNTYWATCH_EXTRACT_WORKERS)
+        time_limit = settings.getfloat(
+            "COUNTYWATCH_EXTRACT_TIME_LIMIT", defaults.COUNTYWATCH_EXTRACT_TIME_LIMIT
+        )
+        max_bytes = settings.getint("COUNTYWATCH_EXTRACT_MAX_BYTES", defaults.COUNTYWATCH_EXTRACT_MAX_BYTES)
+        return cls(crawler, workers, time_limit=time_limit, max_bytes=max_bytes)
 
     def _new_pool(self) -> ExtractionPool:
         topics = getattr(self.crawler.spider, "topics", None) or {}
-        return ExtractionPool(self.workers, topics)
+        return ExtractionPool(self.workers, topics, time_limit=self.time_limit, max_bytes=self.max_bytes)
 
     def open_spider(self) -> None:
         self.pool = self._new_pool()
@@ -65,6 +74,11 @@ class ExtractPipeline:
         pool = self.pool
         try:
             article = await pool.extract(item.body, item.url, item.http_charset)
+        except OverBudget as exc:
+            # Recorded against the URL (the log line) and the source (the counter); the crawl goes on.
+            count_error(self.stats, item.source, "over_budget")
+            logger.warning("%s of %s: %s", item.url, item.source, exc)
+            raise DropItem(f"{item.url}: {exc}") from None
         except ExtractionError as exc:
             count_error(self.stats, item.source, "extraction")
             raise DropItem(f"{item.url}: {exc}") from None
