@@ -7,8 +7,11 @@ extraction runs in one thread of the crawl process (for debugging and tiny runs)
 
 Each page has a budget: a page larger than `max_bytes` is refused before it reaches a worker, and
 one whose extraction runs longer than `time_limit` seconds is interrupted in the worker (SIGALRM),
-so one hostile page (100k attributes on one element) costs seconds, not minutes, and the crawl goes
-on. The alarm needs a worker process: with 0 workers only the size budget applies.
+so one hostile page costs seconds, not minutes, and the crawl goes on. The alarm runs between
+Python bytecodes; a page that keeps a C library busy (libxml2 parses 100k valueless attributes on
+one element for about a minute) meets the kernel instead: the worker's CPU limit (RLIMIT_CPU) is
+set a little past the page's budget, and SIGXCPU ends the worker, which the pipeline sees as a
+broken pool. Both need a worker process: with 0 workers only the size budget applies.
 
 Workers die with the crawl process. They are children of multiprocessing's fork server, not of the
 crawl, and each holds the fork server's "alive" pipe, so neither notices on its own when a crawl is
@@ -19,8 +22,10 @@ until the crawl's time limit. A thread in each worker waits on a pidfd of the cr
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
 import os
+import resource
 import select
 import signal
 import threading
@@ -35,10 +40,16 @@ from crawler.errors import ExtractionError
 from crawler.extract import extract_article
 
 ALARM_REPEAT = 0.5  # seconds between repeated alarms once a page is over its time limit
+HARD_LIMIT_GRACE = 2.0  # CPU seconds past the time limit before the kernel ends the worker
 
 
 class OverBudget(ExtractionError):
     """A page larger, or slower to extract, than the per-page extraction budget."""
+
+
+class _Interrupted(BaseException):
+    """Raised by the alarm inside the extraction: a BaseException, so the `except Exception`
+    clauses of the libraries on the way (parsers, trafilatura) let it through."""
 
 
 class _Alarm:
@@ -48,10 +59,10 @@ class _Alarm:
 
     @classmethod
     def ring(cls, signum: int, frame: FrameType | None) -> None:
-        # Raised where the extraction happens to be; the timer repeats, so a library that
-        # swallows the exception is interrupted again, and `rang` condemns a late result anyway.
+        # The timer repeats, so code that swallows even a BaseException is interrupted again,
+        # and `rang` condemns whatever result comes back late.
         cls.rang = True
-        raise OverBudget("over the extraction time limit")
+        raise _Interrupted
 
 
 def extract_page(
@@ -64,20 +75,35 @@ def extract_page(
     if timed:
         signal.signal(signal.SIGALRM, _Alarm.ring)
         signal.setitimer(signal.ITIMER_REAL, time_limit, ALARM_REPEAT)
+        _limit_cpu(started + time_limit + max(HARD_LIMIT_GRACE, time_limit / 4))
     try:
         article = extract_article(body, url, http_charset=http_charset, topics=topics)
-    except OverBudget:
+    except _Interrupted:
         pass
+    except Exception:
+        if not _Alarm.rang:
+            raise
     finally:
         if timed:
             signal.setitimer(signal.ITIMER_REAL, 0)
+            _limit_cpu(None)
     if _Alarm.rang:
         raise OverBudget(f"extraction stopped after {time_limit:g}s (the per-page time limit)")
     return article, time.process_time() - started
 
 
+def _limit_cpu(seconds: float | None) -> None:
+    """Let the kernel end this process once it has used `seconds` of CPU (None: no limit)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = resource.RLIM_INFINITY if seconds is None else math.ceil(seconds)
+    if hard != resource.RLIM_INFINITY and (soft == resource.RLIM_INFINITY or soft > hard):
+        soft = hard
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
 def _die_with(parent: int) -> None:
-    """Worker initializer: exit as soon as the crawl process `parent` is gone."""
+    """Worker initializer: exit as soon as the crawl process `parent` is gone; never dump core."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     try:
         pidfd = os.pidfd_open(parent)
     except ProcessLookupError:

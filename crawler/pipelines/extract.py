@@ -9,14 +9,16 @@ cannot be extracted is counted (`extraction`) and dropped; one over the per-page
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Self
+from typing import Any, NoReturn, Self
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
 from crawler import settings as defaults
+from crawler.article import Article
 from crawler.errors import ExtractionError
 from crawler.items import PageItem
 from crawler.listdates import apply_list_date
@@ -69,28 +71,43 @@ class ExtractPipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem):
             return item
-        if self.pool is None:
-            self.pool = self._new_pool()
-        pool = self.pool
-        try:
-            article = await pool.extract(item.body, item.url, item.http_charset)
-        except OverBudget as exc:
-            # Recorded against the URL (the log line) and the source (the counter); the crawl goes on.
-            count_error(self.stats, item.source, "over_budget")
-            logger.warning("%s of %s: %s", item.url, item.source, exc)
-            raise DropItem(f"{item.url}: {exc}") from None
-        except ExtractionError as exc:
-            count_error(self.stats, item.source, "extraction")
-            raise DropItem(f"{item.url}: {exc}") from None
-        except BrokenProcessPool:
-            # A worker died (out of memory, a crash in a C library): this page is lost, the crawl is not.
-            count_error(self.stats, item.source, "extraction")
-            if self.pool is pool:  # the first of the failed extractions replaces the pool
-                pool.close(wait=False)
-                self._add_cpu(pool)
-                self.pool = self._new_pool()
-            raise DropItem(f"{item.url}: the extraction worker died") from None
+        article = await self._extract(item)
         apply_list_date(article, item.list_date)
         item.article = article
         item.body = b""  # the bytes are not needed past this point
         return item
+
+    async def _extract(self, item: PageItem) -> Article:
+        # A worker that dies (out of memory, a crash in a C library, the CPU limit of a page over
+        # its budget) breaks the pool and every page in flight in it: each is tried once more in a
+        # fresh pool, so only the page that kills a worker twice is lost, as an error of its URL.
+        for attempt in (1, 2):
+            if self.pool is None:
+                self.pool = self._new_pool()
+            pool = self.pool
+            started = time.monotonic()
+            try:
+                return await pool.extract(item.body, item.url, item.http_charset)
+            except OverBudget as exc:
+                self._over_budget(item, str(exc))
+            except ExtractionError as exc:
+                count_error(self.stats, item.source, "extraction")
+                raise DropItem(f"{item.url}: {exc}") from None
+            except BrokenProcessPool:
+                if self.pool is pool:  # the first of the failed extractions replaces the pool
+                    pool.close(wait=False)
+                    self._add_cpu(pool)
+                    self.pool = None
+                if attempt == 1:
+                    continue
+                if pool.time_limit and time.monotonic() - started >= pool.time_limit:
+                    self._over_budget(item, f"its extraction worker ran past the {pool.time_limit:g}s limit")
+                count_error(self.stats, item.source, "extraction")
+                raise DropItem(f"{item.url}: the extraction worker died") from None
+        raise AssertionError("unreachable")
+
+    def _over_budget(self, item: PageItem, why: str) -> NoReturn:
+        # Recorded against the URL (the log line) and the source (the counter); the crawl goes on.
+        count_error(self.stats, item.source, "over_budget")
+        logger.warning("%s of %s: %s", item.url, item.source, why)
+        raise DropItem(f"{item.url}: {why}")
