@@ -9,9 +9,10 @@ Each page has a budget: a page larger than `max_bytes` is refused before it reac
 one whose extraction runs longer than `time_limit` seconds is interrupted in the worker (SIGALRM),
 so one hostile page costs seconds, not minutes, and the crawl goes on. The alarm runs between
 Python bytecodes; a page that keeps a C library busy (libxml2 parses 100k valueless attributes on
-one element for about a minute) meets the kernel instead: the worker's CPU limit (RLIMIT_CPU) is
-set a little past the page's budget, and SIGXCPU ends the worker, which the pipeline sees as a
-broken pool. Both need a worker process: with 0 workers only the size budget applies.
+one element for about a minute) is ended with its worker a little past the budget: by a watchdog
+thread when the library releases the GIL (libxml2 does), else by the kernel through the worker's
+CPU limit (RLIMIT_CPU, SIGXCPU). The pipeline sees a broken pool. Both need a worker process: with
+0 workers only the size budget applies.
 
 Workers die with the crawl process. They are children of multiprocessing's fork server, not of the
 crawl, and each holds the fork server's "alive" pipe, so neither notices on its own when a crawl is
@@ -40,7 +41,7 @@ from crawler.errors import ExtractionError
 from crawler.extract import extract_article
 
 ALARM_REPEAT = 0.5  # seconds between repeated alarms once a page is over its time limit
-HARD_LIMIT_GRACE = 2.0  # CPU seconds past the time limit before the kernel ends the worker
+HARD_LIMIT_GRACE = 2.0  # seconds past the time limit before the worker is ended
 
 
 class OverBudget(ExtractionError):
@@ -72,10 +73,14 @@ def extract_page(
     started = time.process_time()
     timed = time_limit > 0 and threading.current_thread() is threading.main_thread()
     _Alarm.rang = False
+    hard = time_limit + max(HARD_LIMIT_GRACE, time_limit / 4)
+    watchdog = threading.Timer(hard, os.kill, args=(os.getpid(), signal.SIGKILL))
+    watchdog.daemon = True
     if timed:
         signal.signal(signal.SIGALRM, _Alarm.ring)
         signal.setitimer(signal.ITIMER_REAL, time_limit, ALARM_REPEAT)
-        _limit_cpu(started + time_limit + max(HARD_LIMIT_GRACE, time_limit / 4))
+        _limit_cpu(started + hard)
+        watchdog.start()
     try:
         article = extract_article(body, url, http_charset=http_charset, topics=topics)
     except _Interrupted:
@@ -85,11 +90,18 @@ def extract_page(
             raise
     finally:
         if timed:
+            watchdog.cancel()
             signal.setitimer(signal.ITIMER_REAL, 0)
             _limit_cpu(None)
     if _Alarm.rang:
         raise OverBudget(f"extraction stopped after {time_limit:g}s (the per-page time limit)")
     return article, time.process_time() - started
+
+
+def check_size(body: bytes, max_bytes: int) -> None:
+    """Raise OverBudget for a page over `max_bytes` (0: no limit)."""
+    if max_bytes and len(body) > max_bytes:
+        raise OverBudget(f"{len(body)} bytes, over the extraction size limit of {max_bytes}")
 
 
 def _limit_cpu(seconds: float | None) -> None:
@@ -144,8 +156,7 @@ class ExtractionPool:
 
     async def extract(self, body: bytes, url: str, http_charset: str | None) -> Article:
         """The record of a page, extracted off the reactor thread (OverBudget past the budget)."""
-        if self.max_bytes and len(body) > self.max_bytes:
-            raise OverBudget(f"{len(body)} bytes, over the extraction size limit of {self.max_bytes}")
+        check_size(body, self.max_bytes)
         future = self._executor.submit(extract_page, body, url, http_charset, self._topics, self.time_limit)
         article, cpu_seconds = await asyncio.wrap_future(future)
         self.cpu_seconds += cpu_seconds
