@@ -1,8 +1,9 @@
 """Crawl scope: every request, and every redirect target, must be on a host of its source.
 
 A host is a host name and a port: `http://x/` and `https://x/` (each on its scheme's default port)
-are the same site, `http://x:8080/` is another server and is out of scope unless a URL of the
-source, or an `allowed_domains` / `mobile_hosts` entry written `host:port`, names that port.
+are the same site, `http://x:8080/` is another server and is out of scope unless a start URL, feed
+or sitemap of the source names that port (`allowed_domains` and `mobile_hosts` are host names: the
+default ports).
 
 Scrapy's OffsiteMiddleware only knows one domain list per spider and lets `dont_filter` requests
 through; here each request is checked against the hosts of the source it was made for, including
@@ -48,18 +49,10 @@ def url_origin(url: str) -> Origin | None:
     return parts.hostname.lower().rstrip("."), port
 
 
-def _entry_origin(entry: str) -> Origin | None:
-    """A configured `host` or `host:port` (a port 80 or 443 counts as the default)."""
-    origin = url_origin("//" + entry)
-    if origin is None or origin[1] not in DEFAULT_PORTS.values():
-        return origin
-    return origin[0], None
-
-
 def source_origins(source: Source) -> frozenset[Origin]:
     """Every host:port the source may be crawled on."""
     origins = {url_origin(u) for u in [*source.start_urls, *source.feeds, *source.sitemaps]}
-    origins |= {_entry_origin(e) for e in [*source.allowed_domains, *source.mobile_hosts]}
+    origins |= {(h.lower().rstrip("."), None) for h in [*source.allowed_domains, *source.mobile_hosts]}
     return frozenset(o for o in origins if o is not None)
 
 
