@@ -82,7 +82,11 @@ def extract_page(
         _limit_cpu(started + hard)
         watchdog.start()
     try:
-        article = extract_article(body, url, http_charset=http_charset, topics=topics)
+        try:
+            article = extract_article(body, url, http_charset=http_charset, topics=topics)
+        finally:
+            if timed:  # first thing: an alarm ringing here is still caught below
+                signal.setitimer(signal.ITIMER_REAL, 0)
     except _Interrupted:
         pass
     except Exception:
@@ -91,7 +95,6 @@ def extract_page(
     finally:
         if timed:
             watchdog.cancel()
-            signal.setitimer(signal.ITIMER_REAL, 0)
             _limit_cpu(None)
     if _Alarm.rang:
         raise OverBudget(f"extraction stopped after {time_limit:g}s (the per-page time limit)")
