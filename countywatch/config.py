@@ -364,7 +364,8 @@ class Crawl(_Model):
     max_page_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024**3)
     time_limit: str = "1h"  # a crawl run is stopped after this long
     extract_workers: int = Field(default=2, ge=0, le=64)  # processes for extraction; 0 = in-process
-    # Per-page extraction budget: a page over it is an `over_budget` error, and the crawl goes on.
+    # Per-page extraction budget (CPU time, bytes): a page over it is an `over_budget` error, and
+    # the crawl goes on.
     extract_time_limit: str = "20s"
     extract_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     recheck_after: str = "1d"  # re-check a known article this long after it was first seen, doubling

@@ -6,13 +6,14 @@ worker process and returns an awaitable, so crawling and extraction overlap. Wit
 extraction runs in one thread of the crawl process (for debugging and tiny runs).
 
 Each page has a budget: a page larger than `max_bytes` is refused before it reaches a worker, and
-one whose extraction runs longer than `time_limit` seconds is interrupted in the worker (SIGALRM),
+one whose extraction uses more than `time_limit` CPU seconds is interrupted in the worker (SIGPROF),
 so one hostile page costs seconds, not minutes, and the crawl goes on. The alarm runs between
 Python bytecodes; a page that keeps a C library busy (libxml2 parses 100k valueless attributes on
 one element for about a minute) is ended with its worker a little past the budget: by a watchdog
-thread when the library releases the GIL (libxml2 does), else by the kernel through the worker's
-CPU limit (RLIMIT_CPU, SIGXCPU). The pipeline sees a broken pool. Both need a worker process: with
-0 workers only the size budget applies.
+thread watching the worker's CPU time when the library releases the GIL (libxml2 does), else by the
+kernel through the worker's CPU limit (RLIMIT_CPU, SIGXCPU). CPU time, not wall time: a loaded
+machine does not turn an honest page into an error. The pipeline sees a broken pool. All of this
+needs a worker process: with 0 workers only the size budget applies.
 
 Workers die with the crawl process. They are children of multiprocessing's fork server, not of the
 crawl, and each holds the fork server's "alive" pipe, so neither notices on its own when a crawl is
@@ -41,7 +42,8 @@ from crawler.errors import ExtractionError
 from crawler.extract import extract_article
 
 ALARM_REPEAT = 0.5  # seconds between repeated alarms once a page is over its time limit
-HARD_LIMIT_GRACE = 2.0  # seconds past the time limit before the worker is ended
+HARD_LIMIT_GRACE = 2.0  # CPU seconds past the time limit before the worker is ended
+WATCH_INTERVAL = 0.25  # seconds between the watchdog's looks at the worker's CPU time
 
 
 class OverBudget(ExtractionError):
@@ -69,24 +71,27 @@ class _Alarm:
 def extract_page(
     body: bytes, url: str, http_charset: str | None, topics: Mapping[str, Topic], time_limit: float
 ) -> tuple[Article, float]:
-    """Extract one page and the CPU seconds it took (runs in a worker; raises ExtractionError)."""
+    """Extract one page and the CPU seconds it took (runs in a worker; raises ExtractionError).
+
+    `time_limit` is in CPU seconds of the worker, so a loaded machine does not turn a slow but
+    honest page into an error.
+    """
     started = time.process_time()
     timed = time_limit > 0 and threading.current_thread() is threading.main_thread()
     _Alarm.rang = False
-    hard = time_limit + max(HARD_LIMIT_GRACE, time_limit / 4)
-    watchdog = threading.Timer(hard, os.kill, args=(os.getpid(), signal.SIGKILL))
-    watchdog.daemon = True
+    hard = started + time_limit + max(HARD_LIMIT_GRACE, time_limit / 4)
+    done = threading.Event()
     if timed:
-        signal.signal(signal.SIGALRM, _Alarm.ring)
-        signal.setitimer(signal.ITIMER_REAL, time_limit, ALARM_REPEAT)
-        _limit_cpu(started + hard)
-        watchdog.start()
+        signal.signal(signal.SIGPROF, _Alarm.ring)
+        signal.setitimer(signal.ITIMER_PROF, time_limit, ALARM_REPEAT)
+        _limit_cpu(hard)
+        threading.Thread(target=_watch_cpu, args=(hard, done), name="page-watchdog", daemon=True).start()
     try:
         try:
             article = extract_article(body, url, http_charset=http_charset, topics=topics)
         finally:
             if timed:  # first thing: an alarm ringing here is still caught below
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.setitimer(signal.ITIMER_PROF, 0)
     except _Interrupted:
         pass
     except Exception:
@@ -94,11 +99,19 @@ def extract_page(
             raise
     finally:
         if timed:
-            watchdog.cancel()
+            done.set()
             _limit_cpu(None)
     if _Alarm.rang:
-        raise OverBudget(f"extraction stopped after {time_limit:g}s (the per-page time limit)")
+        raise OverBudget(f"extraction stopped after {time_limit:g} CPU seconds (the per-page time limit)")
     return article, time.process_time() - started
+
+
+def _watch_cpu(deadline: float, done: threading.Event) -> None:
+    # For C code that releases the GIL (libxml2 parsing): the alarm's handler cannot run until it
+    # returns, but this thread can, and ends the worker once the page has used its CPU and grace.
+    while not done.wait(WATCH_INTERVAL):
+        if time.process_time() > deadline:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def check_size(body: bytes, max_bytes: int) -> None:

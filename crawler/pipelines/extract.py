@@ -101,7 +101,8 @@ class ExtractPipeline:
                 if attempt == 1:
                     continue
                 if pool.time_limit and time.monotonic() - started >= pool.time_limit:
-                    self._over_budget(item, f"its extraction worker ran past the {pool.time_limit:g}s limit")
+                    why = f"its extraction worker was ended past the {pool.time_limit:g}s limit"
+                    self._over_budget(item, why)
                 count_error(self.stats, item.source, "extraction")
                 raise DropItem(f"{item.url}: the extraction worker died") from None
         raise AssertionError("unreachable")

@@ -3,7 +3,7 @@ process pool: each page gets its right outcome, a page over the per-page budget 
 `over_budget` error for its URL, and the pool goes on extracting the next page.
 
 Time and memory are measured by bench/pathological.py, not here: the one time-dependent case
-(100k attributes, minutes of extraction) runs with a 2 s budget, far below what it needs.
+(100k attributes, about a minute of CPU in libxml2) runs with a 5 s budget, far below what it needs.
 """
 
 from __future__ import annotations
@@ -73,11 +73,11 @@ def test_pages_that_cannot_extract_are_errors_of_their_url_and_the_pool_goes_on(
 ) -> None:
     caplog.set_level(logging.WARNING)
     results, errors = extract_all(
-        ["huge_attributes", "fifty_megabytes", "binary"], {"COUNTYWATCH_EXTRACT_TIME_LIMIT": 2.0}
+        ["huge_attributes", "fifty_megabytes", "binary"], {"COUNTYWATCH_EXTRACT_TIME_LIMIT": 5.0}
     )
     attributes, huge, binary, normal = results
     # libxml2 keeps the worker in C past the alarm: the CPU limit ends it (twice: once per attempt)
-    assert isinstance(attributes, str) and "2s" in attributes and "limit" in attributes
+    assert isinstance(attributes, str) and "5s" in attributes and "limit" in attributes
     assert isinstance(huge, str) and "extraction size limit" in huge
     assert isinstance(binary, str) and "not an HTML page" in binary
     assert MARKER in article_text(normal)  # a fresh worker, after the page ended two
