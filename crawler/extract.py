@@ -174,6 +174,11 @@ def _after_title(line: str, title: str) -> str:
     return flat[len(title) :].strip() if flat.startswith(title + " ") else line
 
 
+def parse_page(body: bytes | str, http_charset: str | None = None) -> HtmlElement:
+    """A page decoded and parsed as extract_article parses it (scripts, styles, comments gone)."""
+    return _parse(_decode(body, http_charset).text)
+
+
 def _decode(body: bytes | str, http_charset: str | None) -> DecodedPage:
     if isinstance(body, bytes):
         return decode_html(body, http_charset=http_charset)

@@ -10,9 +10,19 @@ from typing import Any
 
 import pytest
 
-from tests.golden import CHECKED_FIELDS, TEXT_CHECKS, Case, cases, mismatches, record
+from tests.golden import (
+    CHECKED_FIELDS,
+    TEXT_CHECKS,
+    Case,
+    dev_cases,
+    held_out_cases,
+    is_held_out,
+    labelled_cases,
+    mismatches,
+    record,
+)
 
-CASES = cases()
+CASES = labelled_cases()
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +42,15 @@ def test_enough_golden_pages() -> None:
     assert len(CASES) >= 25
     assert kinds.count("list") >= 3
     assert all(set(case.expected()) >= {"title", "page_kind", "gold_text"} for case in CASES)
+
+
+def test_held_out_split_is_by_name_and_splits_the_pages() -> None:
+    # The split depends on the name only: a case cannot move between halves when it is relabelled.
+    assert [is_held_out(case.name) for case in CASES] == [case.held_out for case in CASES]
+    assert is_held_out("traf_hebei_play") is False and is_held_out("list_tieba") is True
+    dev, held = dev_cases(), held_out_cases()
+    assert {case.name for case in dev} | {case.name for case in held} == {case.name for case in CASES}
+    assert len(dev) >= len(CASES) // 4 and len(held) >= len(CASES) // 4
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])

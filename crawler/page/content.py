@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import trafilatura
 from lxml.html import Element, HtmlElement
 
+from crawler.page.candidates import block_lines, densest_block
+
 _TABLE_RULE = re.compile(r"^\|?(?:\s*:?-{3,}:?\s*\|)+\s*$")
 _SUMMARY_XPATH = (
     "//body//*[contains(@class, 'summary') or contains(@class, 'abstract') or contains(@class, 'digest')]"
@@ -102,11 +104,14 @@ def _document_of(element: HtmlElement) -> HtmlElement:
     return document
 
 
-def _run_trafilatura(tree: HtmlElement, url: str | None, *, recall: bool) -> MainContent:
+def _run_trafilatura(
+    tree: HtmlElement, url: str | None, *, recall: bool, precision: bool = False
+) -> MainContent:
     document = trafilatura.bare_extraction(
         tree,
         url=url,
         favor_recall=recall,
+        favor_precision=precision,
         include_comments=False,
         include_tables=True,
         include_images=False,
@@ -141,3 +146,19 @@ def _run_trafilatura(tree: HtmlElement, url: str | None, *, recall: bool) -> Mai
             prose_chars += len(line)
         lines.append(line)
     return MainContent(lines, list_chars, prose_chars)
+
+
+def candidate_lines(tree: HtmlElement, url: str | None) -> dict[str, list[str]]:
+    """Every main-content candidate of a parsed page by name, for measuring them side by side."""
+    container = find_cms_container(tree)
+    block = densest_block(tree)
+    return {
+        "trafilatura": _run_trafilatura(tree, url, recall=False).lines,
+        "trafilatura favor_precision": _run_trafilatura(tree, url, recall=False, precision=True).lines,
+        "trafilatura favor_recall": _run_trafilatura(tree, url, recall=True).lines,
+        "CMS container (recall)": (
+            _run_trafilatura(_document_of(container), url, recall=True).lines if container is not None else []
+        ),
+        "densest block": block_lines(block) if block is not None else [],
+        "chosen (extract_main_content)": extract_main_content(tree, url).lines,
+    }
