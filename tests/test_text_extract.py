@@ -138,3 +138,41 @@ def test_bracket_left_of_a_split_credit_and_replacement_characters_leave_no_trac
 def test_site_suffix_after_an_underscore_is_no_template_blank() -> None:
     article = extract_text_article("蔡健雅是新加坡歌手。", hints=PageHints(title="蔡健雅_百度百科"))
     assert "template" not in article.flags
+
+
+# An old table layout: trafilatura emits the nav bar and the copyright line before the body.
+NAV_FIRST = (
+    "首页 | 新闻中心 | 政务公开 | 办事服务 | 互动交流\n"
+    "Copyright © 2000-2006 某某县人民政府 版权所有\n"
+    "6月3日上午，县教育局召开全县中小学安全工作会议，部署暑期学生安全教育工作。会议要求各校落实责任。\n"
+    "会议指出，今年以来全县学校安全形势总体平稳，但防溺水、交通安全等方面仍存在隐患，必须常抓不懈。\n"
+    "会议强调，各学校要在放假前开展一次安全隐患大排查，并通过家长会、告家长书等方式提醒家长履行监护责任。\n"
+)
+
+
+def test_a_footer_line_before_the_body_does_not_end_it() -> None:
+    article = extract_text_article(NAV_FIRST)
+    assert article.text.startswith("6月3日上午")
+    assert article.text.endswith("履行监护责任。")
+    assert "Copyright" not in article.text and "首页" not in article.text
+    assert article.page_kind == "article"
+
+
+def test_a_tail_marker_after_the_body_still_ends_it() -> None:
+    text = NAV_FIRST + "相关阅读\n县长调研农村学校建设\n全县启动暑期防溺水宣传月活动 2023-06-01\n"
+    article = extract_text_article(text)
+    assert article.text.endswith("履行监护责任。")
+    assert "prose_restored" not in article.flags
+
+
+def test_the_guard_keeps_the_prose_cleaning_would_drop() -> None:
+    # A short lead, then a marker, then more prose than the lead but less than a substantial
+    # block: the marker cuts, and the guard sees that most of the prose went with it.
+    lead = "6月3日上午，县教育局召开全县中小学安全工作会议，部署暑期学生安全工作。"
+    rest = (
+        "会议要求，各学校要在放假前开展一次安全隐患大排查，"
+        "通过家长会、告家长书提醒家长履行监护责任，确保学生度过平安暑假。"
+    )
+    article = extract_text_article(f"{lead}\n相关阅读\n{rest}\n")
+    assert article.text == f"{lead}\n{rest}"
+    assert "prose_restored" in article.flags
