@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 import lxml.html
+from htmldate import find_date
 from lxml.etree import ParserError
 from lxml.html import HtmlElement
 
@@ -39,6 +40,7 @@ _HEAD_LINES = 5
 _SUMMARY_PROBE = 30  # characters of a summary that show the main text already has it
 # The text layer judges every line; a body beyond this is a dump, not an article, and is cut.
 MAX_TEXT_CHARS = 200_000
+_HTMLDATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def extract_article(
@@ -92,7 +94,7 @@ def read_hints(
         tree, meta_title=meta.title, site_name=meta.site_name, section=meta.section, keywords=meta.keywords
     )
     publisher, footer_site_id = find_footer_facts(tree)
-    published = _published(meta.published, info_lines or [])
+    published = _published(meta.published, info_lines or [], tree, url)
     body = tree.find("body")
     return PageHints(
         title=headline.title,
@@ -110,15 +112,34 @@ def read_hints(
     )
 
 
-def _published(meta_value: str | None, info_lines: list[str]) -> ParsedDate | None:
-    """The meta tag's date; the metadata line's when the tag is missing or lacks the time of day."""
+def _published(
+    meta_value: str | None, info_lines: list[str], tree: HtmlElement, url: str | None
+) -> ParsedDate | None:
+    """The publication time, from the page's own words first.
+
+    The metadata line the page shows wins when it agrees with the CMS tag on the day and gives
+    the time (a tag often records when the item was filed, to the second); the tag wins on another
+    day, or when the line has no time. With neither, htmldate's reading of the markup (the
+    JSON-LD, `<time>`, `itemprop` and URL patterns it knows) stands in.
+    """
     published = parse_date(meta_value) if meta_value else None
     shown = parse_date(info_lines[0]) if info_lines else None
-    if shown is None or shown.inferred:
+    if shown is not None and not shown.inferred:
+        if published is None or (shown.has_time and shown.day == published.day):
+            return shown
         return published
-    if published is None or (not published.has_time and shown.has_time and shown.day == published.day):
-        return shown
-    return published
+    return published or _htmldate(tree, url)
+
+
+def _htmldate(tree: HtmlElement, url: str | None) -> ParsedDate | None:
+    try:
+        found = find_date(tree, url=url, original_date=True, outputformat=_HTMLDATE_FORMAT)
+    except (ValueError, TypeError):  # a date the library cannot hold is no date
+        return None
+    if not found:
+        return None
+    # htmldate writes midnight for a date without a time of day.
+    return parse_date(found[:10] if found.endswith(" 00:00:00") else found)
 
 
 def _not_in_title_suffix(authors: list[str], tree: HtmlElement, headline: str | None) -> list[str]:

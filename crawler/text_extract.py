@@ -253,6 +253,19 @@ def _published(hint: str | None, meta: ParsedDate | None, body: list[str]) -> tu
     return lead.iso, True  # an event date in the lead stands in for the publication date
 
 
+def _authors(hints: PageHints, reading: _Reading) -> list[str]:
+    """The people the text names (metadata line, byline, closing credit) first.
+
+    `<meta name="author">` is often the editor who uploaded the item (责编) or the site itself: it
+    stands in only when the text names nobody, and never when it names the editor.
+    """
+    named = list(dict.fromkeys([*reading.meta.authors, *reading.byline_authors, *reading.credit_authors]))
+    if named:
+        return named
+    editors = {hints.editor, reading.meta.editor} - {None}
+    return [name for name in hints.authors if not any(name in editor for editor in editors if editor)]
+
+
 def _is_document_sharing_url(url: str | None) -> bool:
     return bool(url) and mentions_document_sharing(urlsplit(url or "").hostname or "")
 
@@ -300,8 +313,7 @@ def extract_text_article(
         title=title,
         text=body_text,
         published_at=published_at,
-        authors=list(hints.authors)
-        or list(dict.fromkeys([*reading.meta.authors, *reading.byline_authors, *reading.credit_authors])),
+        authors=_authors(hints, reading),
         source=hints.source or reading.meta.source or reading.title_source,
         editor=hints.editor or reading.meta.editor,
         site_name=hints.site_name or reading.site_name,

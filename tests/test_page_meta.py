@@ -148,3 +148,26 @@ def test_editor_credit_from_tail_text() -> None:
 def test_no_editor_credit_inside_a_sentence() -> None:
     body = "<p>本报编辑：张三同志在会上发言，强调要做好教育工作。</p>"
     assert find_editor_line(tree_of("", body)) is None
+
+
+def test_editor_credits_of_many_forms() -> None:
+    forms = {
+        "(责编：胡永秋、杨光宇)": "责编：胡永秋、杨光宇",
+        "[责任编辑：杜智 PX209]": "责任编辑：杜智",
+        "责编：黄忆南 PN269": "责编：黄忆南",
+        "编辑：赵敏 校对：孙磊": "编辑：赵敏",
+        "责任编辑：刘䶮": "责任编辑：刘䶮",
+    }
+    for credit, expected in forms.items():
+        assert find_editor_line(tree_of("", f"<p>正文。</p><div>{credit}</div>")) == expected
+
+
+def test_publication_date_in_a_table_cell_of_an_old_page() -> None:
+    body = """<table><tr><td>发布日期：</td><td>2005-3-11 12:12</td><td>点击数：</td><td>235</td></tr></table>
+      <p>正文。</p>"""
+    assert info_lines(body)[0].startswith("发布日期：2005-3-11 12:12")
+
+
+def test_month_first_date_of_an_old_asp_page() -> None:
+    body = "<p>正文。</p><div>更新时间：7/5/2005 9:23:57 PM</div>"
+    assert info_lines(body) == ["更新时间：7/5/2005 9:23:57 PM"]

@@ -37,10 +37,27 @@ def test_hint_date_of_another_day_wins_over_the_text() -> None:
 
 
 def test_hint_fields_win_and_text_fills_the_rest() -> None:
-    hints = PageHints(authors=["李平"], site_name="安康教育", source="安康日报")
+    hints = PageHints(site_name="安康教育", source="安康日报")
     article = extract_text_article(ARTICLE, hints=hints)
-    assert (article.authors, article.site_name, article.source) == (["李平"], "安康教育", "安康日报")
+    assert (article.site_name, article.source) == ("安康教育", "安康日报")
     assert article.section == "新闻动态"
+
+
+def test_the_author_the_text_names_wins_over_the_meta_author() -> None:
+    # <meta name="author"> on Chinese sites is often the uploading editor; the byline is the author.
+    article = extract_text_article(ARTICLE, hints=PageHints(authors=["李平"]))
+    assert article.authors == ["王贤忠"]
+
+
+def test_the_meta_author_stands_in_when_the_text_names_nobody() -> None:
+    text = "9月7日,镇坪县召开2023年教育高质量发展大会,部署教育高质量发展工作。"
+    assert extract_text_article(text, hints=PageHints(authors=["李平"])).authors == ["李平"]
+
+
+def test_a_meta_author_who_is_the_editor_is_not_the_author() -> None:
+    text = "9月7日,镇坪县召开2023年教育高质量发展大会,部署教育高质量发展工作。\n责任编辑：李平"
+    article = extract_text_article(text, hints=PageHints(authors=["李平"]))
+    assert (article.authors, article.editor) == ([], "李平")
 
 
 def test_hint_flags_are_kept_first() -> None:

@@ -18,11 +18,14 @@ _LABELS = re.compile(
     r"(发布时间|发布日期|发表时间|发表日期|更新时间|成文日期|时间|日期|来源|源自|供稿|稿源|出处|作者|记者|通讯员|本报记者|"
     r"编辑|责编|责任编辑|审核|浏览量|浏览次数|阅读次数|阅读量|点击数|点击率|点击)\s*[:：]"
 )
-_DATE = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+_DATE = re.compile(
+    r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|(?<![\d/])\d{1,2}/\d{1,2}/(?:19|20)\d{2}(?![\d/])"
+)
 _MAX_LINE = 240
 _MAX_DATED_LINE = 60
 _DATE_TIME = re.compile(
-    r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s*\d{1,2}:\d{2}(?::\d{2})?"
+    r"(?:(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|(?<![\d/])\d{1,2}/\d{1,2}/(?:19|20)\d{2})"
+    r"\s*\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AP]M)?"
 )
 _DATE_TEXT_XPATH = (
     "//body//text()[contains(., ':') and (contains(., '-') or contains(., '年') or contains(., '/'))]"
@@ -33,8 +36,12 @@ _DATE_CLASS_XPATH = (
     " or contains(@class, 'pubtime') or contains(@id, 'pub_date')]"
 )
 _EDITOR_TEXT_XPATH = "//body//text()[contains(., '编辑') or contains(., '责编')]"
+# `(责编：胡永秋、杨光宇)`, `[责任编辑：杜智 PX209]`, `编辑：赵敏 校对：孙磊`, `责任编辑：刘䶮` (a CJK
+# Extension A character): the editors, a CMS user code after them, other credits after that.
+_EDITOR_NAMES = r"[\u3400-\u4dbf\u4e00-\u9fff·]{2,8}(?:[、,，\s]+[\u3400-\u4dbf\u4e00-\u9fff·]{2,8})*?"
 _EDITOR_LINE = re.compile(
-    r"^[【\[(（]?\s*(责任编辑|责编|编辑)\s*[:：|]\s*([\u4e00-\u9fff·]{2,8})\s*[】\])）]?$"
+    r"^[【\[(（]?\s*(责任编辑|责编|编辑)\s*[:：|]\s*(" + _EDITOR_NAMES + r")\s*(?:[A-Z]{1,4}\d{2,6})?"
+    r"\s*(?:(?:校对|审核|审校|终审|监制)\s*[:：]\s*[\u3400-\u4dbf\u4e00-\u9fff·、\s]{2,20})?\s*[】\])）]?$"
 )
 _MAX_CLIMB = 4
 _NOT_TEXT = frozenset({"script", "style", "title", "textarea", "option"})
