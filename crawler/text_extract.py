@@ -295,6 +295,9 @@ def extract_text_article(
     hints = hints or PageHints()
     text, converted = normalize_script(text)
     hint_title = split_title(hints.title).title if hints.title else None
+    if hint_title and (converted or is_traditional(hint_title)):
+        # The headline comes from markup, apart from the body: converted with it, or on its own.
+        hint_title = to_simplified(fold_width(hint_title))
     reading = _read_lines(text, hint_title)
     if reading.flags and "truncated" in reading.flags and reading.body:
         reading.body[-1] = _TRAILING_CUT.sub("", reading.body[-1])

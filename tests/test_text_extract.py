@@ -193,3 +193,19 @@ def test_the_guard_keeps_the_prose_cleaning_would_drop() -> None:
     article = extract_text_article(f"{lead}\n相关阅读\n{rest}\n")
     assert article.text == f"{lead}\n{rest}"
     assert "prose_restored" in article.flags
+
+
+def test_a_traditional_title_is_converted_with_the_body() -> None:
+    text = "縣教育局召開全體幹部會議，部署秋季開學工作。會議要求各校做好開學準備。"
+    article = extract_text_article(text, hints=PageHints(title="縣教育局召開秋季開學工作會議"))
+    assert article.title == "县教育局召开秋季开学工作会议"
+    assert article.text.startswith("县教育局召开全体干部会议")
+    assert "converted_script" in article.flags
+
+
+def test_a_traditional_title_repeated_in_the_body_leaves_the_body() -> None:
+    text = (
+        "縣教育局召開秋季開學工作會議\n縣教育局召開全體幹部會議，部署秋季開學工作。會議要求各校做好開學準備。"
+    )
+    article = extract_text_article(text, hints=PageHints(title="縣教育局召開秋季開學工作會議"))
+    assert article.text.startswith("县教育局召开全体干部会议")
