@@ -81,6 +81,8 @@ _FIELD_LABELS = {
         "点击数",
         "点击量",
         "点击率",
+        "点击次数",
+        "点击",
         "访问量",
         "浏览",
         "阅读",
@@ -105,7 +107,7 @@ _LABEL = re.compile(
 )
 _EDITOR_LABELS = {"责任编辑", "责编", "编辑"}
 _CHROME_TOKEN = re.compile(
-    r"[\[【(（]?\s*(?:字号\s*[:：]?\s*\[?大\]?\s*\[?中\]?\s*\[?小\]?|打印本页|打印|关闭窗口|关闭|收藏|分享到\s*[:：]?"
+    r"[\[【(（]?\s*(?:字号\s*[:：]?\s*(?:\[?大\]?\s*\[?中\]?\s*\[?小\]?|A-\s*A\s*A\+|T\s*T\s*T)|打印本页|打印|关闭窗口|关闭|收藏|分享到\s*[:：]?"
     r"|分享给好友阅读\s*[:：]?|评论\s*[(（]\s*\d+\s*[)）]|调整字体|字体\s*[:：]?\s*大\s*中\s*小|历史版本)\s*[\]】)）]?"
 )
 _SEPARATORS = " \t|丨/\\【】[]()（）·,，;；"
@@ -122,6 +124,10 @@ _PHOTO_VALUE = re.compile(r"(?:摄|摄影|供图)$")
 _THIS_SITE = frozenset({"本站", "本网", "原创", "本站原创", "本网原创", "本站编辑", "本网编辑"})
 _ORGANISATION_VALUE = re.compile(r"^[\u4e00-\u9fff、·]{2,20}$")
 _MAX_LINE, _MAX_SOURCE, _MAX_EDITOR = 160, 30, 20
+# `石佳/中国青年报`: the reporter, then the paper, as reprints credit them.
+_NAME_SLASH_OUTLET = re.compile(
+    rf"^(?P<names>[{HAN}]{{2,4}}(?:[\s、]+[{HAN}]{{2,4}})*)\s*[/／]\s*(?P<source>[{HAN}·]{{2,16}})$"
+)
 _OUTLET_MARKS = "·•・"  # `· 新华社`: the mark info bars put between the date and the outlet
 _DATE_THEN_REST = re.compile(
     r"^(?P<date>[\d\s年月日号:：\-/.T时分秒点]+(?:\s*[AaPp][Mm])?)\s*(?P<rest>[^\d].*)$"
@@ -220,6 +226,11 @@ def parse_meta_line(line: str, *, reference: date | None = None) -> MetaFields |
     text = line.strip()
     if not text or len(text) > _MAX_LINE:
         return None
+    credit = _NAME_SLASH_OUTLET.match(text)
+    if credit and _is_outlet(credit["source"]):
+        names = split_names(credit["names"])
+        if names and all(looks_like_person(name) for name in names):
+            return MetaFields(source=credit["source"], authors=names)
     sentence = _SOURCE_SENTENCE.match(text)
     if sentence:
         return MetaFields(source=sentence["source"])

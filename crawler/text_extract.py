@@ -163,7 +163,10 @@ def _read_lines(text: str, hint_title: str | None) -> _Reading:
             continue
         if _BRACKETS_ONLY.match(line):
             continue
-        if len(reading.body) < _BYLINE_PARAGRAPHS and (byline := parse_byline(line)):
+        # A byline standing alone on its line is one wherever it is; one that opens a paragraph
+        # (`本报讯（记者 …）…`) only in the first paragraphs, where later sentences are content.
+        byline = parse_byline(line)
+        if byline and (not byline.rest or len(reading.body) < _BYLINE_PARAGRAPHS):
             reading.byline_authors.extend(a for a in byline.authors if a not in reading.byline_authors)
             line = byline.rest
             if not line:
