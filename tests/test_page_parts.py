@@ -137,3 +137,38 @@ def test_summary_block_that_the_description_does_not_confirm_is_ignored() -> Non
     tree = tree_of(SUMMARY_PAGE)
     assert find_summary(tree, "湘潭市教育局网站，发布教育新闻和通知公告。") == []
     assert find_summary(tree, None) == []
+
+
+def test_a_short_news_item_ringed_by_related_links_is_an_article() -> None:
+    # About a hundred characters of news between two related-link blocks, no CMS evidence.
+    related = column_page(12).split("<body>")[1].split("</body>")[0]
+    item = (
+        "6月3日上午，县教育局召开全县中小学安全工作会议，部署暑期学生安全教育工作。"
+        "会议要求各校落实防溺水责任，开展一次隐患大排查，并通过家长会提醒家长履行监护责任。"
+    )
+    page = (
+        f"<html><body><div class='related'>{related}</div><div class='main'><h1>县教育局部署暑期安全工作</h1>"
+        f"<p>{item}</p></div><div class='related'>{related}</div></body></html>"
+    )
+    tree = tree_of(page)
+    assert not is_list_page(tree, extract_main_content(tree, None), article_evidence=False)
+
+
+def test_a_search_results_page_is_a_list_though_its_snippets_are_prose() -> None:
+    results = "".join(
+        f"<div class='result'><a href='/art/2022/{i}.html'>"
+        f"关于做好2022年第{i}批城乡居民医保参保工作的通知</a>"
+        f"<p>各乡镇人民政府：为进一步做好我县城乡居民基本医疗保险参保缴费工作，现将第{i}批有关事项通知如下……</p>"
+        f"<span>http://www.example.gov.cn/art/2022/{i}.html</span></div>"
+        for i in range(15)
+    )
+    page = f"<html><body><div class='search'><p>为您找到相关结果约126个</p>{results}</div></body></html>"
+    tree = tree_of(page)
+    assert is_list_page(tree, extract_main_content(tree, None), article_evidence=False)
+
+
+def test_a_home_page_with_a_teaser_is_a_list() -> None:
+    teaser = "<p>12月27日，县委十三届五次全体（扩大）会议暨县委经济工作会议召开，总结全年工作。[详细]</p>"
+    page = column_page(20).replace("<body>", f"<body><div class='focus'>{teaser}</div>")
+    tree = tree_of(page)
+    assert is_list_page(tree, extract_main_content(tree, None), article_evidence=False)
