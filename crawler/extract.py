@@ -28,7 +28,13 @@ from crawler.hints import PageHints
 from crawler.page.attachments import find_attachments
 from crawler.page.content import MainContent, extract_main_content, find_cms_container, find_summary
 from crawler.page.deleted import DELETED_NOTICE_FLAG, is_deleted_notice
-from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_line, with_date_line
+from crawler.page.infoline import (
+    find_editor_line,
+    find_footer_facts,
+    find_info_line,
+    is_labelled,
+    with_date_line,
+)
 from crawler.page.listing import is_list_page
 from crawler.page.meta import MetaTags, read_meta_tags
 from crawler.page.title import find_headline, squash, strip_site_suffix
@@ -117,17 +123,22 @@ def _published(
 ) -> ParsedDate | None:
     """The publication time, from the page's own words first.
 
-    The metadata line the page shows wins when it agrees with the CMS tag on the day and gives
-    the time (a tag often records when the item was filed, to the second); the tag wins on another
-    day, or when the line has no time. With neither, htmldate's reading of the markup (the
-    JSON-LD, `<time>`, `itemprop` and URL patterns it knows) stands in.
+    The labelled metadata line the page shows (`发布时间：…`) wins when it agrees with the CMS tag
+    on the day and gives the time (a tag often records when the item was filed, to the second);
+    the tag wins on another day, or when the line has no time. A bare date-time found alone on the
+    page is weaker evidence: htmldate's reading of the markup (JSON-LD, `<time>`, `itemprop`, URL
+    patterns, the dates in the text) overrules it on another day, and stands in when nothing else
+    gives a date.
     """
     published = parse_date(meta_value) if meta_value else None
     shown = parse_date(info_lines[0]) if info_lines else None
     if shown is not None and not shown.inferred:
-        if published is None or (shown.has_time and shown.day == published.day):
+        if published is not None:
+            return shown if shown.has_time and shown.day == published.day else published
+        if is_labelled(info_lines[0]):
             return shown
-        return published
+        found = _htmldate(tree, url)
+        return found if found is not None and found.day != shown.day else shown
     return published or _htmldate(tree, url)
 
 

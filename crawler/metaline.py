@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from crawler.cleaning.title import is_medium_name
+from crawler.cleaning.title import is_outlet_name
 from crawler.dates import ParsedDate, normalize_digits, parse_date
 from crawler.names import HAN, ORGANISATION, ROLE, looks_like_person, split_names
 
@@ -227,7 +227,7 @@ def parse_meta_line(line: str, *, reference: date | None = None) -> MetaFields |
     if not text or len(text) > _MAX_LINE:
         return None
     credit = _NAME_SLASH_OUTLET.match(text)
-    if credit and _is_outlet(credit["source"]):
+    if credit and is_outlet_name(credit["source"]):
         names = split_names(credit["names"])
         if names and all(looks_like_person(name) for name in names):
             return MetaFields(source=credit["source"], authors=names)
@@ -240,7 +240,7 @@ def parse_meta_line(line: str, *, reference: date | None = None) -> MetaFields |
     fields = MetaFields()
     lead = _clean_value(without_chrome[: labels[0].start()] if labels else without_chrome)
     lead, fields.source = _outlet_after_date(lead)
-    if not labels and text[:1] in _OUTLET_MARKS and _UNLABELLED_SOURCE.match(lead) and _is_outlet(lead):
+    if not labels and text[:1] in _OUTLET_MARKS and _UNLABELLED_SOURCE.match(lead) and is_outlet_name(lead):
         return MetaFields(source=lead)
     supplied = _SUPPLIED.match(lead)
     if supplied:
@@ -270,13 +270,9 @@ def _outlet_after_date(lead: str) -> tuple[str, str | None]:
     if not match:
         return lead, None
     outlet = _UNLABELLED_SOURCE.match(match["rest"])
-    if outlet and _is_outlet(outlet["source"]):
+    if outlet and is_outlet_name(outlet["source"]):
         return match["date"], outlet["source"]
     return lead, None
-
-
-def _is_outlet(name: str) -> bool:
-    return is_medium_name(name.split("-")[0].split("—")[0]) or is_medium_name(name)
 
 
 def parse_byline(paragraph: str) -> Byline | None:

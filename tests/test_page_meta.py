@@ -171,3 +171,14 @@ def test_publication_date_in_a_table_cell_of_an_old_page() -> None:
 def test_month_first_date_of_an_old_asp_page() -> None:
     body = "<p>正文。</p><div>更新时间：7/5/2005 9:23:57 PM</div>"
     assert info_lines(body) == ["更新时间：7/5/2005 9:23:57 PM"]
+
+
+def test_the_outlet_printed_beside_the_date_comes_with_it() -> None:
+    body = """<h1>标题</h1><div class="date-source"><span class="date">2019年09月07日 04:04</span>
+      <a class="source" href="http://bjrb.example.cn/">北京日报</a></div><p>正文。</p>"""
+    assert info_lines(body) == ["2019年09月07日 04:04 北京日报"]
+
+
+def test_a_word_beside_the_date_that_names_no_outlet_stays_out() -> None:
+    body = """<h1>标题</h1><div><span class="time">2019-05-17 09:20</span><span>图片新闻</span></div>"""
+    assert info_lines(body) == ["2019-05-17 09:20"]

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 _BRACKET_PREFIX = re.compile(r"^(?P<open>[【\[])\s*(?P<tag>[^】\]]{2,20}?)\s*[】\]]\s*")
 # A bracketed prefix naming a medium is the source (`【湘潭日报】`, `[新华社]`).
+_OUTLET_SHAPE = re.compile(r"^[\u4e00-\u9fff]{2,12}(?:[-—·][\u4e00-\u9fff]{2,12})?$")
+_CHANNEL = re.compile(r"(?:财经|科技|资讯|综合)$")
+_THIS_OUTLET = frozenset({"本报", "本网", "本台", "本刊", "本站"})
 _MEDIUM = re.compile(r"(?:报|新闻网|网|电视台|广播电台|台|新闻社|社|融媒体中心|发布|客户端)$")
 _SITE_SUFFIX = re.compile(
     r"\s*(?:[-_|–]|\s丨\s)\s*[^-_|–]{2,40}(?:政府|网|网站|门户网站|局|委员会|日报|报|在线|新闻网|平台)$"
@@ -35,6 +38,14 @@ class TitleParts:
 def is_medium_name(name: str) -> bool:
     """Whether a name is that of a newspaper, site, station or agency (`湘潭日报`, `新华社`)."""
     return _MEDIUM.search(name.strip()) is not None
+
+
+def is_outlet_name(name: str) -> bool:
+    """Whether a short unlabelled name is an outlet: a medium, or its channel (`新浪财经-自媒体综合`)."""
+    name = name.strip()
+    if not _OUTLET_SHAPE.match(name) or name in _THIS_OUTLET:
+        return False
+    return any(is_medium_name(part) or _CHANNEL.search(part) for part in re.split(r"[-—·]", name) if part)
 
 
 def split_title(line: str) -> TitleParts:

@@ -12,6 +12,7 @@ import re
 
 from lxml.html import HtmlElement
 
+from crawler.cleaning.title import is_outlet_name
 from crawler.page.title import squash
 
 _LABELS = re.compile(
@@ -44,6 +45,7 @@ _EDITOR_LINE = re.compile(
     r"\s*(?:(?:校对|审核|审校|终审|监制)\s*[:：]\s*[\u3400-\u4dbf\u4e00-\u9fff·、\s]{2,20})?\s*[】\])）]?$"
 )
 _MAX_CLIMB = 4
+_OUTLET_MARKS = " ·•・|丨"
 _NOT_TEXT = frozenset({"script", "style", "title", "textarea", "option"})
 _LABEL_TEXT_XPATH = (
     "//text()[contains(., '时间') or contains(., '日期') or contains(., '来源') or contains(., '作者')"
@@ -60,6 +62,11 @@ _FOOTER_XPATH = (
 # is not an organisation name is the next footer item (`运行维护单位`, `互联网新闻信息服务许可证`).
 _ORGANISATION_END = re.compile(r"(?:委员会|政府|办公厅|办公室|局|厅|委|中心|社|院|部|馆|会|集团|公司)$")
 _FOLLOWING_LABEL = re.compile(r"\s+(?:承办|协办|主管|联系|电话|地址|邮编|网站|ICP|备案)")
+
+
+def is_labelled(line: str) -> bool:
+    """Whether a metadata line names its fields (`发布时间：…`), rather than being a bare date."""
+    return _LABELS.search(line) is not None
 
 
 def with_date_line(tree: HtmlElement, line: str | None) -> list[str]:
@@ -108,16 +115,31 @@ def _dated_line(tree: HtmlElement) -> str | None:
         text = squash(element.text_content())
         match = _DATE_TIME.search(text) or _DATE.search(text)
         if match and len(text) <= _MAX_DATED_LINE:
-            return match.group(0)
-    found: set[str] = set()
+            return _with_outlet(match.group(0), element, text[match.end() :])
+    found: dict[str, HtmlElement] = {}
     for node in tree.xpath(_DATE_TEXT_XPATH):
         element = node.getparent()
         if element is None or element.tag in _NOT_TEXT:
             continue
-        found.update(match.group(0) for match in _DATE_TIME.finditer(squash(str(node))))
+        found.update((match.group(0), element) for match in _DATE_TIME.finditer(squash(str(node))))
         if len(found) > 1:
             return None
-    return found.pop() if found else None
+    return _with_outlet(*found.popitem()) if found else None
+
+
+def _with_outlet(date: str, element: HtmlElement, rest: str = "") -> str:
+    """The date, and the outlet's name when the element beside it gives one (`北京日报`, `中国网`).
+
+    Portals print the date and the outlet side by side under the headline, without a label.
+    """
+    candidates = [rest, element.tail or ""]
+    candidates += [squash(sibling.text_content()) for sibling in element.itersiblings()][:1]
+    candidates += [squash(sibling.text_content()) for sibling in element.itersiblings(preceding=True)][:1]
+    for text in candidates:
+        name = squash(text).strip(_OUTLET_MARKS)
+        if name and is_outlet_name(name):
+            return f"{date} {name}"
+    return date
 
 
 def find_editor_line(tree: HtmlElement) -> str | None:
