@@ -26,7 +26,13 @@ from crawler.decoding import MAX_BYTES, DecodedPage, decode_html, sniff_binary
 from crawler.errors import ExtractionError
 from crawler.hints import PageHints
 from crawler.page.attachments import find_attachments
-from crawler.page.content import MainContent, extract_main_content, find_cms_container, find_summary
+from crawler.page.content import (
+    MainContent,
+    choose_content,
+    content_of,
+    find_cms_container,
+    find_summary,
+)
 from crawler.page.deleted import DELETED_NOTICE_FLAG, is_deleted_notice
 from crawler.page.infoline import (
     find_editor_line,
@@ -65,23 +71,22 @@ def extract_article(
     hints = read_hints(tree, url, meta, info_lines)
     if page.truncated and "truncated" not in hints.flags:
         hints.flags.append("truncated")
-    content = extract_main_content(tree, url)
+    container = find_cms_container(tree)
+    content = content_of(tree, url, container)
     page_title = squash(tree.findtext(".//title") or "")
     # Before the list test: a notice in the site's template can carry enough links to look like a list.
     if is_deleted_notice(page_title, content.text):
         hints.flags.append(DELETED_NOTICE_FLAG)
         return extract_text_article("", url, hints=hints, topics=topics)
     evidence = bool(
-        (meta.title and meta.published)
-        or info_line
-        or hints.attachments
-        or find_cms_container(tree) is not None
+        (meta.title and meta.published) or info_line or hints.attachments or container is not None
     )
     if is_list_page(tree, content, article_evidence=evidence):
         # A list page's text is its link titles: no body, and nothing to classify or alert on.
         hints.is_list_page = True
         hints.title = strip_site_suffix(page_title, meta.site_name) or hints.title
         return extract_text_article("", url, hints=hints, topics=topics)
+    content = choose_content(tree, url, content)
     summary = find_summary(tree, meta.description)
     text = compose_text(content, hints, info_lines, find_editor_line(tree), summary)
     if len(text) > MAX_TEXT_CHARS:
