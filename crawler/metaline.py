@@ -147,6 +147,10 @@ _LINE_BYLINE = re.compile(
     rf"^[(（【\[]?\s*(?:文\s*[/／]\s*)?(?:《[^》]{{1,12}}》|[\u4e00-\u9fff]{{2,8}}?)?"
     rf"(?P<role>{ROLE}|文/图|图/文|作者|文(?=\s*[/／]))(?P<gap>\s*[:：/／]\s*|\s+|)(?P<names>{_NAMES})\s*[)）】\]]?$"
 )
+# `新京报讯2019年…`, `华龙网-新重庆客户端讯 今（9）日…`: the medium's dateline without a reporter.
+_DATELINE = re.compile(
+    rf"^(?P<medium>[{HAN}]{{2,12}}(?:-[{HAN}]{{2,12}})?)讯(?:\s+|[，,：:]\s*|(?=[\d{HAN}]))"
+)
 # `本文来源于国家统计局`: a source named in a sentence rather than after a label.
 _SOURCE_SENTENCE = re.compile(
     rf"^(?:本文|本稿|文章|稿件)?(?:来源于|来自|转自|转载自)\s*(?P<source>[{HAN}·]{{2,20}})[。.]?$"
@@ -276,10 +280,17 @@ def _outlet_after_date(lead: str) -> tuple[str, str | None]:
 
 
 def parse_byline(paragraph: str) -> Byline | None:
-    """Authors of a byline opening a paragraph (`本网讯(记者 杜娟 陆致吉)…`, `本报记者 鲁婷 肖中华`)."""
+    """Authors of a byline opening a paragraph (`本网讯(记者 杜娟 陆致吉)…`, `本报记者 鲁婷 肖中华`).
+
+    A dateline that names no reporter (`新京报讯 …`, `华龙网-新重庆客户端讯 …`) gives no authors,
+    but is not part of the paragraph either.
+    """
     text = paragraph.strip()
     match = _NEWS_BYLINE.match(text) or _LINE_BYLINE.match(text)
     if not match:
+        dateline = _DATELINE.match(text)
+        if dateline and is_outlet_name(dateline["medium"].split("-")[-1]) and text[dateline.end() :].strip():
+            return Byline(authors=[], rest=text[dateline.end() :].strip())
         return None
     names = split_names(match["names"])
     if not names:

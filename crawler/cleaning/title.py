@@ -21,7 +21,9 @@ _COMMA = re.compile(r"[，,]")
 _TITLE_WITH_COMMA_MAX = 40
 _TITLE_MIN_HAN = 4
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-_ORIGINAL_TITLE = re.compile(r"^原标题\s*[:：]\s*")
+# `原标题：…`, and the reprint note `（原标题：…）`, `（原题为《…》）` closing a story.
+_ORIGINAL_TITLE = re.compile(r"^[（(]?\s*(?:(?:原标题|原题目|原题)\s*[:：]|原题为(?=\s*《))\s*")
+_CLOSING_BRACKET = re.compile(r"[）)]\s*$")
 _SERIES = re.compile(
     r"^[\u4e00-\u9fff\w]{2,20}[·•・][\u4e00-\u9fff\w]{2,20}(?:[①-⑳]|[(（][一二三四五六七八九十\d]+[)）]|之[一二三四五六七八九十\d]+)?$"
 )
@@ -55,7 +57,10 @@ def split_title(line: str) -> TitleParts:
     (`【不忘初心 牢记使命】…`) and stays. A `[…]` prefix in ASCII brackets is a label a CMS or an
     aggregator (or a spam injector) puts before someone else's headline, and goes.
     """
+    original = _ORIGINAL_TITLE.match(line.strip())
     line = _ORIGINAL_TITLE.sub("", line.strip())
+    if original and original.group(0)[:1] in "（(":
+        line = _CLOSING_BRACKET.sub("", line).strip("《》")
     source = None
     prefix = _BRACKET_PREFIX.match(line)
     if prefix and len(line) - prefix.end() >= _TITLE_MIN_HAN:
@@ -82,8 +87,13 @@ def is_title_like(line: str) -> bool:
 
 
 def is_original_title_line(line: str) -> bool:
-    """Whether a line restates the story's original headline (`原标题:…`)."""
-    return _ORIGINAL_TITLE.match(line.strip()) is not None
+    """Whether a line restates the story's original headline (`原标题:…`, `（原题为《…》）`)."""
+    line = line.strip()
+    match = _ORIGINAL_TITLE.match(line)
+    if match is None:
+        return False
+    # A bracketed note is one only when the bracket closes the line.
+    return match.group(0)[:1] not in "（(" or _CLOSING_BRACKET.search(line) is not None
 
 
 def is_series_line(line: str) -> bool:
