@@ -12,6 +12,11 @@ The cases split by name into a development half (tune the extractor on these) an
 the extractor does on pages it was not built on). A held-out page that misses a check records it in
 known_gaps with the reason "held-out: not tuned".
 
+    python -m tests.golden --record-held-out-gaps
+
+adds every check a held-out case misses to its known_gaps as "held-out: not tuned" (the
+expectation stays; nothing of the page is read but which checks fail), and
+
     python -m tests.golden --update [CASE ...]
 
 rewrites the checked metadata fields from the current output and prints the diff. It never writes
@@ -179,8 +184,8 @@ def update(names: list[str]) -> int:
         case.name for case in chosen if not (case.expected_path.exists() and "gold_text" in case.expected())
     ]
     if unwritten:
-        names = ", ".join(unwritten)
-        print(f"no hand-written gold_text in: {names}; write it from the page first", file=sys.stderr)
+        listed = ", ".join(unwritten)
+        print(f"no hand-written gold_text in: {listed}; write it from the page first", file=sys.stderr)
         return 2
     for case in chosen:
         old = case.expected_path.read_text(encoding="utf-8")
@@ -197,12 +202,32 @@ def update(names: list[str]) -> int:
     return 0
 
 
+def record_held_out_gaps() -> int:
+    """Add the checks each held-out case misses to its known_gaps, printing case and check names."""
+    for case in held_out_cases():
+        expected = case.expected()
+        gaps = dict(expected.get("known_gaps", {}))
+        missing = sorted({check for check, _ in mismatches(case, record(case))} - set(gaps))
+        if not missing:
+            continue
+        gaps.update((check, HELD_OUT_GAP) for check in missing)
+        expected["known_gaps"] = gaps
+        case.expected_path.write_text(_dump(expected), encoding="utf-8")
+        print(f"{case.name}: {', '.join(missing)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Check every case (default) or, with --update, rewrite expectations from current output."""
     parser = argparse.ArgumentParser(prog="python -m tests.golden", description=__doc__.split("\n\n")[0])
     parser.add_argument("--update", action="store_true", help="rewrite expected.json and print the diff")
+    parser.add_argument(
+        "--record-held-out-gaps", action="store_true", help="add held-out cases' missed checks to known_gaps"
+    )
     parser.add_argument("cases", nargs="*", help="case names (default: all)")
     args = parser.parse_args(argv)
+    if args.record_held_out_gaps:
+        return record_held_out_gaps()
     if args.update:
         return update(args.cases)
     failed = 0
