@@ -35,6 +35,7 @@ from crawler.page.content import (
 )
 from crawler.page.deleted import DELETED_NOTICE_FLAG, is_deleted_notice
 from crawler.page.infoline import (
+    find_author_names,
     find_editor_line,
     find_footer_facts,
     find_info_line,
@@ -110,7 +111,7 @@ def read_hints(
     return PageHints(
         title=headline.title,
         published_at=published.iso if published and not published.inferred else None,
-        authors=_not_in_title_suffix(meta.authors, tree, headline.title),
+        authors=_not_in_title_suffix(meta.authors or find_author_names(tree), tree, headline.title),
         source=meta.source or headline.source,
         editor=meta.editor,
         site_name=meta.site_name,

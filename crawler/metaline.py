@@ -142,10 +142,10 @@ _NEWS_BYLINE = re.compile(
 # `本报记者 鲁婷 肖中华`, `半月谈记者 史卫燕`, `（记者 岳品瑜 董晗萱）`, `新华社记者邹多为、唐诗凝、丁乐`,
 # `文/栗思`, `作者 王之言 高孜然`, `【文/观察者网专栏作者 王文】`, `《棱镜》作者 周纯`: a role (after a
 # short media name), then names only, the whole line perhaps in brackets.
-_NAMES = rf"[{HAN}·]{{1,4}}(?:[\s、,，]+[{HAN}·]{{1,4}})*"
+_NAMES = rf"[{HAN}·]{{1,4}}(?:[\s、,，&＆]+[{HAN}·]{{1,4}})*"
 _LINE_BYLINE = re.compile(
     rf"^[(（【\[]?\s*(?:文\s*[/／]\s*)?(?:《[^》]{{1,12}}》|[\u4e00-\u9fff]{{2,8}}?)?"
-    rf"(?P<role>{ROLE}|文/图|图/文|作者|文(?=\s*[/／]))(?P<gap>\s*[:：/／]\s*|\s+|)(?P<names>{_NAMES})\s*[)）】\]]?$"
+    rf"(?P<role>{ROLE}|文/图|图/文|作者|执笔|文(?=\s*[/／]))(?P<gap>\s*[:：/／]\s*|\s+|)(?P<names>{_NAMES})\s*[)）】\]]?$"
 )
 # `新京报讯2019年…`, `华龙网-新重庆客户端讯 今（9）日…`: the medium's dateline without a reporter.
 _DATELINE = re.compile(

@@ -17,7 +17,7 @@ ROLE = (
 # CJK Unified Ideographs with Extension A: names like 刘䶮 use the rarer characters.
 HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _ROLE_PREFIX = re.compile(rf"^[\u4e00-\u9fff]{{0,6}}?{ROLE}")
-_NAME_SPLIT = re.compile(r"[\s、,，/;；]+")
+_NAME_SPLIT = re.compile(r"[\s、,，/;；&＆]+")
 _NAME = re.compile(rf"^[{HAN}·]{{2,5}}$")
 _SINGLE = re.compile(rf"^[{HAN}]$")
 # Words of links and notes that follow a byline (`作者:余毅菁 返回富达,查看更多`, `记者陈智 整合`).

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import lxml.html
 
-from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_line, with_date_line
+from crawler.page.infoline import (
+    find_author_names,
+    find_editor_line,
+    find_footer_facts,
+    find_info_line,
+    with_date_line,
+)
 from crawler.page.meta import read_meta_tags
 
 HANWEB_HEAD = """
@@ -182,3 +188,14 @@ def test_the_outlet_printed_beside_the_date_comes_with_it() -> None:
 def test_a_word_beside_the_date_that_names_no_outlet_stays_out() -> None:
     body = """<h1>标题</h1><div><span class="time">2019-05-17 09:20</span><span>图片新闻</span></div>"""
     assert info_lines(body) == ["2019-05-17 09:20"]
+
+
+def test_the_author_element_of_the_template_names_the_author() -> None:
+    body = """<div class="author-txt"><p class="author-name">八卦大相公</p>
+      <span>发布时间：01-14 17:58</span></div><p>正文。</p><div class="comment"><span class="author">网友甲</span></div>"""
+    assert find_author_names(tree_of("", body)) == ["八卦大相公"]
+
+
+def test_an_organisation_in_the_author_element_is_no_author() -> None:
+    body = """<span class="author">县教育局</span><p>正文。</p>"""
+    assert find_author_names(tree_of("", body)) == []

@@ -13,6 +13,7 @@ import re
 from lxml.html import HtmlElement
 
 from crawler.cleaning.title import is_outlet_name
+from crawler.names import ORGANISATION, split_names
 from crawler.page.title import squash
 
 _LABELS = re.compile(
@@ -45,6 +46,14 @@ _EDITOR_LINE = re.compile(
     r"\s*(?:(?:校对|审核|审校|终审|监制)\s*[:：]\s*[\u3400-\u4dbf\u4e00-\u9fff·、\s]{2,20})?\s*[】\])）]?$"
 )
 _MAX_CLIMB = 4
+_AUTHOR_CLASS_XPATH = (
+    "//body//*[self::p or self::span or self::div or self::a or self::em]"
+    "[contains(@class, 'author') or contains(@class, 'writer')]"
+    "[not(ancestor::*[contains(@class, 'comment')])]"
+)
+_AUTHOR_LABEL = re.compile(r"^(?:作者|文|撰文|记者)\s*[:：/]?\s*")
+_MAX_AUTHOR_TEXT = 16
+_MAX_AUTHOR_ELEMENTS = 4
 _OUTLET_MARKS = " ·•・|丨"
 _NOT_TEXT = frozenset({"script", "style", "title", "textarea", "option"})
 _LABEL_TEXT_XPATH = (
@@ -140,6 +149,23 @@ def _with_outlet(date: str, element: HtmlElement, rest: str = "") -> str:
         if name and is_outlet_name(name):
             return f"{date} {name}"
     return date
+
+
+def find_author_names(tree: HtmlElement) -> list[str]:
+    """Names in the first elements the template classes for the author (`<p class="author-name">`).
+
+    Only the first few: later ones are usually the comment thread's. An organisation there is not
+    a person.
+    """
+    for element in tree.xpath(_AUTHOR_CLASS_XPATH)[:_MAX_AUTHOR_ELEMENTS]:
+        text = _AUTHOR_LABEL.sub("", squash(element.text_content()))
+        # A wrapper holding the name with the date and counters is passed for its name element.
+        if not text or len(text) > _MAX_AUTHOR_TEXT:
+            continue
+        names = [name for name in split_names(text) if not ORGANISATION.search(name)]
+        if names:
+            return names
+    return []
 
 
 def find_editor_line(tree: HtmlElement) -> str | None:
