@@ -192,7 +192,8 @@ def test_a_word_beside_the_date_that_names_no_outlet_stays_out() -> None:
 
 def test_the_author_element_of_the_template_names_the_author() -> None:
     body = """<div class="author-txt"><p class="author-name">八卦大相公</p>
-      <span>发布时间：01-14 17:58</span></div><p>正文。</p><div class="comment"><span class="author">网友甲</span></div>"""
+      <span>发布时间：01-14 17:58</span></div><p>正文。</p>
+      <div class="comment"><span class="author">网友甲</span></div>"""
     assert find_author_names(tree_of("", body)) == ["八卦大相公"]
 
 
