@@ -39,7 +39,6 @@ from crawler.page.infoline import (
     find_editor_line,
     find_footer_facts,
     find_info_line,
-    is_labelled,
     with_date_line,
 )
 from crawler.page.listing import is_list_page
@@ -129,22 +128,18 @@ def _published(
 ) -> ParsedDate | None:
     """The publication time, from the page's own words first.
 
-    The labelled metadata line the page shows (`发布时间：…`) wins when it agrees with the CMS tag
-    on the day and gives the time (a tag often records when the item was filed, to the second);
-    the tag wins on another day, or when the line has no time. A bare date-time found alone on the
-    page is weaker evidence: htmldate's reading of the markup (JSON-LD, `<time>`, `itemprop`, URL
-    patterns, the dates in the text) overrules it on another day, and stands in when nothing else
-    gives a date.
+    The date the page shows (its labelled metadata line, or else the one date-time it shows) wins
+    when it agrees with the CMS tag on the day and gives the time (a tag often records when the
+    item was filed, to the second); the tag wins on another day, or when the shown date has no
+    time. With neither, htmldate's reading of the markup (JSON-LD, `<time>`, `itemprop`, URL
+    patterns) stands in.
     """
     published = parse_date(meta_value) if meta_value else None
     shown = parse_date(info_lines[0]) if info_lines else None
     if shown is not None and not shown.inferred:
-        if published is not None:
-            return shown if shown.has_time and shown.day == published.day else published
-        if is_labelled(info_lines[0]):
+        if published is None or (shown.has_time and shown.day == published.day):
             return shown
-        found = _htmldate(tree, url)
-        return found if found is not None and found.day != shown.day else shown
+        return published
     return published or _htmldate(tree, url)
 
 

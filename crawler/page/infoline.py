@@ -73,11 +73,6 @@ _ORGANISATION_END = re.compile(r"(?:委员会|政府|办公厅|办公室|局|厅
 _FOLLOWING_LABEL = re.compile(r"\s+(?:承办|协办|主管|联系|电话|地址|邮编|网站|ICP|备案)")
 
 
-def is_labelled(line: str) -> bool:
-    """Whether a metadata line names its fields (`发布时间：…`), rather than being a bare date."""
-    return _LABELS.search(line) is not None
-
-
 def with_date_line(tree: HtmlElement, line: str | None) -> list[str]:
     """The metadata line (from find_info_line), plus the page's date line when it has no date."""
     if line is not None and _DATE.search(line):
