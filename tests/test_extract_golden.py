@@ -6,6 +6,8 @@ diff; review it before committing.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ from tests.golden import (
     labelled_cases,
     mismatches,
     record,
+    updated_expectations,
 )
 
 CASES = labelled_cases()
@@ -69,3 +72,23 @@ def test_known_gaps_are_still_gaps(records: dict[str, dict[str, Any]], case: Cas
     failing = {name for name, _ in mismatches(case, cached_record(records, case))}
     closed = sorted(set(gaps) - failing)
     assert not closed, f"known gaps now pass, remove them from known_gaps: {closed}"
+
+
+def test_update_never_writes_gold_text(tmp_path: Path) -> None:
+    case = Case("some_case", tmp_path)
+    (tmp_path / "expected.json").write_text(
+        json.dumps({"title": "旧标题", "gold_text": "手写的正文。", "known_gaps": {}}), encoding="utf-8"
+    )
+    new = updated_expectations(case, {"title": "新标题", "text": "程序输出的正文。"})
+    assert new["title"] == "新标题"
+    assert new["gold_text"] == "手写的正文。"
+
+
+def test_text_check_compares_the_whole_gold_text(tmp_path: Path) -> None:
+    case = Case("some_case", tmp_path)
+    gold = "第一段正文，讲述事情的起因。\n第二段正文，讲述事情的经过。\n第三段正文，讲述事情的结果。"
+    (tmp_path / "expected.json").write_text(json.dumps({"gold_text": gold}), encoding="utf-8")
+    # Same first and last line, the middle paragraph lost: the old edge check would pass.
+    lost_middle = "第一段正文，讲述事情的起因。\n第三段正文，讲述事情的结果。"
+    assert [check for check, _ in mismatches(case, {"text": lost_middle})] == ["text_f1"]
+    assert mismatches(case, {"text": gold}) == []
