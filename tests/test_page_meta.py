@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import lxml.html
 
+from crawler.metaline import parse_meta_line
 from crawler.page.infoline import (
     find_author_names,
     find_editor_line,
@@ -200,3 +201,12 @@ def test_the_author_element_of_the_template_names_the_author() -> None:
 def test_an_organisation_in_the_author_element_is_no_author() -> None:
     body = """<span class="author">县教育局</span><p>正文。</p>"""
     assert find_author_names(tree_of("", body)) == []
+
+
+def test_an_info_bar_styled_as_a_list_is_one_metadata_line() -> None:
+    body = """<h1>标题</h1>
+      <ul class="info"><li>2019-09-09 08:30</li><li>来源：新华社</li><li>浏览：12</li></ul><p>正文。</p>"""
+    (line,) = info_lines(body)
+    fields = parse_meta_line(line)
+    assert fields is not None and fields.source == "新华社"
+    assert fields.published_at is not None and fields.published_at.iso == "2019-09-09T08:30:00+08:00"
