@@ -219,3 +219,12 @@ def test_a_reading_that_finds_the_body_beats_one_that_found_only_navigation() ->
     page = f"<html><body><table><tr>{nav}</tr><tr><td>{body}</td></tr></table></body></html>"
     tree = tree_of(page)
     assert choose_content(tree, None, MainContent(list(NAV), 0, 0)).lines == paragraphs
+
+
+def test_the_metadata_line_above_the_body_stays_when_another_reading_wins() -> None:
+    body = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    nav = "".join(f"<a href='/{i}'>{name}</a>" for i, name in enumerate(NAV))
+    tree = tree_of(f"<html><body><div class='nav'>{nav}</div><div class='text'>{body}</div></body></html>")
+    info = "县教育局部署暑期安全工作 来源于：县教育局办公室"
+    first = MainContent([*NAV, info, *PARAGRAPHS, "“可爱的中国”之朝鲜族 2019-09-09 19:05"], 0, 0)
+    assert choose_content(tree, None, first).lines == [info, *PARAGRAPHS]

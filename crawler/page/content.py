@@ -24,6 +24,7 @@ import trafilatura
 from lxml.html import Element, HtmlElement
 
 from crawler.cleaning.prose import prose_chars
+from crawler.metaline import parse_meta_line
 from crawler.page.candidates import block_lines, densest_block
 
 _TABLE_RULE = re.compile(r"^\|?(?:\s*:?-{3,}:?\s*\|)+\s*$")
@@ -126,7 +127,18 @@ def choose_content(tree: HtmlElement, url: str | None, content: MainContent) -> 
                 break
     if best is content.lines:
         return content
-    return MainContent(best, 0, prose_chars_total(best))
+    # The metadata lines above the body in the first reading (`标题 来源于：东区办事处`) stay: the
+    # text layer reads the fields off them. Below the body they would be other stories' dates.
+    chosen = set(best)
+    head = next((i for i, line in enumerate(content.lines) if prose_chars(line)), len(content.lines))
+    meta = [line for line in content.lines[:head] if line not in chosen and _is_meta_line(line)]
+    lines = [*meta, *best]
+    return MainContent(lines, 0, prose_chars_total(lines))
+
+
+def _is_meta_line(line: str) -> bool:
+    # A table cell often holds the headline and the first field together.
+    return any(parse_meta_line(part) is not None for part in (line, line.split(" ", 1)[-1]))
 
 
 def _clean(prose: int, rest: int) -> bool:
