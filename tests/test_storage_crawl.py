@@ -8,9 +8,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.digest import digest_from_alerts
+from countywatch.config import Config, Subscription
 from storage.models import Alert
+from storage.outbox import alerts_by_id
 from storage.repository import (
     RecheckPolicy,
+    Validators,
     finish_crawl_run,
     health_history,
     ingest_article,
@@ -53,6 +57,31 @@ def test_known_pages_and_mark_checked(session: Session) -> None:
     assert known_pages(session, "nobody") == {}
 
 
+def test_validators_are_kept_for_conditional_rechecks(session: Session) -> None:
+    first = Validators('"a1"', "Fri, 01 Mar 2024 08:00:00 GMT")
+    fresh = make_article(published_at="2024-03-01")
+    ingest_article(session, fresh, source=GOV, fetched_url=URL, validators=first, now=T0)
+    page = known_pages(session, "zhenping-gov")[URL]
+    assert (page.etag, page.last_modified) == (first.etag, first.last_modified)
+    assert page.revalidatable() and page.recent(T0 + 2 * DAY, 3 * DAY)
+    assert not page.recent(T0 + 4 * DAY, 3 * DAY)
+    # A notice published last year and first seen today (a site's first crawl) is not recent.
+    old = "http://www.zhenping.gov.cn/a/old.html"
+    ingest_article(
+        session, make_article("dongqu", published_at="2023-06-20"), source=GOV, fetched_url=old, now=T0
+    )
+    assert not known_pages(session, "zhenping-gov")[old].recent(T0 + DAY, 3 * DAY)
+    # An unchanged full answer with new validators (a server restart, say): the new ones are kept.
+    second = Validators('"a2"', None)
+    result = ingest_article(session, fresh, source=GOV, fetched_url=URL, validators=second, now=T0 + DAY)
+    assert result.outcome == "unchanged"
+    page = known_pages(session, "zhenping-gov")[URL]
+    assert (page.etag, page.last_modified) == ('"a2"', None)
+    # A record stored without an answer (countywatch extract) keeps what was there.
+    ingest_article(session, fresh, source=GOV, fetched_url=URL, now=T0 + 2 * DAY)
+    assert known_pages(session, "zhenping-gov")[URL].etag == '"a2"'
+
+
 def test_health_changes_raise_operator_alerts_only_on_change(session: Session) -> None:
     states = ["ok", "failing", "failing", "blocked", "ok", "ok"]
     alert_ids = []
@@ -75,6 +104,17 @@ def test_health_changes_raise_operator_alerts_only_on_change(session: Session) -
     history = health_history(session, "zhenping-gov", limit=3)
     assert [h.health for h in history] == ["ok", "ok", "blocked"]
     assert history[2].error == "blocked on run 3" and history[0].stats == {"pages": 5}
+
+
+def test_a_source_never_ok_does_not_claim_it_was(session: Session) -> None:
+    run = start_crawl_run(session, GOV, now=T0)
+    alert_id = finish_crawl_run(session, run, {}, "failing", "HTTP 500", now=T0)
+    session.commit()
+    alert = session.get(Alert, alert_id)
+    assert alert is not None and alert.payload["previous"] is None and alert.payload["health"] == "failing"
+    ops = Subscription(name="ops", channels=["mail"], operators=True)
+    digest = digest_from_alerts(session, Config(), ops, alerts_by_id(session, [alert.id]), since=T0, until=T0)
+    assert [(h.status, h.message) for h in digest.health] == [("failing", "HTTP 500")]
 
 
 def test_finish_rejects_unknown_health_and_run(session: Session) -> None:
