@@ -23,6 +23,7 @@ from storage.models import Article, ArticleVersion, Source, Story, utcnow
 from storage.neardup import NearDupIndex
 from storage.outbox import add_alert
 from storage.rules import RecheckPolicy, SourceRef, default_topics, kind_rank, may_alert
+from storage.search import index_article, search_document
 from storage.urls import canonicalize_url
 
 Outcome = Literal["new", "duplicate", "changed", "unchanged"]
@@ -230,6 +231,7 @@ def _add_new(
     session.add(row)
     session.flush()
     session.add(_version(row, 1, "", now))
+    index_article(session, row.id, search_document(row.title, row.text))
     if index is not None and sig is not None:
         index.add(row.id, sig)
     if outcome == "new":
@@ -298,6 +300,7 @@ def _revisit(
     row.version += 1
     row.last_changed = now
     session.add(_version(row, row.version, change.as_text(), now))
+    index_article(session, row.id, search_document(row.title, row.text))
     if index is not None:
         index.remove(row.id)
         if sig is not None:

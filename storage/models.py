@@ -129,6 +129,8 @@ class Article(Base):
         Index(None, "content_hash"),
         Index(None, "source_id", "next_check_at"),
         Index(None, "story_id"),
+        # Newest first is how every list (web page, API cursor, `countywatch articles`) reads them.
+        Index(None, "first_seen", "id"),
         CheckConstraint(_in("status", ARTICLE_STATUSES), name="status"),
     )
 

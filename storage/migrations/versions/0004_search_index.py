@@ -1,0 +1,28 @@
+"""Search index: SQLite FTS5 (trigram) or PostgreSQL pg_trgm over each article; newest-first index.
+
+Revision ID: 0004
+Revises: 0001
+Create Date: 2026-12-06
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from storage.search import create_index, drop_index
+
+revision: str = "0004"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_index(op.f("ix_articles_first_seen_id"), "articles", ["first_seen", "id"], unique=False)
+    # Existing articles are indexed here; from now on storage.ingest keeps the index current.
+    create_index(op.get_bind())
+
+
+def downgrade() -> None:
+    drop_index(op.get_bind())
+    op.drop_index(op.f("ix_articles_first_seen_id"), table_name="articles")
