@@ -91,9 +91,9 @@ def create_index(connection: Connection) -> None:
 
 def _fill(connection: Connection, insert: str) -> None:
     """Index every stored article, a batch at a time (an old database may hold many)."""
-    result = connection.execution_options(yield_per=_FILL_BATCH).execute(
-        text("SELECT id, title, text FROM articles ORDER BY id")
-    )
+    # On the statement, not the connection: a connection's options would outlive this query.
+    query = text("SELECT id, title, text FROM articles ORDER BY id").execution_options(yield_per=_FILL_BATCH)
+    result = connection.execute(query)
     for rows in result.partitions():
         connection.execute(
             text(insert), [{"id": r.id, "document": search_document(r.title, r.text)} for r in rows]
