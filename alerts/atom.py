@@ -29,7 +29,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 TAG_AUTHORITY = "countywatch,2026"
 # A feed holds the newest alerts of this window, at most `limit` of them.
 FEED_WINDOW = timedelta(days=90)
-_BATCH = 500
+_MAX_BATCH = 1000
 _KIND_TITLES = {"new": "新公告", "changed": "已变更", "withdrawn": "已撤回", "health": "站点状态"}
 
 
@@ -48,18 +48,23 @@ def feed_id(subscription: str) -> str:
     return tag_uri(f"feed/{subscription}")
 
 
-def feed_alerts(session: Session, subscription: Subscription, *, limit: int, now: datetime) -> list[DigestAlert]:
+def feed_alerts(
+    session: Session, subscription: Subscription, *, limit: int, now: datetime
+) -> list[DigestAlert]:
     """The newest alerts (at most `limit`, within FEED_WINDOW) the subscription receives, newest first."""
     start = now - FEED_WINDOW
     out: list[DigestAlert] = []
     before: tuple[datetime, int] | None = None
+    # Most subscriptions want most alerts: ask for a few more than needed, then for more each round.
+    size = limit + 10
     while len(out) < limit:
-        batch = recent_alerts(session, kinds=ALERT_KINDS, before=before, limit=_BATCH)
+        batch = recent_alerts(session, kinds=ALERT_KINDS, before=before, limit=size)
         inside = [a for a in batch if a.created_at >= start]
         out += [a for a in inside if matches(subscription, a)]
-        if len(inside) < _BATCH:
+        if len(inside) < size:
             break
         before = (batch[-1].created_at, batch[-1].id)
+        size = min(size * 2, _MAX_BATCH)
     return out[:limit]
 
 
@@ -86,13 +91,17 @@ def _diff(alert: DigestAlert) -> list[str]:
 def entry_html(alert: DigestAlert, page_url: str | None) -> str:
     """The entry's content: summary (new), diff (changed), note (withdrawn) or health message."""
     article = alert.article
-    return _environment().get_template("feed_entry.html.j2").render(
-        alert=alert,
-        article=article,
-        summary=summarize(article.text) if article is not None else "",
-        diff=_diff(alert),
-        payload=alert.payload or {},
-        page_url=page_url,
+    return (
+        _environment()
+        .get_template("feed_entry.html.j2")
+        .render(
+            alert=alert,
+            article=article,
+            summary=summarize(article.text) if article is not None else "",
+            diff=_diff(alert),
+            payload=alert.payload or {},
+            page_url=page_url,
+        )
     )
 
 

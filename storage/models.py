@@ -211,6 +211,7 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("key"),
         Index(None, "created_at"),
+        Index(None, "story_id"),  # a story's page lists its alerts
         CheckConstraint(_in("kind", ALERT_KINDS), name="kind"),
     )
 

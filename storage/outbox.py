@@ -113,7 +113,7 @@ def recent_alerts(
     limit: int = 200,
 ) -> list[DigestAlert]:
     """Up to `limit` alerts of these kinds, newest first, older than `before` (created_at, id)."""
-    conditions = [Alert.kind.in_(list(kinds))]
+    conditions: list[ColumnElement[bool]] = [Alert.kind.in_(list(kinds))]
     if before is not None:
         at, alert_id = before
         conditions.append(or_(Alert.created_at < at, and_(Alert.created_at == at, Alert.id < alert_id)))

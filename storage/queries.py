@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar, Unpack
 
 from sqlalchemy import ColumnElement, Select, and_, cast, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -92,9 +92,27 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def article_query(dialect: str, filters: ArticleFilter) -> Select[tuple[Article, str]]:
-    """(article, source name) of the articles matching `filters`, newest first seen first."""
-    stmt = select(Article, Source.name).join(Source, Source.id == Article.source_id)
+def article_query(dialect: str, filters: ArticleFilter) -> Select[Article, str]:
+    """(article, source name) of the articles matching `filters`, newest first seen first.
+
+    With a limit, the matching ids are found first and only those rows are read: ordering ids on
+    the (first_seen, id) index is cheap, ordering thousands of whole rows (text included) is not.
+    """
+    ids = _matching(select(Article.id).join(Source, Source.id == Article.source_id), dialect, filters)
+    rows = select(Article, Source.name).join(Source, Source.id == Article.source_id)
+    if filters.limit is None:
+        return _matching(rows, dialect, filters)
+    page = ids.limit(filters.limit).subquery()
+    return rows.where(Article.id.in_(select(page.c.id))).order_by(
+        Article.first_seen.desc(), Article.id.desc()
+    )
+
+
+S = TypeVar("S", bound=Select[Unpack[tuple[Any, ...]]])
+
+
+def _matching(stmt: S, dialect: str, filters: ArticleFilter) -> S:
+    """The statement narrowed by `filters` and ordered newest first seen first."""
     if filters.search:
         stmt = stmt.where(search.matches(dialect, filters.search))
     if filters.source:
@@ -126,8 +144,7 @@ def article_query(dialect: str, filters: ArticleFilter) -> Select[tuple[Article,
         stmt = stmt.where(
             or_(Article.first_seen < seen, and_(Article.first_seen == seen, Article.id < article_id))
         )
-    stmt = stmt.order_by(Article.first_seen.desc(), Article.id.desc())
-    return stmt.limit(filters.limit) if filters.limit is not None else stmt
+    return stmt.order_by(Article.first_seen.desc(), Article.id.desc())
 
 
 def stored_article(row: Article, source_name: str) -> StoredArticle:

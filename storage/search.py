@@ -23,6 +23,7 @@ from sqlalchemy import (
     Engine,
     and_,
     column,
+    exists,
     literal_column,
     or_,
     select,
@@ -154,26 +155,40 @@ def index_article(session: Session, article_id: int, document: str) -> None:
 
 
 def matches(dialect: str, query: str) -> ColumnElement[bool]:
-    """A condition on Article: every term of `query` occurs in the article's search document."""
+    """A condition on Article: every term of `query` occurs in the article's search document.
+
+    Terms of three characters or more are looked up in the index once (`IN (subquery)`). Shorter
+    terms cannot use a trigram index: they are checked against each article's document as the
+    newest-first scan reaches it, so a page of results stops the scan early.
+    """
     terms = search_terms(query)
     if not terms:
         return true()
-    if dialect == "sqlite":
-        index = table(SEARCH_TABLE, column("rowid"), column("document"))
-        key = index.c.rowid
-        long_terms = [t for t in terms if len(t) >= MIN_INDEXED_CHARS]
-        conditions: list[ColumnElement[bool]] = []
-        if long_terms:
-            phrase = " AND ".join(_fts_phrase(t) for t in long_terms)
-            conditions.append(literal_column(SEARCH_TABLE).op("MATCH")(phrase))
-        short_terms = [t for t in terms if len(t) < MIN_INDEXED_CHARS]
-        conditions += [index.c.document.like(_like_pattern(t), escape="\\") for t in short_terms]
-    else:
-        index = table(SEARCH_TABLE, column("article_id"), column("document"))
-        key = index.c.article_id
-        conditions = [index.c.document.ilike(_like_pattern(t), escape="\\") for t in terms]
-    # IN (subquery): the index is asked once, not once per article row.
-    return Article.id.in_(select(key).where(*conditions))
+    long_terms = [t for t in terms if len(t) >= MIN_INDEXED_CHARS]
+    short_terms = [t for t in terms if len(t) < MIN_INDEXED_CHARS]
+    key_name = "rowid" if dialect == "sqlite" else "article_id"
+    index = table(SEARCH_TABLE, column(key_name), column("document"))
+    key = index.c[key_name]
+    conditions: list[ColumnElement[bool]] = []
+    if long_terms and dialect == "sqlite":
+        phrase = " AND ".join(_fts_phrase(t) for t in long_terms)
+        found = select(key).where(literal_column(SEARCH_TABLE).op("MATCH")(phrase))
+        conditions.append(Article.id.in_(found))
+    elif long_terms:
+        found = select(key).where(
+            *(index.c.document.ilike(_like_pattern(t), escape="\\") for t in long_terms)
+        )
+        conditions.append(Article.id.in_(found))
+    if short_terms:
+        document = index.alias("short_terms")
+        like = document.c.document.like if dialect == "sqlite" else document.c.document.ilike
+        conditions.append(
+            exists().where(
+                document.c[key_name] == Article.id,
+                *(like(_like_pattern(t), escape="\\") for t in short_terms),
+            )
+        )
+    return and_(*conditions)
 
 
 def like_matches(query: str) -> ColumnElement[bool]:

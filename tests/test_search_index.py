@@ -35,8 +35,16 @@ def _search(url: str, query: str) -> list[str]:
 @pytest.fixture
 def stored(migrated_url: str) -> str:
     factory = make_session_factory(make_engine(migrated_url))
-    ingest(factory, record("关于2024年秋季招生入学工作的通知", A, text="适龄儿童请于5月10日前完成网上报名。"), now=utcnow())
-    ingest(factory, record("岳塘区公开招聘教师公告", B, text="报名时间为4月20日至4月30日，100%网上报名。"), now=utcnow())
+    ingest(
+        factory,
+        record("关于2024年秋季招生入学工作的通知", A, text="适龄儿童请于5月10日前完成网上报名。"),
+        now=utcnow(),
+    )
+    ingest(
+        factory,
+        record("岳塘区公开招聘教师公告", B, text="报名时间为4月20日至4月30日，100%网上报名。"),
+        now=utcnow(),
+    )
     ingest(factory, record("暑假放假安排", C, text=HOLIDAY_TEXT), now=utcnow())
     return migrated_url
 
@@ -130,9 +138,14 @@ def test_category_filter_runs_in_the_database(stored: str) -> None:
 def test_articles_search_command_uses_the_index(stored: str, tmp_path: Path) -> None:
     config = tmp_path / "sources.yaml"
     config.write_text(f"database: {stored}\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["articles", "--config", str(config), "--search", "网上报名", "--format", "jsonl"])
+    result = CliRunner().invoke(
+        cli, ["articles", "--config", str(config), "--search", "网上报名", "--format", "jsonl"]
+    )
     assert result.exit_code == 0, result.output
-    assert sorted(line.split('"url": "')[1].split('"')[0] for line in result.output.splitlines() if line) == [A, B]
+    assert sorted(line.split('"url": "')[1].split('"')[0] for line in result.output.splitlines() if line) == [
+        A,
+        B,
+    ]
 
 
 def test_the_read_only_engine_cannot_write(stored: str) -> None:

@@ -26,7 +26,9 @@ def test_migrated_schema_matches_the_models(migrated_url: str) -> None:
     engine = make_engine(migrated_url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": include_name}
+            )
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()

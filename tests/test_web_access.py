@@ -22,7 +22,15 @@ from storage.db import open_read_only, upgrade
 from tests.web_support import Site, build_site
 
 TOKEN = "s3cret-token-for-tests"
-ROUTES = ["/", "/?q=暑假", "/sources", "/subscriptions", "/api/articles", "/api/sources", "/static/countywatch.css"]
+ROUTES = [
+    "/",
+    "/?q=暑假",
+    "/sources",
+    "/subscriptions",
+    "/api/articles",
+    "/api/sources",
+    "/static/countywatch.css",
+]
 
 
 @pytest.fixture
@@ -85,7 +93,9 @@ def test_serve_refuses_0_0_0_0_without_a_token(
     monkeypatch.delenv("COUNTYWATCH_SERVE_TOKEN", raising=False)
     started: list[dict[str, Any]] = []
     monkeypatch.setattr(serve.uvicorn, "run", lambda app, **kw: started.append(kw))
-    result = CliRunner().invoke(cli, ["serve", "--config", str(_config_file(site, tmp_path)), "--host", "0.0.0.0"])
+    result = CliRunner().invoke(
+        cli, ["serve", "--config", str(_config_file(site, tmp_path)), "--host", "0.0.0.0"]
+    )
     assert result.exit_code == 1 and started == []
     assert result.output.count("\n") == 1 and "refusing to serve on 0.0.0.0" in result.output
     assert "Traceback" not in result.output
@@ -100,7 +110,12 @@ def test_serve_binds_127_0_0_1_by_default_and_other_hosts_with_a_token(
     monkeypatch.delenv("COUNTYWATCH_SERVE_TOKEN", raising=False)
     assert CliRunner().invoke(cli, ["serve", "--config", config]).exit_code == 0
     monkeypatch.setenv("COUNTYWATCH_SERVE_TOKEN", TOKEN)
-    assert CliRunner().invoke(cli, ["serve", "--config", config, "--host", "0.0.0.0", "--port", "9999"]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(cli, ["serve", "--config", config, "--host", "0.0.0.0", "--port", "9999"])
+        .exit_code
+        == 0
+    )
     assert [(s["host"], s["port"]) for s in started] == [("127.0.0.1", 8730), ("0.0.0.0", 9999)]
 
 
@@ -123,7 +138,6 @@ def test_serving_changes_nothing_in_the_database(site: Site) -> None:
             assert client.get(route).status_code == 200, route
         for method in (client.post, client.put, client.delete):
             assert method("/api/articles").status_code == 405
-    with pytest.raises(OperationalError, match="readonly"):
-        with open_read_only(site.url).begin() as connection:
-            connection.execute(text("DELETE FROM articles"))
+    with pytest.raises(OperationalError, match="readonly"), open_read_only(site.url).begin() as connection:
+        connection.execute(text("DELETE FROM articles"))
     assert _database_state(path) == before

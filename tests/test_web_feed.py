@@ -69,7 +69,9 @@ def validate_atom(document: bytes) -> etree._Element:
     feed_has_author = bool(root.findall(A + "author"))
     for author in root.findall(A + "author"):
         assert (_one(author, "name").text or "").strip()
-    alternates = {(link.get("type"), link.get("hreflang")) for link in root.findall(A + "link[@rel='alternate']")}
+    alternates = {
+        (link.get("type"), link.get("hreflang")) for link in root.findall(A + "link[@rel='alternate']")
+    }
     assert len(alternates) == len(root.findall(A + "link[@rel='alternate']"))
     ids = []
     for entry in root.findall(A + "entry"):
@@ -128,7 +130,10 @@ def test_feed_follows_the_subscription_and_ids_are_stable(site: Site) -> None:
 
 
 def _entries(root: etree._Element) -> list[tuple[str | None, ...]]:
-    return [(e.findtext(A + "id"), e.findtext(A + "title"), e.findtext(A + "updated")) for e in root.findall(A + "entry")]
+    return [
+        (e.findtext(A + "id"), e.findtext(A + "title"), e.findtext(A + "updated"))
+        for e in root.findall(A + "entry")
+    ]
 
 
 def test_feed_command_writes_the_same_entries(site: Site, tmp_path: Path) -> None:

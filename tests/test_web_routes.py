@@ -43,7 +43,9 @@ def test_index_groups_by_region_then_category_as_the_digest_does(client: TestCli
     positions = [page.index(f"<h2>{r} ") for r in regions]
     assert positions == sorted(positions)
     zhenping = page[positions[2] :]
-    assert zhenping.index('<span class="chip">放假</span>') < zhenping.index('<span class="chip">招生入学</span>')
+    assert zhenping.index('<span class="chip">放假</span>') < zhenping.index(
+        '<span class="chip">招生入学</span>'
+    )
     assert f'href="/articles/{site.official}"' in page and f'href="/articles/{site.reprint}"' in page
 
 
@@ -75,7 +77,11 @@ def test_search_finds_terms_long_and_short_and_all_of_several(client: TestClient
 
 
 def test_bad_parameters_are_one_line_errors(client: TestClient) -> None:
-    for query, word in [("since=2024-13-01", "since"), ("status=deleted", "status"), ("cursor=abc", "cursor")]:
+    for query, word in [
+        ("since=2024-13-01", "since"),
+        ("status=deleted", "status"),
+        ("cursor=abc", "cursor"),
+    ]:
         page = client.get(f"/?{query}")
         assert page.status_code == 400 and word in page.text
         api = client.get(f"/api/articles?{query}")
@@ -108,7 +114,9 @@ def test_article_page_shows_versions_diffs_story_and_attachments(client: TestCli
     official = client.get(f"/articles/{site.official}").text
     assert "首发：<strong>镇坪县教育体育科技局</strong>" in official
     assert f'href="/articles/{site.reprint}"' in official  # the reprint, as the story's other copy
-    assert "报名表.docx" in official and 'href="http://jyj.zhenping.gov.cn/tzgg/2024/0419/form.docx"' in official
+    assert (
+        "报名表.docx" in official and 'href="http://jyj.zhenping.gov.cn/tzgg/2024/0419/form.docx"' in official
+    )
     gone = client.get(f"/articles/{site.gone}").text
     assert "已撤回" in gone
     story = client.get(f"/stories/{site.story}").text
@@ -125,7 +133,9 @@ def test_sources_page_has_health_runs_and_a_weekly_svg_chart(client: TestClient,
     assert "当周 1 篇" in page
 
 
-def test_subscriptions_show_what_each_receives_and_the_digest_deliveries(client: TestClient, site: Site) -> None:
+def test_subscriptions_show_what_each_receives_and_the_digest_deliveries(
+    client: TestClient, site: Site
+) -> None:
     page = client.get("/subscriptions").text
     assert "parents" in page and "hiring" in page and "教师招聘" in page
     assert '<span class="delivery failed">失败</span>' in page

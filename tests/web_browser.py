@@ -100,7 +100,9 @@ def capture(base: str, paths: dict[str, str], out: Path) -> list[Visit]:
                     _guard(visit, page)
                     response = page.goto(base + path, wait_until="load")
                     visit.status = response.status if response else 0
-                    visit.overflow = int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+                    visit.overflow = int(
+                        page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                    )
                     visit.text = page.inner_text("body")
                     page.screenshot(path=str(visit.screenshot), full_page=True)
                     page.close()

@@ -26,7 +26,9 @@ HIRING = "http://www.xtrb.cn/2024/0419/3.html"
 ADMISSION = "关于2024年秋季小学一年级招生入学工作的通知"
 HOLIDAY_TITLE = f"{HOSTILE}镇坪县关于2024年暑假放假安排的通知"
 ADMISSION_TEXT = "各学校、各位家长：\n适龄儿童请于5月10日前完成网上报名，逾期不再受理。\n招生范围按划片执行。"
-HOLIDAY_TEXT = "根据上级安排，现将暑假放假有关事项通知如下。\n7月6日起放假，9月1日开学。\n请各校做好假期安全教育。"
+HOLIDAY_TEXT = (
+    "根据上级安排，现将暑假放假有关事项通知如下。\n7月6日起放假，9月1日开学。\n请各校做好假期安全教育。"
+)
 HOLIDAY_EDIT = HOLIDAY_TEXT.replace("7月6日起放假", f"7月10日起放假{HOSTILE}")
 
 
@@ -94,7 +96,12 @@ def build_site(url: str, tmp_path: Path) -> Site:
     )
     gone = ingest(
         factory,
-        record("松桃县2024年城区小学新生入学报名公告", GONE, region="贵州省铜仁市松桃苗族自治县", published_at="2024-04-17"),
+        record(
+            "松桃县2024年城区小学新生入学报名公告",
+            GONE,
+            region="贵州省铜仁市松桃苗族自治县",
+            published_at="2024-04-17",
+        ),
         source="songtao",
         kind="government",
         now=at(3),

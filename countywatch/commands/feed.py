@@ -16,7 +16,11 @@ from countywatch.commands._common import config_option, database, fail, load_or_
 @config_option
 @click.argument("subscription")
 @click.option(
-    "--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write the feed to FILE (default: stdout)."
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the feed to FILE (default: stdout).",
 )
 def command(config_path: str | None, subscription: str, output: str | None) -> None:
     """Write the Atom 1.0 feed of the alerts SUBSCRIPTION receives (new, changed with the diff,

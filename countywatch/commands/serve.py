@@ -34,5 +34,8 @@ def command(config_path: str | None, host: str | None, port: int | None) -> None
         return
     app = create_app(config, engine, token=token)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"countywatch: serving {display_url(config.database_url)} read-only on http://{shown}:{port}/", err=True)
+    click.echo(
+        f"countywatch: serving {display_url(config.database_url)} read-only on http://{shown}:{port}/",
+        err=True,
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)

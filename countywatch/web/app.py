@@ -54,7 +54,9 @@ from storage.queries import ArticleFilter
 
 # Our pages need nothing but their own stylesheet; archived digests carry inline styles (email
 # clients drop <style> blocks), so their page allows those and nothing more.
-PAGE_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'"
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'"
+)
 DIGEST_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'"
 API_LIMIT_MAX = 500
 
@@ -259,7 +261,7 @@ def api_articles(request: Request) -> Response:
     try:
         limit = int(limit_text) if limit_text else state.config.serve.page_size
     except ValueError:
-        raise BadRequest(f"limit={limit_text[:20]!r} is not a number") from None
+        raise BadRequest(f"limit={str(limit_text)[:20]!r} is not a number") from None
     if not 1 <= limit <= API_LIMIT_MAX:
         raise BadRequest(f"limit must be between 1 and {API_LIMIT_MAX}")
     filters = _filters(request, limit)
@@ -318,7 +320,9 @@ def iso_when(value: str | None) -> str:
 
 
 def _templates() -> Jinja2Templates:
-    loader = ChoiceLoader([PackageLoader("countywatch.web", "templates"), PackageLoader("alerts", "templates")])
+    loader = ChoiceLoader(
+        [PackageLoader("countywatch.web", "templates"), PackageLoader("alerts", "templates")]
+    )
     env = template_environment(loader, autoescape=True)
     env.filters["isowhen"] = iso_when
     return Jinja2Templates(env=env)
@@ -326,6 +330,7 @@ def _templates() -> Jinja2Templates:
 
 def create_app(config: Config, engine: Engine, *, token: str | None = None) -> Starlette:
     """The application on a read-only engine; with a token, every request must carry it."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield

@@ -205,7 +205,9 @@ def _row(stored: StoredArticle, category: str | None) -> ArticleRow:
     )
 
 
-def list_articles(session: Session, filters: ArticleFilter, page_size: int) -> tuple[list[StoredArticle], str | None]:
+def list_articles(
+    session: Session, filters: ArticleFilter, page_size: int
+) -> tuple[list[StoredArticle], str | None]:
     """One page of stored articles (newest first) and the cursor of the next page, if any."""
     dialect = session.get_bind().dialect.name
     query = article_query(dialect, ArticleFilter(**{**_fields(filters), "limit": page_size + 1}))
@@ -281,13 +283,17 @@ def _diff_lines(diff: str) -> list[str]:
 def article_view(session: Session, article_id: int) -> ArticleView | None:
     """The article with this id, its versions and its story, or None."""
     found = session.execute(
-        select(Article, Source.name).join(Source, Source.id == Article.source_id).where(Article.id == article_id)
+        select(Article, Source.name)
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.id == article_id)
     ).first()
     if found is None:
         return None
     row, source_name = found
     versions = session.scalars(
-        select(ArticleVersion).where(ArticleVersion.article_id == row.id).order_by(ArticleVersion.version.desc())
+        select(ArticleVersion)
+        .where(ArticleVersion.article_id == row.id)
+        .order_by(ArticleVersion.version.desc())
     ).all()
     story = story_view(session, row.story_id)
     assert story is not None  # articles.story_id is a foreign key
@@ -298,7 +304,8 @@ def article_view(session: Session, article_id: int) -> ArticleView | None:
         last_checked=row.last_checked,
         withdrawn_at=row.withdrawn_at,
         versions=[
-            VersionView(v.version, v.title or UNTITLED, v.seen_at, _diff_lines(v.diff), v.text) for v in versions
+            VersionView(v.version, v.title or UNTITLED, v.seen_at, _diff_lines(v.diff), v.text)
+            for v in versions
         ],
         story=story,
         attachments=[a for a in attachments if isinstance(a, dict)],

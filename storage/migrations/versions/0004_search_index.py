@@ -1,4 +1,4 @@
-"""Search index: SQLite FTS5 (trigram) or PostgreSQL pg_trgm over each article; newest-first index.
+"""Search index: SQLite FTS5 (trigram) or PostgreSQL pg_trgm over each article; list indexes.
 
 Revision ID: 0004
 Revises: 0001
@@ -19,10 +19,12 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index(op.f("ix_articles_first_seen_id"), "articles", ["first_seen", "id"], unique=False)
+    op.create_index(op.f("ix_alerts_story_id"), "alerts", ["story_id"], unique=False)
     # Existing articles are indexed here; from now on storage.ingest keeps the index current.
     create_index(op.get_bind())
 
 
 def downgrade() -> None:
     drop_index(op.get_bind())
+    op.drop_index(op.f("ix_alerts_story_id"), table_name="alerts")
     op.drop_index(op.f("ix_articles_first_seen_id"), table_name="articles")
