@@ -269,7 +269,7 @@ def _config(url: str, folder: str) -> Any:
     )
 
 
-def _like(dialect: str, query: str) -> Any:
+def _like(session: Any, query: str) -> Any:
     return search.like_matches(query)
 
 

@@ -168,7 +168,9 @@ def make_read_only_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin_deferred)
         return engine
     given = parsed.query.get("options")
-    options = " ".join([*([given] if isinstance(given, str) else given or ()), "-c default_transaction_read_only=on"])
+    options = " ".join(
+        [*([given] if isinstance(given, str) else given or ()), "-c default_transaction_read_only=on"]
+    )
     ro = parsed.update_query_dict({"options": options})
     return create_engine(ro, json_serializer=_json_dumps, pool_pre_ping=True, **kwargs)
 

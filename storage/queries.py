@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, cast, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -92,29 +92,31 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def article_query(dialect: str, filters: ArticleFilter) -> Select[Article, str]:
+def article_query(session: Session, filters: ArticleFilter) -> Select[Article, str]:
     """(article, source name) of the articles matching `filters`, newest first seen first.
 
     With a limit, the matching ids are found first and only those rows are read: ordering ids on
     the (first_seen, id) index is cheap, ordering thousands of whole rows (text included) is not.
     """
-    ids = _matching(select(Article.id).join(Source, Source.id == Article.source_id), dialect, filters)
+    dialect = session.get_bind().dialect.name
+    found = search.matches(session, filters.search) if filters.search else None
+    ids = _matching(select(Article.id).join(Source, Source.id == Article.source_id), dialect, filters, found)
     rows = select(Article, Source.name).join(Source, Source.id == Article.source_id)
     if filters.limit is None:
-        return _matching(rows, dialect, filters)
+        return _matching(rows, dialect, filters, found)
     page = ids.limit(filters.limit).subquery()
     return rows.where(Article.id.in_(select(page.c.id))).order_by(
         Article.first_seen.desc(), Article.id.desc()
     )
 
 
-S = TypeVar("S", bound=Select[Unpack[tuple[Any, ...]]])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
-def _matching(stmt: S, dialect: str, filters: ArticleFilter) -> S:
-    """The statement narrowed by `filters` and ordered newest first seen first."""
-    if filters.search:
-        stmt = stmt.where(search.matches(dialect, filters.search))
+def _matching(stmt: S, dialect: str, filters: ArticleFilter, found: ColumnElement[bool] | None) -> S:
+    """The statement narrowed by `filters` (`found`: the search condition) and ordered newest first."""
+    if found is not None:
+        stmt = stmt.where(found)
     if filters.source:
         stmt = stmt.where(Source.name == filters.source)
     if filters.region:
@@ -163,7 +165,7 @@ def stored_article(row: Article, source_name: str) -> StoredArticle:
 
 def iter_articles(session: Session, filters: ArticleFilter) -> Iterator[StoredArticle]:
     """Stored articles matching `filters`, newest first, streamed in batches."""
-    stmt = article_query(session.get_bind().dialect.name, filters).execution_options(yield_per=_BATCH)
+    stmt = article_query(session, filters).execution_options(yield_per=_BATCH)
     for row, source_name in session.execute(stmt):
         yield stored_article(row, source_name)
         # Rows already printed need not stay in the session: an export holds one batch at a time.

@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     column,
     exists,
+    func,
     literal_column,
     or_,
     select,
@@ -33,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import TableClause
 
 from storage.models import Article
 
@@ -40,6 +42,8 @@ SEARCH_TABLE = "article_search"
 # Trigram indexes need at least this many characters to narrow a search.
 MIN_INDEXED_CHARS = 3
 _FILL_BATCH = 1000
+# Past this many matches, reading the newest articles until a page is full beats sorting them all.
+COMMON_MATCHES = 2000
 _LIKE_SPECIALS = re.compile(r"([\\%_])")
 
 
@@ -154,41 +158,45 @@ def index_article(session: Session, article_id: int, document: str) -> None:
     )
 
 
-def matches(dialect: str, query: str) -> ColumnElement[bool]:
+def matches(session: Session, query: str) -> ColumnElement[bool]:
     """A condition on Article: every term of `query` occurs in the article's search document.
 
-    Terms of three characters or more are looked up in the index once (`IN (subquery)`). Shorter
-    terms cannot use a trigram index: they are checked against each article's document as the
-    newest-first scan reaches it, so a page of results stops the scan early.
+    Lists are read newest first and a page at a time, so there are two ways to answer:
+    - look the terms up in the index once and keep those articles (`IN (subquery)`): best when
+      few articles match, since the index hands over every match and they are then sorted;
+    - check each article's document as the newest-first scan reaches it: best when many match,
+      since a page fills after a few rows. Terms under three characters can only be answered so.
+    The index is asked first how many articles match, up to COMMON_MATCHES, to choose.
     """
     terms = search_terms(query)
     if not terms:
         return true()
+    dialect = session.get_bind().dialect.name
     long_terms = [t for t in terms if len(t) >= MIN_INDEXED_CHARS]
-    short_terms = [t for t in terms if len(t) < MIN_INDEXED_CHARS]
     key_name = "rowid" if dialect == "sqlite" else "article_id"
     index = table(SEARCH_TABLE, column(key_name), column("document"))
-    key = index.c[key_name]
-    conditions: list[ColumnElement[bool]] = []
-    if long_terms and dialect == "sqlite":
-        phrase = " AND ".join(_fts_phrase(t) for t in long_terms)
-        found = select(key).where(literal_column(SEARCH_TABLE).op("MATCH")(phrase))
-        conditions.append(Article.id.in_(found))
-    elif long_terms:
-        found = select(key).where(
-            *(index.c.document.ilike(_like_pattern(t), escape="\\") for t in long_terms)
-        )
-        conditions.append(Article.id.in_(found))
-    if short_terms:
-        document = index.alias("short_terms")
-        like = document.c.document.like if dialect == "sqlite" else document.c.document.ilike
-        conditions.append(
-            exists().where(
-                document.c[key_name] == Article.id,
-                *(like(_like_pattern(t), escape="\\") for t in short_terms),
-            )
-        )
-    return and_(*conditions)
+    if long_terms:
+        if dialect == "sqlite":
+            phrase = " AND ".join(_fts_phrase(t) for t in long_terms)
+            found = select(index.c[key_name]).where(literal_column(SEARCH_TABLE).op("MATCH")(phrase))
+        else:
+            patterns = (index.c.document.ilike(_like_pattern(t), escape="\\") for t in long_terms)
+            found = select(index.c[key_name]).where(*patterns)
+        probe = select(func.count()).select_from(found.limit(COMMON_MATCHES).subquery())
+        if (session.scalar(probe) or 0) < COMMON_MATCHES:
+            short_terms = [t for t in terms if len(t) < MIN_INDEXED_CHARS]
+            return and_(Article.id.in_(found), *_scan(dialect, index, key_name, short_terms))
+    return and_(*_scan(dialect, index, key_name, terms))
+
+
+def _scan(dialect: str, index: TableClause, key_name: str, terms: list[str]) -> list[ColumnElement[bool]]:
+    """The terms checked against the document of each article as the scan reaches it."""
+    if not terms:
+        return []
+    document = index.alias("scanned")
+    like = document.c.document.like if dialect == "sqlite" else document.c.document.ilike
+    patterns = [like(_like_pattern(t), escape="\\") for t in terms]
+    return [exists().where(document.c[key_name] == Article.id, *patterns)]
 
 
 def like_matches(query: str) -> ColumnElement[bool]:

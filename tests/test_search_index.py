@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from countywatch.cli import cli
+from storage import search
 from storage.db import downgrade, make_engine, make_session_factory, open_read_only, upgrade
 from storage.models import Article, Source, Story, utcnow
 from storage.queries import ArticleFilter, iter_articles
@@ -157,3 +158,17 @@ def test_the_read_only_engine_cannot_write(stored: str) -> None:
                 connection.execute(text("UPDATE articles SET title = 'x'"))
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("common", [1, 2, 10_000])
+def test_both_ways_of_answering_give_the_same_articles(
+    stored: str, common: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Below the threshold the index hands over every match; at or above it each article's document
+    # is checked as the newest-first scan reaches it. The results must not depend on which.
+    monkeypatch.setattr(search, "COMMON_MATCHES", common)
+    assert _search(stored, "网上报名") == [A, B]
+    assert _search(stored, "公开招聘 4月30日") == [B]
+    assert _search(stored, "报名 网上报名 教师") == [B]
+    assert _search(stored, "100%") == [B]
+    assert _search(stored, "不存在的词语") == []

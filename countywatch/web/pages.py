@@ -209,8 +209,7 @@ def list_articles(
     session: Session, filters: ArticleFilter, page_size: int
 ) -> tuple[list[StoredArticle], str | None]:
     """One page of stored articles (newest first) and the cursor of the next page, if any."""
-    dialect = session.get_bind().dialect.name
-    query = article_query(dialect, ArticleFilter(**{**_fields(filters), "limit": page_size + 1}))
+    query = article_query(session, ArticleFilter(**{**_fields(filters), "limit": page_size + 1}))
     rows = [stored_article(row, source) for row, source in session.execute(query)]
     more = len(rows) > page_size
     rows = rows[:page_size]
