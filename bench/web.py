@@ -240,11 +240,12 @@ def generate(url: str, n: int) -> float:
             )
             for chunk in _chunks(documents):
                 connection.execute(insert_document, chunk)
+            # One grouped pass (UPDATE ... FROM), not a subquery per story.
             connection.execute(
                 text(
-                    "UPDATE stories SET first_article_id = (SELECT min(id) FROM articles a"
-                    " WHERE a.story_id = stories.id), canonical_article_id = (SELECT min(id)"
-                    " FROM articles a WHERE a.story_id = stories.id), first_publisher = 'source00'"
+                    "UPDATE stories SET first_article_id = m.first, canonical_article_id = m.first,"
+                    " first_publisher = 'source00' FROM (SELECT story_id, min(id) AS first FROM articles"
+                    " GROUP BY story_id) AS m WHERE m.story_id = stories.id"
                 )
             )
         with engine.connect() as connection:

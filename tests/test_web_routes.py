@@ -184,3 +184,19 @@ def test_api_sources_counts_articles_of_configured_sources(site: Site, tmp_path:
 def test_withdrawn_url_is_listed_as_withdrawn(client: TestClient) -> None:
     (gone,) = client.get("/api/articles?status=withdrawn").json()["articles"]
     assert gone["url"] == GONE and gone["status"] == "withdrawn"
+
+
+def test_pages_filters_and_search_on_each_database(migrated_url: str, tmp_path: Path) -> None:
+    site = build_site(migrated_url, tmp_path)
+    with TestClient(create_app(site.config, open_read_only(migrated_url))) as client:
+        for path in ["/", f"/articles/{site.holiday}", f"/stories/{site.story}", "/subscriptions", "/sources"]:
+            assert client.get(path).status_code == 200, path
+        assert "当周 1 篇" in client.get("/sources").text
+        assert _ids(client, "category=放假") == [site.holiday]
+        assert _ids(client, "q=暑假 7月10日") == [site.holiday]
+        assert sorted(_ids(client, "q=划片 网上报名")) == sorted([site.official, site.reprint])
+        assert _ids(client, "status=withdrawn&until=2024-04-18") == [site.gone]
+        first = client.get("/api/articles?limit=3").json()
+        rest = client.get(f"/api/articles?limit=3&cursor={first['next_cursor']}").json()
+        assert len(first["articles"]) + len(rest["articles"]) == 5 and rest["next_cursor"] is None
+        assert client.get("/feeds/parents.atom").status_code == 200
