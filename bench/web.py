@@ -248,9 +248,11 @@ def generate(url: str, n: int) -> float:
                     " GROUP BY story_id) AS m WHERE m.story_id = stories.id"
                 )
             )
-        with engine.connect() as connection:
-            connection.execute(text("ANALYZE"))
-            connection.commit()
+        # What autovacuum does to a live database: statistics, and the visibility map that lets
+        # PostgreSQL read (first_seen, id) from the index alone.
+        sweep = "ANALYZE" if engine.dialect.name == "sqlite" else "VACUUM ANALYZE"
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(sweep))
     finally:
         engine.dispose()
     return time.perf_counter() - started

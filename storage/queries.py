@@ -99,11 +99,25 @@ def article_query(session: Session, filters: ArticleFilter) -> Select[Article, s
     the (first_seen, id) index is cheap, ordering thousands of whole rows (text included) is not.
     """
     dialect = session.get_bind().dialect.name
-    found = search.matches(session, filters.search) if filters.search else None
-    ids = _matching(select(Article.id).join(Source, Source.id == Article.source_id), dialect, filters, found)
+    chosen = search.plan(session, filters.search) if filters.search else None
+    indexed = chosen.indexed if chosen is not None else None
     rows = select(Article, Source.name).join(Source, Source.id == Article.source_id)
     if filters.limit is None:
-        return _matching(rows, dialect, filters, found)
+        stmt = _matching(rows, dialect, filters, indexed)
+        return stmt.where(chosen.check(Article.id)) if chosen is not None and chosen.scanned else stmt
+    ids = _matching(select(Article.id, Article.first_seen), dialect, filters, indexed)
+    if chosen is not None and chosen.scanned:
+        if dialect == "postgresql":
+            # PostgreSQL guesses that few articles match a per-row check and would sort them all;
+            # OFFSET 0 keeps the newest-first index scan intact, the checks then stop at a page.
+            newest = ids.offset(0).subquery()
+            ids = (
+                select(newest.c.id, newest.c.first_seen)
+                .where(chosen.check(newest.c.id))
+                .order_by(newest.c.first_seen.desc(), newest.c.id.desc())
+            )
+        else:
+            ids = ids.where(chosen.check(Article.id))
     page = ids.limit(filters.limit).subquery()
     return rows.where(Article.id.in_(select(page.c.id))).order_by(
         Article.first_seen.desc(), Article.id.desc()
@@ -118,7 +132,7 @@ def _matching(stmt: S, dialect: str, filters: ArticleFilter, found: ColumnElemen
     if found is not None:
         stmt = stmt.where(found)
     if filters.source:
-        stmt = stmt.where(Source.name == filters.source)
+        stmt = stmt.where(Article.source_id.in_(select(Source.id).where(Source.name == filters.source)))
     if filters.region:
         stmt = stmt.where(Article.region.contains(filters.region, autoescape=True))
     if filters.category:

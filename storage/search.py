@@ -15,6 +15,7 @@ so `include_name` keeps them out of Alembic's model comparison.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -23,7 +24,6 @@ from sqlalchemy import (
     Engine,
     and_,
     column,
-    exists,
     func,
     literal_column,
     or_,
@@ -33,8 +33,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import TableClause
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.models import Article
 
@@ -158,8 +157,29 @@ def index_article(session: Session, article_id: int, document: str) -> None:
     )
 
 
-def matches(session: Session, query: str) -> ColumnElement[bool]:
-    """A condition on Article: every term of `query` occurs in the article's search document.
+@dataclass(frozen=True, slots=True)
+class SearchPlan:
+    """How a search is answered: ids from the index, and terms checked article by article."""
+
+    indexed: ColumnElement[bool] | None  # a condition on Article (the index's matches), if any
+    scanned: tuple[str, ...]  # terms to check against each article's document as it is read
+    dialect: str
+
+    def check(self, article_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bool]:
+        """The scanned terms all occur in the document of the article with id `article_id`.
+
+        A scalar subquery, not EXISTS: PostgreSQL turns EXISTS into a join over the whole index
+        table, which reads every document; a scalar subquery stays one lookup per article read.
+        """
+        key_name = "rowid" if self.dialect == "sqlite" else "article_id"
+        scanned = table(SEARCH_TABLE, column(key_name), column("document")).alias("scanned")
+        document = select(scanned.c.document).where(scanned.c[key_name] == article_id).scalar_subquery()
+        like = document.like if self.dialect == "sqlite" else document.ilike
+        return and_(true(), *(like(_like_pattern(t), escape="\\") for t in self.scanned))
+
+
+def plan(session: Session, query: str) -> SearchPlan:
+    """How to find the articles whose document holds every term of `query`.
 
     Lists are read newest first and a page at a time, so there are two ways to answer:
     - look the terms up in the index once and keep those articles (`IN (subquery)`): best when
@@ -169,13 +189,11 @@ def matches(session: Session, query: str) -> ColumnElement[bool]:
     The index is asked first how many articles match, up to COMMON_MATCHES, to choose.
     """
     terms = search_terms(query)
-    if not terms:
-        return true()
     dialect = session.get_bind().dialect.name
     long_terms = [t for t in terms if len(t) >= MIN_INDEXED_CHARS]
-    key_name = "rowid" if dialect == "sqlite" else "article_id"
-    index = table(SEARCH_TABLE, column(key_name), column("document"))
     if long_terms:
+        key_name = "rowid" if dialect == "sqlite" else "article_id"
+        index = table(SEARCH_TABLE, column(key_name), column("document"))
         if dialect == "sqlite":
             phrase = " AND ".join(_fts_phrase(t) for t in long_terms)
             found = select(index.c[key_name]).where(literal_column(SEARCH_TABLE).op("MATCH")(phrase))
@@ -184,19 +202,15 @@ def matches(session: Session, query: str) -> ColumnElement[bool]:
             found = select(index.c[key_name]).where(*patterns)
         probe = select(func.count()).select_from(found.limit(COMMON_MATCHES).subquery())
         if (session.scalar(probe) or 0) < COMMON_MATCHES:
-            short_terms = [t for t in terms if len(t) < MIN_INDEXED_CHARS]
-            return and_(Article.id.in_(found), *_scan(dialect, index, key_name, short_terms))
-    return and_(*_scan(dialect, index, key_name, terms))
+            short_terms = tuple(t for t in terms if len(t) < MIN_INDEXED_CHARS)
+            return SearchPlan(Article.id.in_(found), short_terms, dialect)
+    return SearchPlan(None, tuple(terms), dialect)
 
 
-def _scan(dialect: str, index: TableClause, key_name: str, terms: list[str]) -> list[ColumnElement[bool]]:
-    """The terms checked against the document of each article as the scan reaches it."""
-    if not terms:
-        return []
-    document = index.alias("scanned")
-    like = document.c.document.like if dialect == "sqlite" else document.c.document.ilike
-    patterns = [like(_like_pattern(t), escape="\\") for t in terms]
-    return [exists().where(document.c[key_name] == Article.id, *patterns)]
+def matches(session: Session, query: str) -> ColumnElement[bool]:
+    """A condition on Article: every term of `query` occurs in the article's search document."""
+    chosen = plan(session, query)
+    return and_(true(), *([chosen.indexed] if chosen.indexed is not None else []), chosen.check(Article.id))
 
 
 def like_matches(query: str) -> ColumnElement[bool]:

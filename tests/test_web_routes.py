@@ -189,7 +189,13 @@ def test_withdrawn_url_is_listed_as_withdrawn(client: TestClient) -> None:
 def test_pages_filters_and_search_on_each_database(migrated_url: str, tmp_path: Path) -> None:
     site = build_site(migrated_url, tmp_path)
     with TestClient(create_app(site.config, open_read_only(migrated_url))) as client:
-        for path in ["/", f"/articles/{site.holiday}", f"/stories/{site.story}", "/subscriptions", "/sources"]:
+        for path in [
+            "/",
+            f"/articles/{site.holiday}",
+            f"/stories/{site.story}",
+            "/subscriptions",
+            "/sources",
+        ]:
             assert client.get(path).status_code == 200, path
         assert "当周 1 篇" in client.get("/sources").text
         assert _ids(client, "category=放假") == [site.holiday]
