@@ -131,6 +131,8 @@ class Article(Base):
         Index(None, "story_id"),
         # Newest first is how every list (web page, API cursor, `countywatch articles`) reads them.
         Index(None, "first_seen", "id"),
+        # Per-source counts and weekly chart (/sources), a source's newest articles: index only.
+        Index(None, "source_id", "first_seen", "status"),
         CheckConstraint(_in("status", ARTICLE_STATUSES), name="status"),
     )
 

@@ -20,11 +20,15 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_index(op.f("ix_articles_first_seen_id"), "articles", ["first_seen", "id"], unique=False)
     op.create_index(op.f("ix_alerts_story_id"), "alerts", ["story_id"], unique=False)
+    op.create_index(
+        op.f("ix_articles_source_id_first_seen_status"), "articles", ["source_id", "first_seen", "status"]
+    )
     # Existing articles are indexed here; from now on storage.ingest keeps the index current.
     create_index(op.get_bind())
 
 
 def downgrade() -> None:
     drop_index(op.get_bind())
+    op.drop_index(op.f("ix_articles_source_id_first_seen_status"), table_name="articles")
     op.drop_index(op.f("ix_alerts_story_id"), table_name="alerts")
     op.drop_index(op.f("ix_articles_first_seen_id"), table_name="articles")
