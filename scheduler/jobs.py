@@ -14,7 +14,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from countywatch.config import Config, Schedule, parse_digest_schedule
+from countywatch.config import Config, Schedule, parse_digest_schedule, parse_duration
 
 JobKind = Literal["crawl", "digest", "retry"]
 
@@ -22,8 +22,6 @@ JobKind = Literal["crawl", "digest", "retry"]
 DIGEST_TIMEZONE = "Asia/Shanghai"
 RETRY_JOB_ID = "deliveries:retry"
 CATCHUP_JOB_ID = "deliveries:catchup"
-# Outbox retries are due on the minute scale (backoff starts at tens of seconds).
-RETRY_EVERY = timedelta(minutes=1)
 
 # How late a run may still start after its time (e.g. the machine was suspended); later ones are
 # dropped and reported as missed — coalescing means only one catch-up run happens anyway.
@@ -49,9 +47,9 @@ class JobSpec:
             return source_trigger(config.source(self.target).schedule, start=start)
         if self.kind == "digest":
             return digest_trigger(self.schedule, start=start)
-        return IntervalTrigger(
-            seconds=RETRY_EVERY.total_seconds(), start_date=start, timezone=DIGEST_TIMEZONE
-        )
+        # Outbox retries are due on the scale of notify.retry.backoff (tens of seconds by default).
+        every = parse_duration(config.notify.retry.every)
+        return IntervalTrigger(seconds=every.total_seconds(), start_date=start, timezone=DIGEST_TIMEZONE)
 
 
 def crawl_job_id(source: str) -> str:
@@ -114,7 +112,8 @@ def build_job_specs(config: Config) -> list[JobSpec]:
         for sub in config.notify.subscriptions
     ]
     if config.notify.subscriptions:
-        specs.append(JobSpec(RETRY_JOB_ID, "retry", None, "every 1m", RETRY_MISFIRE_GRACE))
+        every = f"every {config.notify.retry.every}"
+        specs.append(JobSpec(RETRY_JOB_ID, "retry", None, every, RETRY_MISFIRE_GRACE))
     return specs
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from alerts.delivery import digest_folder, digest_key
+from alerts.delivery import digest_folder
 from alerts.digest import UNTITLED, summarize
 from alerts.model import RegionGroup, group_by_region
 from countywatch.config import Config, Subscription
@@ -371,7 +371,7 @@ def _archived(config: Config) -> set[str]:
 
 
 def subscription_views(session: Session, config: Config, limit: int = 10) -> list[SubscriptionView]:
-    """Each subscription with its latest delivered, failing or pending digests."""
+    """Each subscription with its latest digests (claimed, sent or failing) and pending alerts."""
     archived = _archived(config)
     views = []
     for sub in config.notify.subscriptions:
@@ -381,23 +381,26 @@ def subscription_views(session: Session, config: Config, limit: int = 10) -> lis
             .order_by(Delivery.created_at.desc(), Delivery.id.desc())
             .limit(2000)
         ).scalars()
-        # One digest to one channel settles all its deliveries at once: same state, same time.
-        groups: dict[tuple[str, str, datetime | None], list[Delivery]] = {}
+        # A digest is the deliveries its first claim fixed under one key (Delivery.digest_key);
+        # deliveries not claimed yet wait for the next digest of their channel.
+        groups: dict[tuple[str, str | None], list[Delivery]] = {}
         for d in rows:
-            at = d.sent_at if d.state == "sent" else d.next_attempt_at
-            groups.setdefault((d.channel, d.state, at), []).append(d)
+            groups.setdefault((d.channel, d.digest_key), []).append(d)
         out = []
-        for (channel, state, at), members in list(groups.items())[:limit]:
-            key = digest_key([d.key for d in members])
+        for (channel, key), members in list(groups.items())[:limit]:
+            states = {d.state for d in members}
+            state = "sent" if states == {"sent"} else ("failed" if "failed" in states else "pending")
+            sent = [d.sent_at for d in members if d.sent_at is not None]
+            waiting = [d.next_attempt_at for d in members if d.next_attempt_at is not None]
             out.append(
                 DeliveryGroup(
                     channel=channel,
                     state=state,
                     alerts=len(members),
-                    at=at,
+                    at=max(sent) if state == "sent" and sent else min(waiting, default=None),
                     attempts=max(d.attempts for d in members),
                     last_error=next((d.last_error for d in members if d.last_error), None),
-                    digest=key if key in archived else None,
+                    digest=key if key is not None and key in archived else None,
                 )
             )
         views.append(SubscriptionView(sub, receives(sub), out))
