@@ -27,7 +27,7 @@ from typing import Any
 from unittest import mock
 
 import yaml
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, insert, select, text
 from starlette.testclient import TestClient
 
 from bench.databases import postgres_schema_url, sqlite_url
@@ -274,7 +274,8 @@ def _config(url: str, folder: str) -> Any:
 
 def _like(session: Any, query: str) -> search.SearchPlan:
     """The baseline plan: `LIKE` over every article's title and text, no index."""
-    return search.SearchPlan(search.like_matches(query), (), session.get_bind().dialect.name)
+    found = select(Article.id).where(search.like_matches(query))
+    return search.SearchPlan(found, (), session.get_bind().dialect.name)
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:

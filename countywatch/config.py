@@ -228,7 +228,9 @@ class Source(_Model):
     mobile_hosts: dict[str, str] = {}
     link_selector: str | None = None  # CSS selector overriding automatic link discovery
     link_xpath: str | None = None
-    encoding: str | None = None  # forced page encoding for sites that declare the wrong one
+    # The charset to try first for every page of the source, as if its server declared it (for
+    # sites that declare the wrong one); bytes that contradict it are still read by evidence.
+    encoding: str | None = None
     schedule: Schedule = Schedule(interval="6h", jitter="5m")
     max_pages: int = Field(default=5, ge=1, le=1000)
     max_articles: int | None = Field(default=None, ge=1, le=1_000_000)
@@ -366,13 +368,23 @@ class Crawl(_Model):
     extract_workers: int = Field(default=2, ge=0, le=64)  # processes for extraction; 0 = in-process
     recheck_after: str = "1d"  # re-check a known article this long after it was first seen, doubling
     recheck_max: str = "30d"  # and stop re-checking it after it is this old
+    # Articles first seen and published this recently are re-checked every crawl with a conditional
+    # GET (a 304 costs no download and no extraction), so an edit is found in the next cycle; "0s"
+    # turns it off.
+    recheck_recent: str = "3d"
+    # Attachments (附件) of new and changed articles: fetched within the source's scope, at most
+    # attachment_max_bytes each, their text extracted within attachment_seconds.
+    attachments: bool = True
+    attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    attachment_seconds: float = Field(default=20, gt=0)
+    attachments_per_article: int = Field(default=10, ge=1, le=100)
     # Reposts are matched against articles first seen within this window: it bounds the
     # near-duplicate index's memory and the time each crawl process spends loading it.
     dedupe_window: str = "180d"
     http_cache: bool = True
     cache_dir: str | None = None  # default: <data_dir>/httpcache
 
-    @field_validator("time_limit", "recheck_after", "recheck_max", "dedupe_window")
+    @field_validator("time_limit", "recheck_after", "recheck_max", "recheck_recent", "dedupe_window")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)

@@ -48,6 +48,8 @@ COUNTERS: tuple[str, ...] = (
     "gone",
     "withdrawn",
     "not_article",
+    "attachments_fetched",
+    "attachments_unchanged",
 )
 
 # Stale when the last new article is older than this many typical gaps between articles…
@@ -76,6 +78,8 @@ class SourceStats:
     gone: int = 0
     withdrawn: int = 0
     not_article: int = 0  # fetched pages that were list or empty pages, not stored
+    attachments_fetched: int = 0  # attachment files downloaded (their text read)
+    attachments_unchanged: int = 0  # re-checked attachments that answered 304
     errors: dict[str, int] = field(default_factory=dict)
 
     @property

@@ -16,7 +16,10 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
 from countywatch.config import Topic
 from crawler.article import Article
+from crawler.attachment_text import AttachmentText, read_attachment
+from crawler.classify import classify
 from crawler.extract import extract_article
+from crawler.text_extract import default_topics
 
 
 def extract_page(
@@ -26,6 +29,22 @@ def extract_page(
     started = time.process_time()
     article = extract_article(body, url, http_charset=http_charset, topics=topics)
     return article, time.process_time() - started
+
+
+def read_file(data: bytes, url: str) -> tuple[AttachmentText, float]:
+    """The text of one attachment file and the CPU seconds it took (runs in a worker)."""
+    started = time.process_time()
+    result = read_attachment(data, url)
+    return result, time.process_time() - started
+
+
+def classify_text(
+    title: str | None, text: str, topics: Mapping[str, Topic]
+) -> tuple[tuple[list[str], list[str]], float]:
+    """Topics and categories of a text (an article with its attachments) and the CPU seconds."""
+    started = time.process_time()
+    result = classify(title, text, topics or default_topics())
+    return result, time.process_time() - started
 
 
 class ExtractionPool:
@@ -49,6 +68,20 @@ class ExtractionPool:
         article, cpu_seconds = await asyncio.wrap_future(future)
         self.cpu_seconds += cpu_seconds
         return article
+
+    async def read_attachment(self, data: bytes, url: str) -> AttachmentText:
+        """The text of an attachment file, read off the reactor thread."""
+        future = self._executor.submit(read_file, data, url)
+        result, cpu_seconds = await asyncio.wrap_future(future)
+        self.cpu_seconds += cpu_seconds
+        return result
+
+    async def classify(self, title: str | None, text: str) -> tuple[list[str], list[str]]:
+        """Topics and categories of a text under the pool's topics, off the reactor thread."""
+        future = self._executor.submit(classify_text, title, text, self._topics)
+        result, cpu_seconds = await asyncio.wrap_future(future)
+        self.cpu_seconds += cpu_seconds
+        return result
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the workers (with `wait`, after the pending extractions)."""

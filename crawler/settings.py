@@ -80,6 +80,11 @@ COUNTYWATCH_EXTRACT_WORKERS = 2
 COUNTYWATCH_DATABASE_URL = ""
 COUNTYWATCH_RECHECK_AFTER = 86400.0
 COUNTYWATCH_RECHECK_MAX = 30 * 86400.0
+COUNTYWATCH_RECHECK_RECENT = 3 * 86400.0
+COUNTYWATCH_ATTACHMENTS = True
+COUNTYWATCH_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+COUNTYWATCH_ATTACHMENT_SECONDS = 20.0
+COUNTYWATCH_ATTACHMENTS_PER_ARTICLE = 10
 COUNTYWATCH_DEDUPE_WINDOW = 180 * 86400.0
 
 
@@ -108,6 +113,11 @@ def crawl_settings(config: Config) -> dict[str, Any]:
         "COUNTYWATCH_DATABASE_URL": config.database_url,
         "COUNTYWATCH_RECHECK_AFTER": parse_duration(crawl.recheck_after).total_seconds(),
         "COUNTYWATCH_RECHECK_MAX": parse_duration(crawl.recheck_max).total_seconds(),
+        "COUNTYWATCH_RECHECK_RECENT": parse_duration(crawl.recheck_recent).total_seconds(),
+        "COUNTYWATCH_ATTACHMENTS": crawl.attachments,
+        "COUNTYWATCH_ATTACHMENT_MAX_BYTES": crawl.attachment_max_bytes,
+        "COUNTYWATCH_ATTACHMENT_SECONDS": crawl.attachment_seconds,
+        "COUNTYWATCH_ATTACHMENTS_PER_ARTICLE": crawl.attachments_per_article,
         "COUNTYWATCH_DEDUPE_WINDOW": parse_duration(crawl.dedupe_window).total_seconds(),
         "LOG_LEVEL": config.logging.level,
     }

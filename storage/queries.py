@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from storage import search
-from storage.models import Article, Source
+from storage.models import Article, ArticleAttachment, AttachmentFile, Source
 
 _BATCH = 200
 
@@ -21,7 +21,7 @@ _BATCH = 200
 class ArticleFilter:
     """Which stored articles to list; every field narrows the selection."""
 
-    search: str | None = None  # terms found in title or text (the search index)
+    search: str | None = None  # terms in title or text (the search index), or in an attachment's text
     source: str | None = None  # configured source name
     region: str | None = None  # part of the region, e.g. 镇坪县
     category: str | None = None  # category label, e.g. 招生入学
@@ -100,28 +100,41 @@ def article_query(session: Session, filters: ArticleFilter) -> Select[Article, s
     """
     dialect = session.get_bind().dialect.name
     chosen = search.plan(session, filters.search) if filters.search else None
-    indexed = chosen.indexed if chosen is not None else None
     rows = select(Article, Source.name).join(Source, Source.id == Article.source_id)
+
+    def found(article_id: Any) -> ColumnElement[bool] | None:
+        return _search(chosen, filters.search or "", article_id) if chosen is not None else None
+
     if filters.limit is None:
-        stmt = _matching(rows, dialect, filters, indexed)
-        return stmt.where(chosen.check(Article.id)) if chosen is not None and chosen.scanned else stmt
-    ids = _matching(select(Article.id, Article.first_seen), dialect, filters, indexed)
-    if chosen is not None and chosen.scanned:
-        if dialect == "postgresql":
-            # PostgreSQL guesses that few articles match a per-row check and would sort them all;
-            # OFFSET 0 keeps the newest-first index scan intact, the checks then stop at a page.
-            newest = ids.offset(0).subquery()
-            ids = (
-                select(newest.c.id, newest.c.first_seen)
-                .where(chosen.check(newest.c.id))
-                .order_by(newest.c.first_seen.desc(), newest.c.id.desc())
-            )
-        else:
-            ids = ids.where(chosen.check(Article.id))
+        return _matching(rows, dialect, filters, found(Article.id))
+    if chosen is not None and chosen.scanned and dialect == "postgresql":
+        # PostgreSQL guesses that few articles match a per-row check and would sort them all;
+        # OFFSET 0 keeps the newest-first index scan intact, the checks then stop at a page.
+        newest = (
+            _matching(select(Article.id, Article.first_seen), dialect, filters, None).offset(0).subquery()
+        )
+        ids = (
+            select(newest.c.id, newest.c.first_seen)
+            .where(_search(chosen, filters.search or "", newest.c.id))
+            .order_by(newest.c.first_seen.desc(), newest.c.id.desc())
+        )
+    else:
+        ids = _matching(select(Article.id, Article.first_seen), dialect, filters, found(Article.id))
     page = ids.limit(filters.limit).subquery()
     return rows.where(Article.id.in_(select(page.c.id))).order_by(
         Article.first_seen.desc(), Article.id.desc()
     )
+
+
+def _search(chosen: search.SearchPlan, query: str, article_id: Any) -> ColumnElement[bool]:
+    """The search's condition on an article id: its document matches, or one of its attachments."""
+    # Words only in an attachment (附件) count too: the 岗位表 is often the whole notice.
+    in_attachment = (
+        select(ArticleAttachment.article_id)
+        .join(AttachmentFile, AttachmentFile.sha256 == ArticleAttachment.sha256)
+        .where(AttachmentFile.text.contains(query, autoescape=True))
+    )
+    return or_(chosen.condition(article_id), article_id.in_(in_attachment))
 
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])

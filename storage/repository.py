@@ -14,7 +14,15 @@ from storage.crawlruns import (
     source_health,
     start_crawl_run,
 )
-from storage.ingest import IngestResult, NotAnArticle, ingest_article, next_check, source_row
+from storage.ingest import (
+    IngestResult,
+    NotAnArticle,
+    Validators,
+    ingest_article,
+    next_check,
+    recheck_attachment,
+    source_row,
+)
 from storage.outbox import (
     AlertArticle,
     DigestAlert,
@@ -52,6 +60,7 @@ __all__ = [
     "SourceHealthRow",
     "SourceRef",
     "StoredArticle",
+    "Validators",
     "add_alert",
     "alerts_by_id",
     "alerts_for_digest",
@@ -67,6 +76,7 @@ __all__ = [
     "mark_delivered",
     "mark_failed",
     "next_check",
+    "recheck_attachment",
     "record_gone",
     "source_health",
     "source_row",

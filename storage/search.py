@@ -22,6 +22,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Select,
     and_,
     column,
     func,
@@ -161,9 +162,14 @@ def index_article(session: Session, article_id: int, document: str) -> None:
 class SearchPlan:
     """How a search is answered: ids from the index, and terms checked article by article."""
 
-    indexed: ColumnElement[bool] | None  # a condition on Article (the index's matches), if any
+    found: Select[Any] | None  # the ids the index matched (few), if it was asked
     scanned: tuple[str, ...]  # terms to check against each article's document as it is read
     dialect: str
+
+    def condition(self, article_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bool]:
+        """The article with id `article_id` is among the index's matches and passes the checks."""
+        found = [article_id.in_(self.found)] if self.found is not None else []
+        return and_(true(), *found, self.check(article_id))
 
     def check(self, article_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bool]:
         """The scanned terms all occur in the document of the article with id `article_id`.
@@ -203,14 +209,13 @@ def plan(session: Session, query: str) -> SearchPlan:
         probe = select(func.count()).select_from(found.limit(COMMON_MATCHES).subquery())
         if (session.scalar(probe) or 0) < COMMON_MATCHES:
             short_terms = tuple(t for t in terms if len(t) < MIN_INDEXED_CHARS)
-            return SearchPlan(Article.id.in_(found), short_terms, dialect)
+            return SearchPlan(found, short_terms, dialect)
     return SearchPlan(None, tuple(terms), dialect)
 
 
 def matches(session: Session, query: str) -> ColumnElement[bool]:
     """A condition on Article: every term of `query` occurs in the article's search document."""
-    chosen = plan(session, query)
-    return and_(true(), *([chosen.indexed] if chosen.indexed is not None else []), chosen.check(Article.id))
+    return plan(session, query).condition(Article.id)
 
 
 def like_matches(query: str) -> ColumnElement[bool]:

@@ -22,6 +22,7 @@ from tests.web_support import HOLIDAY_EDIT, HOLIDAY_TEXT
 A = "http://jyj.zhenping.gov.cn/tzgg/1.html"
 B = "http://www.xtrb.cn/2024/0419/3.html"
 C = "http://www.zhenping.gov.cn/art/7.html"
+BEFORE_INDEX = "0003"  # the revision migration 0004 follows
 
 
 def _search(url: str, query: str) -> list[str]:
@@ -75,7 +76,7 @@ def test_a_changed_article_is_found_by_its_new_text(stored: str) -> None:
 
 
 def test_migration_0004_indexes_articles_stored_before_it(db_url: str) -> None:
-    upgrade(db_url, "0001")
+    upgrade(db_url, BEFORE_INDEX)
     engine = make_engine(db_url)
     now = utcnow()
     with make_session_factory(engine)() as session, session.begin():
@@ -88,7 +89,7 @@ def test_migration_0004_indexes_articles_stored_before_it(db_url: str) -> None:
     upgrade(db_url)
     assert _search(db_url, "旧库里的") == ["http://old.example.gov.cn/1.html"]
     assert _search(db_url, "6月截止") == ["http://old.example.gov.cn/1.html"]
-    downgrade(db_url, "0001")
+    downgrade(db_url, BEFORE_INDEX)
     engine = make_engine(db_url)
     assert SEARCH_TABLE not in inspect(engine).get_table_names()
     engine.dispose()

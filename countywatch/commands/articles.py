@@ -49,7 +49,8 @@ TABLE_COLUMNS = (("id", 6), ("story", 6), ("status", 9), ("published", 10), ("so
     "--search",
     default=None,
     help="Only articles whose title or text contains every space-separated term of TEXT (found "
-    "through the search index; a term under 3 characters is matched by a slower scan).",
+    "through the search index; a term under 3 characters is matched by a slower scan), or whose "
+    "attachment text contains TEXT.",
 )
 @click.option("--source", default=None, help="Only articles from the configured source NAME.")
 @click.option("--region", default=None, help="Only articles whose region contains TEXT (e.g. 镇坪县).")

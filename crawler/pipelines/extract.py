@@ -16,8 +16,9 @@ from scrapy.statscollectors import StatsCollector
 
 from crawler import settings as defaults
 from crawler.errors import ExtractionError
-from crawler.items import PageItem
+from crawler.items import AttachmentItem, PageItem
 from crawler.listdates import apply_list_date
+from crawler.pipelines.attachments import AttachmentFetcher, AttachmentLimits
 from crawler.pool import ExtractionPool
 from crawler.tally import PREFIX, count_error
 
@@ -28,17 +29,18 @@ EXTRACT_CPU_STAT = f"{PREFIX}/extract_cpu_seconds"
 class ExtractPipeline:
     """Extracts PageItems in an ExtractionPool of COUNTYWATCH_EXTRACT_WORKERS processes."""
 
-    def __init__(self, crawler: Crawler, workers: int) -> None:
+    def __init__(self, crawler: Crawler, workers: int, limits: AttachmentLimits | None = None) -> None:
         self.crawler = crawler
         assert crawler.stats is not None
         self.stats: StatsCollector = crawler.stats
         self.workers = workers
         self.pool: ExtractionPool | None = None
+        self.attachments = AttachmentFetcher(crawler, limits or AttachmentLimits())
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         workers = crawler.settings.getint("COUNTYWATCH_EXTRACT_WORKERS", defaults.COUNTYWATCH_EXTRACT_WORKERS)
-        return cls(crawler, workers)
+        return cls(crawler, workers, AttachmentLimits.from_settings(crawler.settings))
 
     def _new_pool(self) -> ExtractionPool:
         topics = getattr(self.crawler.spider, "topics", None) or {}
@@ -58,11 +60,14 @@ class ExtractPipeline:
             self.pool = None
 
     async def process_item(self, item: Any) -> Any:
-        if not isinstance(item, PageItem):
+        if not isinstance(item, PageItem | AttachmentItem):
             return item
         if self.pool is None:
             self.pool = self._new_pool()
         pool = self.pool
+        if isinstance(item, AttachmentItem):
+            await self.attachments.read(item, pool)
+            return item
         try:
             article = await pool.extract(item.body, item.url, item.http_charset)
         except ExtractionError as exc:
@@ -79,4 +84,5 @@ class ExtractPipeline:
         apply_list_date(article, item.list_date)
         item.article = article
         item.body = b""  # the bytes are not needed past this point
+        await self.attachments.fetch(item, pool)
         return item
