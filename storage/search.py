@@ -5,7 +5,7 @@ with a GIN `pg_trgm` index. Both index the same document (`search_document`) and
 as a substring, which is what Chinese needs: there are no spaces between words to tokenize on.
 
 A trigram index cannot answer a term shorter than three characters (暑假, 招生): such terms fall
-back to a substring scan of the indexed documents, still correct, only slower. Migration 0004
+back to a substring scan of the indexed documents, still correct, only slower. Migration 0005
 creates the index for existing databases; `storage.ingest` keeps it current.
 
 The search tables are not in the models' metadata (an FTS5 table has no portable SQLAlchemy form),

@@ -22,7 +22,7 @@ from tests.web_support import HOLIDAY_EDIT, HOLIDAY_TEXT
 A = "http://jyj.zhenping.gov.cn/tzgg/1.html"
 B = "http://www.xtrb.cn/2024/0419/3.html"
 C = "http://www.zhenping.gov.cn/art/7.html"
-BEFORE_INDEX = "0003"  # the revision migration 0004 follows
+BEFORE_INDEX = "0004"  # the revision migration 0005 follows
 
 
 def _search(url: str, query: str) -> list[str]:
@@ -75,7 +75,7 @@ def test_a_changed_article_is_found_by_its_new_text(stored: str) -> None:
     assert index_size(make_engine(stored)) == 3
 
 
-def test_migration_0004_indexes_articles_stored_before_it(db_url: str) -> None:
+def test_migration_0005_indexes_articles_stored_before_it(db_url: str) -> None:
     upgrade(db_url, BEFORE_INDEX)
     engine = make_engine(db_url)
     now = utcnow()

@@ -1,7 +1,7 @@
 """Search index: SQLite FTS5 (trigram) or PostgreSQL pg_trgm over each article; list indexes.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-06
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 from storage.search import create_index, drop_index
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
