@@ -110,6 +110,9 @@ _CHROME_TOKEN = re.compile(
     r"[\[【(（]?\s*(?:字号\s*[:：]?\s*(?:\[?大\]?\s*\[?中\]?\s*\[?小\]?|A-\s*A\s*A\+|T\s*T\s*T)|打印本页|打印|关闭窗口|关闭|收藏|分享到\s*[:：]?"
     r"|分享给好友阅读\s*[:：]?|评论\s*[(（]\s*\d+\s*[)）]|调整字体|字体\s*[:：]?\s*大\s*中\s*小|历史版本)\s*[\]】)）]?"
 )
+# `2010年6月15日 星期二 来源：…`: the weekday old portals print after the date says nothing the date
+# does not; only right after a date's digits or 日, so `周一` in a value stays.
+_WEEKDAY = re.compile(r"(?<=[\d日号])\s*[(（]?(?:星期|礼拜|周)[一二三四五六日天][)）]?")
 _SEPARATORS = " \t|丨/\\【】[]()（）·,，;；"
 _DATE_VALUE = re.compile(r"^[\d\s年月日号:：\-/.T时分秒点]+(?:\s*[AaPp]\.?[Mm]\.?)?$")
 # `最近更新：海濶（2020-02-14）`: who changed the page last, then when.
@@ -238,8 +241,8 @@ def parse_meta_line(line: str, *, reference: date | None = None) -> MetaFields |
     sentence = _SOURCE_SENTENCE.match(text)
     if sentence:
         return MetaFields(source=sentence["source"])
-    without_chrome = _CHROME_TOKEN.sub(" ", text)
-    had_chrome = without_chrome != text
+    without_chrome = _CHROME_TOKEN.sub(" ", _WEEKDAY.sub(" ", text))
+    had_chrome = _CHROME_TOKEN.search(text) is not None
     labels = list(_LABEL.finditer(without_chrome))
     fields = MetaFields()
     lead = _clean_value(without_chrome[: labels[0].start()] if labels else without_chrome)
