@@ -69,7 +69,8 @@ _LABEL_TEXT_XPATH = (
     " or contains(., '记者') or contains(., '编辑') or contains(., '发布') or contains(., '浏览')"
     " or contains(., '阅读') or contains(., '供稿') or contains(., '源自') or contains(., '点击')"
     " or contains(., '時間') or contains(., '來源') or contains(., '記者') or contains(., '編輯')"
-    " or contains(., '發佈') or contains(., '發布') or contains(., '瀏覽') or contains(., '閱讀') or contains(., '點擊')]"
+    " or contains(., '發佈') or contains(., '發布') or contains(., '瀏覽') or contains(., '閱讀')"
+    " or contains(., '點擊')]"
 )
 _PUBLISHER = re.compile(r"主\s*办(?:单位)?\s*[:：]\s*([^\s|｜,，;；]{2,40}(?:\s+[^\s|｜:：,，;；]{2,40})?)")
 _SITE_ID = re.compile(r"网站标识码\s*[:：]?\s*(\d{10})")
