@@ -137,9 +137,10 @@ _DATE_THEN_REST = re.compile(
 )
 
 # `本网讯(记者 …)`, `长江网10月4日讯（记者陈智 整合）`, `新华社巴黎12月9日电（记者唐霁）`: the medium
-# (and the place and day of the dateline), 讯 or 电, then the reporters in parentheses.
+# (and the place and day of the dateline), 讯 or 电 (Hong Kong papers bracket it: `【本报讯】`), then
+# the reporters in parentheses.
 _NEWS_BYLINE = re.compile(
-    r"^(?:本[报网台刊站]|[\u4e00-\u9fff]{2,12}?(?:\d{1,2}月\d{1,2}日)?)[讯电]\s*"
+    r"^[【\[]?(?:本[报网台刊站]|[\u4e00-\u9fff]{2,12}?(?:\d{1,2}月\d{1,2}日)?)[讯电][】\]]?\s*"
     rf"[(（](?P<names>\s*[\u4e00-\u9fff]{{0,6}}?{ROLE}[^()（）]{{2,60}})[)）]\s*"
 )
 # `本报记者 鲁婷 肖中华`, `半月谈记者 史卫燕`, `（记者 岳品瑜 董晗萱）`, `新华社记者邹多为、唐诗凝、丁乐`,
