@@ -107,7 +107,7 @@ _LABEL = re.compile(
 )
 _EDITOR_LABELS = {"责任编辑", "责编", "编辑"}
 _CHROME_TOKEN = re.compile(
-    r"[\[【(（]?\s*(?:字号\s*[:：]?\s*(?:\[?大\]?\s*\[?中\]?\s*\[?小\]?|A-\s*A\s*A\+|T\s*T\s*T)|打印本页|打印|关闭窗口|关闭|收藏|分享到\s*[:：]?"
+    r"[\[【(（]?\s*(?:字号\s*[:：]?\s*(?:\[?大\]?\s*\[?中\]?\s*\[?小\]?|A-\s*A\s*A\+|T\s*T\s*T)|打印本页|我要打印|打印|关闭窗口|关闭|收藏|分享到\s*[:：]?"
     r"|分享给好友阅读\s*[:：]?|评论\s*[(（]\s*\d+\s*[)）]|调整字体|字体\s*[:：]?\s*大\s*中\s*小|历史版本)\s*[\]】)）]?"
 )
 # `2010年6月15日 星期二 来源：…`: the weekday old portals print after the date says nothing the date
@@ -151,9 +151,11 @@ _LINE_BYLINE = re.compile(
     rf"^[(（【\[]?\s*(?:文\s*[/／]\s*)?(?:《[^》]{{1,12}}》|[\u4e00-\u9fff]{{2,8}}?)?"
     rf"(?P<role>{ROLE}|文/图|图/文|作者|执笔|文(?=\s*[/／]))(?P<gap>\s*[:：/／]\s*|\s+|)(?P<names>{_NAMES})\s*[)）】\]]?$"
 )
-# `新京报讯2019年…`, `华龙网-新重庆客户端讯 今（9）日…`: the medium's dateline without a reporter.
+# `新京报讯2019年…`, `华龙网-新重庆客户端讯 今（9）日…`: the medium's dateline without a reporter;
+# `证券时报e公司讯，`: the paper, then its channel named with Latin letters.
 _DATELINE = re.compile(
-    rf"^(?P<medium>[{HAN}]{{2,12}}(?:-[{HAN}]{{2,12}})?)讯(?:\s+|[，,：:]\s*|(?=[\d{HAN}]))"
+    rf"^(?P<medium>[{HAN}]{{2,12}}(?:-[{HAN}]{{2,12}})?)(?:[A-Za-z]+[{HAN}]{{0,6}})?讯"
+    rf"(?:\s+|[，,：:]\s*|(?=[\d{HAN}]))"
 )
 # `本文来源于国家统计局`: a source named in a sentence rather than after a label.
 _SOURCE_SENTENCE = re.compile(
