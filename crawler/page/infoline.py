@@ -37,6 +37,8 @@ _DATE_TIME = re.compile(
 # A software build stamp (`版本号 3.4.40-1.0.141 (2019-9-5 9:38:01 PM)` in an embedded video
 # player's console) dates the player, not the article.
 _BUILD_STAMP = re.compile(r"\d+\.\d+\.\d+[\w.\-]*\s*[(（\[]?\s*$")
+_AFTER_HEADLINE_XPATH = "following::text()[normalize-space()][position() <= 12]"
+_HEADLINE_NEIGHBOURHOOD = 120  # characters between the headline and its date line
 _DATE_TEXT_XPATH = (
     "//body//text()[contains(., ':') and (contains(., '-') or contains(., '年') or contains(., '/'))]"
 )
@@ -143,8 +145,32 @@ def _dated_line(tree: HtmlElement) -> str | None:
             if not _BUILD_STAMP.search(text, 0, match.start())
         )
         if len(found) > 1:
-            return None
+            return _near_headline(tree)
     return _with_outlet(*found.popitem()) if found else None
+
+
+def _near_headline(tree: HtmlElement) -> str | None:
+    """With several date-times on the page: the one right under the page's one headline.
+
+    Related-link lists and comments come after the body, a header showing today's date before the
+    headline; the article's own time sits between the headline and the first paragraph.
+    """
+    headlines = tree.xpath("//body//h1")
+    if len(headlines) != 1:
+        return None
+    seen = 0
+    for node in headlines[0].xpath(_AFTER_HEADLINE_XPATH):
+        element = node.getparent()
+        if element is None or element.tag in _NOT_TEXT:
+            continue
+        text = squash(str(node))
+        match = _DATE_TIME.search(text)
+        if match and not _BUILD_STAMP.search(text, 0, match.start()):
+            return _with_outlet(match.group(0), element, text[match.end() :])
+        seen += len(text)
+        if seen > _HEADLINE_NEIGHBOURHOOD or "。" in text:
+            return None
+    return None
 
 
 def _with_outlet(date: str, element: HtmlElement, rest: str = "") -> str:
