@@ -28,6 +28,7 @@ ERROR_KINDS: tuple[str, ...] = (
     "extraction",
     "connection",
     "robots",
+    "budget",  # requests dropped because the source's time in the crawl was used up
     "feed",
     "storage",
     "ignored",

@@ -67,6 +67,8 @@ CONCURRENT_ITEMS = 8
 DOWNLOADER_MIDDLEWARES = {
     # Scope runs before everything that could send a request, and again on every redirect.
     "crawler.middlewares.scope.ScopeMiddleware": 50,
+    # Before DownloadTimeoutMiddleware (350), which keeps a download_timeout already set.
+    "crawler.middlewares.budget.SourceBudgetMiddleware": 60,
     # After decompression (590) and before the cache (900) sees the response on the way back.
     "crawler.middlewares.blocked.BlockedPageMiddleware": 580,
 }
@@ -81,6 +83,7 @@ COUNTYWATCH_DATABASE_URL = ""
 COUNTYWATCH_RECHECK_AFTER = 86400.0
 COUNTYWATCH_RECHECK_MAX = 30 * 86400.0
 COUNTYWATCH_DEDUPE_WINDOW = 180 * 86400.0
+COUNTYWATCH_SOURCE_TIME_LIMIT = 600.0  # seconds per source inside one crawl; 0 = no limit
 
 
 def crawl_settings(config: Config) -> dict[str, Any]:
@@ -109,5 +112,6 @@ def crawl_settings(config: Config) -> dict[str, Any]:
         "COUNTYWATCH_RECHECK_AFTER": parse_duration(crawl.recheck_after).total_seconds(),
         "COUNTYWATCH_RECHECK_MAX": parse_duration(crawl.recheck_max).total_seconds(),
         "COUNTYWATCH_DEDUPE_WINDOW": parse_duration(crawl.dedupe_window).total_seconds(),
+        "COUNTYWATCH_SOURCE_TIME_LIMIT": parse_duration(crawl.source_time_limit).total_seconds(),
         "LOG_LEVEL": config.logging.level,
     }

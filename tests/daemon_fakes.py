@@ -6,7 +6,7 @@ import json
 import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -50,11 +50,11 @@ class RecordingBackend:
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()]
 
 
-def fake_crawl_command(folder: Path) -> Callable[[str | None, str], list[str]]:
+def fake_crawl_command(folder: Path) -> Callable[[str | None, Sequence[str]], list[str]]:
     """A crawl command running tests/fake_crawl.py with its behaviour files in `folder`."""
 
-    def command(config_path: str | None, source: str) -> list[str]:
-        return [sys.executable, str(FAKE_CRAWL), str(folder), source]
+    def command(config_path: str | None, sources: Sequence[str]) -> list[str]:
+        return [sys.executable, str(FAKE_CRAWL), str(folder), ",".join(sources)]
 
     return command
 

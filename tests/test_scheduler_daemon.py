@@ -98,9 +98,10 @@ def test_a_job_that_raises_is_logged_recorded_and_counted(tmp_path, caplog):
 
 def test_a_missed_run_is_logged_recorded_and_counted(tmp_path, caplog):
     # A yearly cron: the only run time between `due` and now is `due` itself, so coalescing cannot
-    # turn it into a later, still-in-grace run.
+    # turn it into a later, still-in-grace run. One job per source (batch_size 0): the batch tick
+    # runs every minute, and a tick an hour late coalesces into one within its grace.
     yearly = [{"name": "slow", "start_urls": ["http://127.0.0.1:1/"], "schedule": "0 0 1 1 *"}]
-    daemon = _daemon(tmp_path, config=_config(tmp_path, sources=yearly))
+    daemon = _daemon(tmp_path, config=_config(tmp_path, sources=yearly, crawl={"batch_size": 0}))
     daemon.start(paused=True)
     due = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)  # beyond the 15 min grace
     try:
