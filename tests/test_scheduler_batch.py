@@ -8,18 +8,25 @@ crawls of the replica network, where a slow source and a dead one share a batch 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from redis import Redis
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
+from sqlalchemy import func, select
 from twisted.python.failure import Failure
 
 from countywatch.config import Schedule, config_from_dict
+from crawler.distributed import codec
+from crawler.distributed.queue import Keys
 from crawler.middlewares import SourceOverBudget
 from crawler.middlewares.budget import SourceBudgetMiddleware
 from crawler.spiders.failures import failure_kind
@@ -31,6 +38,7 @@ from scheduler.daemon import Daemon
 from scheduler.jobs import next_due
 from scheduler.state import OK, STATE_FILE, read_state
 from storage.db import make_engine, make_session_factory, upgrade
+from storage.models import CrawlRun, Source
 from storage.repository import SourceRef, source_health
 from storage.schedule import due_sources, ensure_sources, schedule_rows, set_next_due
 from tests.crawl_support import request
@@ -39,6 +47,7 @@ from tests.polling import wait_for
 NOW = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
 COUNTYWATCH = [sys.executable, "-m", "countywatch"]
+REDIS_ENV = "COUNTYWATCH_TEST_REDIS_URL"
 
 
 # --- due selection in the database -------------------------------------------------------------
@@ -247,3 +256,79 @@ def test_the_tick_crawls_due_sources_in_batches_most_overdue_first(tmp_path):
     assert health["xiangtan_daily"] == "ok" and health["ankang_jyj"] == "ok"
     # Each source moved on by its own schedule (1 h) from its batch.
     assert all(now + timedelta(minutes=50) < next_runs[n] < now + timedelta(hours=2) for n in overdue)
+
+
+# --- distributed mode: one push for the batch -------------------------------------------------
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.fail(
+            f"{REDIS_ENV} is not set: run `source scripts/services.sh; start_services` first", pytrace=False
+        )
+    return url
+
+
+@pytest.mark.redis
+def test_in_distributed_mode_the_tick_enqueues_every_due_source_in_one_push(tmp_path, redis_url, caplog):
+    prefix = f"cwtest-{uuid.uuid4().hex[:10]}"
+    names = ["a", "b", "c"]
+    data = {
+        "database": f"sqlite:///{tmp_path / 'cw.db'}",
+        "data_dir": str(tmp_path / "data"),
+        "sources": [
+            {
+                "name": n,
+                "start_urls": [f"http://127.0.0.{i + 1}:1/{n}/"],
+                "feeds": [f"http://127.0.0.{i + 1}:1/rss"],
+            }
+            for i, n in enumerate(names)
+        ],
+        "distributed": {"redis_url": redis_url, "queue_prefix": prefix},
+    }
+    config = tmp_path / "sources.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    url = data["database"]
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    server = Redis.from_url(redis_url)
+    caplog.set_level(logging.INFO, logger="countywatch.daemon")
+    daemon = Daemon(config, StorageBackend(sessions), kill_grace=2.0)
+    try:
+        daemon.start()
+        try:
+            state_file = tmp_path / "data" / STATE_FILE
+            wait_for(
+                lambda: (
+                    all(read_state(state_file).jobs.get(f"crawl:{n}") for n in names)
+                    and all(read_state(state_file).jobs[f"crawl:{n}"].last_status for n in names)
+                ),
+                timeout=120,
+                what="the batch to be enqueued",
+            )
+        finally:
+            daemon.stop()
+        jobs = read_state(state_file).jobs
+        assert {n: jobs[f"crawl:{n}"].last_status for n in names} == dict.fromkeys(names, OK)
+        entries = [codec.loads(raw) for raw in server.zrange(Keys(prefix).requests, 0, -1)]
+        with sessions() as session:
+            runs = dict(
+                session.execute(
+                    select(Source.name, func.count(CrawlRun.id)).join(CrawlRun).group_by(Source.name)
+                ).all()
+            )
+    finally:
+        for key in server.scan_iter(match=f"{prefix}:*"):
+            server.delete(key)
+        server.close()
+        engine.dispose()
+    # One enqueue process for the three due sources: one batch, each source with its own run.
+    assert [r.getMessage() for r in caplog.records].count("batch crawl of 3 due sources started") == 1
+    assert sorted((e["source"], e["kind"]) for e in entries) == sorted(
+        (n, kind) for n in names for kind in ("list", "feed")
+    )
+    assert len({e["run"] for e in entries}) == 3
+    assert runs == dict.fromkeys(names, 1)
