@@ -227,13 +227,9 @@ class Daemon:
                 specs = [spec for spec in specs if spec.kind != "crawl"] + [tick_spec(self.config)]
             else:
                 self._sync_schedules([])  # no source is the tick's while each has its own job
-            with self._running_lock:
-                ticking = TICK_JOB_ID in self._running
-                self._tick_again = rescheduled and ticking
-            if rescheduled and TICK_JOB_ID in self.specs and not ticking and not self._stopping.is_set():
-                # A source added (or rescheduled) by a reload may be due now: look at once (a
-                # running tick looks again itself before it ends).
-                self.scheduler.modify_job(TICK_JOB_ID, next_run_time=datetime.now(UTC))
+            if rescheduled and TICK_JOB_ID in self.specs:
+                # A source added (or rescheduled) by a reload may be due now: look at once.
+                self.request_tick()
             desired = {spec.id: spec for spec in specs}
             for job_id in list(self.specs):
                 if job_id not in desired:
@@ -247,6 +243,15 @@ class Daemon:
                 log.info("job %s: %s", "rescheduled" if job_id in self.specs else "added", job_id)
                 self.specs[job_id] = spec
             self._note_next_runs()
+
+    def request_tick(self) -> None:
+        """Look for due sources now: run the tick at once, or have a running tick look again."""
+        with self._running_lock:
+            if TICK_JOB_ID in self._running:
+                self._tick_again = True
+                return
+        if not self._stopping.is_set():
+            self.scheduler.modify_job(TICK_JOB_ID, next_run_time=datetime.now(UTC))
 
     def _sync_schedules(self, crawl_specs: list[JobSpec]) -> bool:
         """Schedule the sources of these specs in the database; whether any schedule changed."""
