@@ -114,6 +114,7 @@ class StorePipeline:
         source = self._sources()[item.source]
         topics = getattr(self.crawler.spider, "topics", None) or None
         with self._sessions() as session, session.begin():
+            self._begin_ingest(session)
             result = ingest_article(
                 session,
                 item.article,
@@ -125,6 +126,9 @@ class StorePipeline:
                 recheck=self.recheck,
             )
         return result.outcome
+
+    def _begin_ingest(self, session: Session) -> None:
+        """First step of an article's store transaction (the distributed pipeline locks here)."""
 
     def _gone(self, item: GoneItem) -> GoneResult:
         assert self._sessions is not None
