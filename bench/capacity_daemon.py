@@ -237,6 +237,10 @@ def fixed_and_marginal(cycles: list[TickCycle]) -> tuple[float, float]:
     return max(intercept, 0.0), slope
 
 
+def _row(design: str, cpu_day: float, processes: int) -> str:
+    return f"{design:<36}{cpu_day:>11.0f}{cpu_day / 86400:>19.1%}{processes:>15}"
+
+
 def report_daemon(
     figures: DaemonFigures, sources_day: int = 10_000, per_day: int = 4, articles_day: int = 10
 ) -> str:
@@ -252,8 +256,9 @@ def report_daemon(
     lines += [head, "-" * len(head)]
     for c in cycles:
         lines.append(
-            f"{c.name:<18}{c.sources:>8}{c.processes:>6}{c.seconds:>9.1f}{c.requests:>9}{c.requests / c.sources:>8.2f}"
-            f"{c.new_articles:>6}{sum(c.batch_cpu):>12.2f}{c.daemon_cpu:>13.2f}{1000 * c.cpu / c.sources:>11.1f}{c.peak_mb:>9.0f}"
+            f"{c.name:<18}{c.sources:>8}{c.processes:>6}{c.seconds:>9.1f}{c.requests:>9}"
+            f"{c.requests / c.sources:>8.2f}{c.new_articles:>6}{sum(c.batch_cpu):>12.2f}{c.daemon_cpu:>13.2f}"
+            f"{1000 * c.cpu / c.sources:>11.1f}{c.peak_mb:>9.0f}"
         )
     unchanged = [c for c in cycles if c.name == "nothing changed"]
     per_source = statistics.median(c.cpu / c.sources for c in unchanged)
@@ -264,21 +269,25 @@ def report_daemon(
     fixed, marginal = fixed_and_marginal(cycles)
     legacy = statistics.median(figures.legacy_cpu)
     peak = max(c.peak_mb for c in cycles)
-    day = 86400.0
+    # The daemon's own CPU (selecting, ledger, reports) per source crawled, added to the crawl's.
+    daemon_share = statistics.median(c.daemon_cpu / c.sources for c in unchanged)
+    marginal_all = marginal + daemon_share
     cycles_day = sources_day * per_day
     new_day = sources_day * articles_day
     # Processes a day: due sources cluster in batches (the first start makes them due together) or,
     # at worst, spread evenly so that every 1-minute tick starts a process for a few sources.
     clustered = per_day * -(-sources_day // figures.batch_size)
     spread = 24 * 60
-    batch_low = cycles_day * marginal + clustered * fixed + new_day * per_article
-    batch_high = cycles_day * marginal + spread * fixed + new_day * per_article
+    batch_low = cycles_day * marginal_all + clustered * fixed + new_day * per_article
+    batch_high = cycles_day * marginal_all + spread * fixed + new_day * per_article
     legacy_day = cycles_day * legacy + new_day * per_article
     lines += [
         "",
-        f"unchanged cycle: {1000 * per_source:.1f} CPU ms per source (median of {len(unchanged)} cycles, start-up included);"
-        f" fit over the batches: {fixed:.2f} CPU s per process + {1000 * marginal:.1f} CPU ms per source",
-        f"new article: {1000 * per_article:.0f} CPU ms ({fresh.new_articles} new, cycle CPU above the unchanged median)",
+        f"unchanged cycle: {1000 * per_source:.1f} CPU ms per source (median of {len(unchanged)} cycles,"
+        f" start-up included); fit over the batches: {fixed:.2f} CPU s per process"
+        f" + {1000 * marginal:.1f} CPU ms per source, + {1000 * daemon_share:.1f} ms in the daemon",
+        f"new article: {1000 * per_article:.0f} CPU ms"
+        f" ({fresh.new_articles} new; the cycle's CPU above the unchanged median)",
         f"crawl processes per tick: one per {figures.batch_size} due sources"
         f" ({', '.join(str(c.processes) for c in cycles)} for {cycles[0].sources} due sources)",
         f"before batching (`crawl --source NAME`, one process per due source, nothing changed):"
@@ -288,9 +297,9 @@ def report_daemon(
         f"extrapolation: {sources_day} sources every {24 // per_day} h ({cycles_day} source-cycles a day),"
         f" {articles_day} new articles per source a day ({new_day} a day)",
         f"{'design':<36}{'CPU s/day':>11}{'share of one core':>19}{'processes/day':>15}",
-        f"{'batch tick, due sources clustered':<36}{batch_low:>11.0f}{batch_low / day:>19.1%}{clustered:>15}",
-        f"{'batch tick, spread over 1-min ticks':<36}{batch_high:>11.0f}{batch_high / day:>19.1%}{spread:>15}",
-        f"{'one process per source (before)':<36}{legacy_day:>11.0f}{legacy_day / day:>19.1%}{cycles_day:>15}",
+        _row("batch tick, due sources clustered", batch_low, clustered),
+        _row("batch tick, spread over 1-min ticks", batch_high, spread),
+        _row("one process per source (before)", legacy_day, cycles_day),
         f"peak memory of the daemon's process tree: {peak:.0f} MB (goal < 1 GB); load average at end:"
         f" {' '.join(f'{x:.2f}' for x in figures.load)}",
     ]
