@@ -52,7 +52,7 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # --- conditional GET (revalidation) of list pages, feeds, sitemaps and re-checked articles ---
 HTTPCACHE_ENABLED = True
 HTTPCACHE_POLICY = "crawler.middlewares.cache.RevalidatingPolicy"
-HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+HTTPCACHE_STORAGE = "crawler.middlewares.cache.RevalidatedFilesystemStorage"
 HTTPCACHE_DIR = "httpcache"
 # Uncompressed: only list pages, feeds and sitemaps are kept (small), and each one is read and
 # written on every cycle, where gzip cost more CPU than the disk it saved.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from email.utils import formatdate
 from pathlib import Path
@@ -29,7 +30,7 @@ def make_cache(tmp_path: Path, cache_articles: bool = False) -> HttpCacheMiddlew
             "HTTPCACHE_ENABLED": True,
             "HTTPCACHE_DIR": str(tmp_path / "httpcache"),
             "HTTPCACHE_POLICY": "crawler.middlewares.cache.RevalidatingPolicy",
-            "HTTPCACHE_STORAGE": "scrapy.extensions.httpcache.FilesystemCacheStorage",
+            "HTTPCACHE_STORAGE": "crawler.middlewares.cache.RevalidatedFilesystemStorage",
             "COUNTYWATCH_CACHE_ARTICLES": cache_articles,
         },
     )
@@ -62,6 +63,30 @@ def test_list_page_is_revalidated_even_when_fresh(cache: HttpCacheMiddleware) ->
     assert served.status == 200
     assert served.body == b"<html>list v1</html>"
     assert "cached" in served.flags
+
+
+def test_a_304_rewrites_only_the_headers_of_the_cached_entry(
+    cache: HttpCacheMiddleware, tmp_path: Path
+) -> None:
+    first_fetch(cache)
+    entry = next(path.parent for path in (tmp_path / "httpcache").rglob("response_body"))
+    before = {path.name: path.stat().st_mtime_ns for path in entry.iterdir()}
+    for path in entry.iterdir():  # a store that rewrote a file would give it a new mtime
+        os.utime(path, ns=(1, 1))
+    again = request(LIST, kind="list")
+    cache.process_request(again)
+    cache.process_response(
+        again, response(again, b"", status=304, headers={"Date": "Sat, 20 Apr 2024 00:00:00 GMT"})
+    )
+    rewritten = {path.name for path in entry.iterdir() if path.stat().st_mtime_ns != 1}
+    assert rewritten == {"response_headers"}
+    assert set(before) == {path.name for path in entry.iterdir()}
+    third = request(LIST, kind="list")
+    cache.process_request(third)
+    cached = third.meta["cached_response"]
+    assert cached.body == b"<html>list v1</html>"
+    assert cached.headers.get("Date") == b"Sat, 20 Apr 2024 00:00:00 GMT"  # freshened by the 304
+    assert third.headers.get("If-None-Match") == b'"v1"'
 
 
 def test_changed_list_page_replaces_the_cached_copy(cache: HttpCacheMiddleware) -> None:
