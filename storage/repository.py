@@ -10,9 +10,11 @@ from storage.crawlruns import (
     CrawlRunRow,
     SourceHealthRow,
     finish_crawl_run,
+    finish_crawl_runs,
     health_history,
     source_health,
     start_crawl_run,
+    start_crawl_runs,
 )
 from storage.ingest import IngestResult, NotAnArticle, ingest_article, next_check, source_row
 from storage.outbox import (
@@ -58,6 +60,7 @@ __all__ = [
     "due_deliveries",
     "ensure_deliveries",
     "finish_crawl_run",
+    "finish_crawl_runs",
     "health_history",
     "ingest_article",
     "iter_articles",
@@ -71,4 +74,5 @@ __all__ = [
     "source_health",
     "source_row",
     "start_crawl_run",
+    "start_crawl_runs",
 ]
