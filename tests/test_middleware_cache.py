@@ -141,6 +141,39 @@ def test_robots_txt_is_reused_while_fresh_for_at_most_a_day(cache: HttpCacheMidd
     assert later.headers.get("If-Modified-Since") == b"Fri, 19 Apr 2024 00:00:00 GMT"
 
 
+@pytest.mark.parametrize(
+    ("status", "body", "headers"),
+    [
+        (404, b"<html>Not Found</html>", {}),  # no robots.txt at all: everything allowed
+        (200, b"User-agent: *\nDisallow: /nbgl/", {}),  # a file that says nothing of its freshness
+    ],
+)
+def test_robots_txt_without_freshness_or_missing_is_kept_a_day(
+    cache: HttpCacheMiddleware, status: int, body: bytes, headers: dict[str, str]
+) -> None:
+    first = robots_request()
+    assert cache.process_request(first) is None
+    cache.process_response(first, response(first, body, status=status, headers=headers))
+    cached = cache.process_request(robots_request())
+    assert isinstance(cached, HtmlResponse) and (cached.status, cached.body) == (status, body)
+    with patch("scrapy.extensions.httpcache.time", return_value=time.time() + 25 * 3600):
+        assert cache.process_request(robots_request()) is None  # a day later: asked again
+
+
+def test_robots_txt_that_may_not_be_stored_is_not(cache: HttpCacheMiddleware) -> None:
+    first = robots_request()
+    cache.process_request(first)
+    cache.process_response(first, response(first, b"User-agent: *", headers={"Cache-Control": "no-store"}))
+    assert cache.process_request(robots_request()) is None
+    short = robots_request()
+    # An explicit max-age is obeyed even when short.
+    cache.process_request(short)
+    cache.process_response(short, response(short, b"User-agent: *", headers={"Cache-Control": "max-age=60"}))
+    assert isinstance(cache.process_request(robots_request()), HtmlResponse)
+    with patch("scrapy.extensions.httpcache.time", return_value=time.time() + 120):
+        assert cache.process_request(robots_request()) is None
+
+
 def test_other_untagged_requests_are_not_cached(cache: HttpCacheMiddleware) -> None:
     req = request("http://jyj.zhenping.gov.cn/x.html", source=None, kind="other")
     cache.process_request(req)

@@ -8,7 +8,10 @@ sees it.
 
 robots.txt is the exception: it is cached the RFC 2616 way (fresh while its headers say so), but
 for at most a day, as Google treats it, so a crawl run does not begin each site with a round trip
-for a file that rarely changes. Other untagged requests are not cached.
+for a file that rarely changes. An answer that says nothing of its freshness (no Cache-Control,
+Expires or Last-Modified) and a 404/410 (the site has no robots.txt: everything allowed) are kept
+for that day too; RFC 2616 would not cache them, and every crawl of such a site would fetch its
+robots.txt again. Other untagged requests are not cached.
 
 A 304 changes only the stored headers (Scrapy stores the revalidated response again, to freshen
 them): `RevalidatedFilesystemStorage` then rewrites the headers file alone instead of the seven
@@ -35,6 +38,8 @@ from crawler.tally import META_KIND
 
 LIST_KINDS = frozenset({"list", "feed", "sitemap"})
 ROBOTS_MAX_AGE = 24 * 3600.0
+# robots.txt answers that stand for a day: the file, or none at all (crawl everything).
+ROBOTS_KEPT_STATUSES = frozenset({200, 404, 410})
 
 
 def is_robots_request(request: Request) -> bool:
@@ -55,6 +60,15 @@ class RevalidatingPolicy(RFC2616Policy):
         wanted = request.meta.get(META_KIND) in self.kinds or is_robots_request(request)
         return wanted and super().should_cache_request(request)
 
+    def should_cache_response(self, response: Response, request: Request) -> bool:
+        if (
+            is_robots_request(request)
+            and response.status in ROBOTS_KEPT_STATUSES
+            and b"no-store" not in self._parse_cachecontrol(response)
+        ):
+            return True
+        return super().should_cache_response(response, request)
+
     def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
         if is_robots_request(request):
             return super().is_cached_response_fresh(cachedresponse, request)
@@ -62,7 +76,16 @@ class RevalidatingPolicy(RFC2616Policy):
         return False
 
     def _compute_freshness_lifetime(self, response: Response, request: Request, now: float) -> float:
-        # Only robots.txt gets here (is_cached_response_fresh): never trusted for more than a day.
+        # Only robots.txt gets here (is_cached_response_fresh): never trusted for more than a day,
+        # and a day when its headers say nothing about freshness.
+        headers = response.headers
+        silent = (
+            b"max-age" not in self._parse_cachecontrol(response)
+            and b"Expires" not in headers
+            and b"Last-Modified" not in headers
+        )
+        if silent and response.status in ROBOTS_KEPT_STATUSES:
+            return ROBOTS_MAX_AGE
         return min(super()._compute_freshness_lifetime(response, request, now), ROBOTS_MAX_AGE)
 
     def is_cached_response_valid(
