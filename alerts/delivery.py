@@ -7,9 +7,11 @@ One run, for each subscription:
    runner that loses skips the group), render one digest of them, send it, and mark them sent —
    or failed, to be retried with exponential backoff, giving up after `retry.max_attempts`.
 
-A crash after sending and before marking leaves the deliveries claimed until the lease ends; they are
-then sent again under the same idempotency key (Message-ID / X-Countywatch-Idempotency-Key), so
-receivers can drop the copy. A failing channel only affects its own deliveries.
+The first claim of a digest writes its idempotency key into each of its deliveries (`digest_key`):
+from then on that digest is exactly those deliveries under that key. A retry — after a failure, or
+after a crash once the lease (`notify.claim_lease`) ends — sends the same deliveries under the same
+key (Message-ID / X-Countywatch-Idempotency-Key), so receivers can drop a copy; alerts that arrived
+in between go out in a digest of their own. A failing channel only affects its own deliveries.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
@@ -33,14 +35,12 @@ from alerts.model import Digest, RenderedDigest
 from alerts.outbox import digest_alerts, last_sent_at, next_attempt
 from alerts.render import render_html, render_text
 from alerts.schedule import first_lookback, last_slot
-from countywatch.config import Config, ConfigError, Subscription
+from countywatch.config import Config, ConfigError, Subscription, parse_duration
 from storage.models import Delivery
 from storage.outbox import due_deliveries, ensure_deliveries, mark_delivered, mark_failed
 
 logger = logging.getLogger(__name__)
 
-# How long a runner owns the deliveries it is sending; after a crash they are due again then.
-CLAIM_LEASE = timedelta(minutes=10)
 RETRYABLE_STATES = ("pending", "failed")
 
 SessionFactory = Callable[[], Session]
@@ -145,20 +145,27 @@ def _count_deliveries(session: Session, subscription: str) -> int:
     return session.scalar(query) or 0
 
 
-def _claim(session_factory: SessionFactory, ids: list[int], now: datetime) -> bool:
-    """Take the deliveries for this runner until the lease ends; False if another runner has any."""
+def _claim(session_factory: SessionFactory, config: Config, group: DigestGroup, now: datetime) -> bool:
+    """Take the group's deliveries until the lease ends, fixing the digest they form and its key.
+
+    False when another runner holds any of them, or a fresh group's delivery was meanwhile put in
+    another digest: the conditional UPDATE then matches fewer rows and changes none.
+    """
+    lease = parse_duration(config.notify.claim_lease)
+    same_digest = Delivery.digest_key.is_(None) if group.fresh else Delivery.digest_key == group.key
     with session_factory() as session, session.begin():
         result = session.execute(
             update(Delivery)
             .where(
-                Delivery.id.in_(ids),
+                Delivery.id.in_(group.ids),
                 Delivery.state.in_(RETRYABLE_STATES),
                 or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+                same_digest,
             )
-            .values(next_attempt_at=now + CLAIM_LEASE)
+            .values(next_attempt_at=now + lease, digest_key=group.key)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != len(ids):  # type: ignore[attr-defined]
+        if result.rowcount != len(group.ids):  # type: ignore[attr-defined]
             session.rollback()
             return False
     return True
@@ -182,22 +189,53 @@ def _settle(
     return outcome
 
 
+@dataclass(frozen=True, slots=True)
+class DigestGroup:
+    """The due deliveries of one digest to one channel: fixed by an earlier claim, or fresh."""
+
+    key: str
+    fresh: bool  # not claimed before: the claim fixes this membership and key
+    ids: list[int]
+    alert_ids: list[int]
+
+
+def digest_groups(due: Sequence[Delivery]) -> dict[tuple[str, str], list[DigestGroup]]:
+    """(subscription, channel) -> its digests: those fixed by earlier claims first, then one new one."""
+    fixed: dict[tuple[str, str, str], list[Delivery]] = {}
+    fresh: dict[tuple[str, str], list[Delivery]] = {}
+    for d in due:
+        if d.digest_key is None:
+            fresh.setdefault((d.subscription, d.channel), []).append(d)
+        else:
+            fixed.setdefault((d.subscription, d.channel, d.digest_key), []).append(d)
+    out: dict[tuple[str, str], list[DigestGroup]] = {}
+    for (sub, channel, key), members in fixed.items():
+        out.setdefault((sub, channel), []).append(
+            DigestGroup(key, False, [d.id for d in members], [d.alert_id for d in members])
+        )
+    for (sub, channel), members in fresh.items():
+        key = digest_key([d.key for d in members])
+        out.setdefault((sub, channel), []).append(
+            DigestGroup(key, True, [d.id for d in members], [d.alert_id for d in members])
+        )
+    return out
+
+
 def _send_group(
     session_factory: SessionFactory,
     config: Config,
     subscription: Subscription,
     channel_name: str,
-    deliveries: list[tuple[int, int, str]],
+    group: DigestGroup,
     now: datetime,
 ) -> ChannelResult | None:
-    """Claim, render, send and settle one channel's due deliveries (id, alert id, key)."""
-    ids = [d[0] for d in deliveries]
-    if not _claim(session_factory, ids, now):
+    """Claim, render, send and settle one digest of one channel's due deliveries."""
+    if not _claim(session_factory, config, group, now):
         logger.info("deliveries of %s → %s are being sent by another runner", subscription.name, channel_name)
         return None
-    key = digest_key([d[2] for d in deliveries])
+    ids, key = group.ids, group.key
     with session_factory() as session:
-        alerts = digest_alerts(session, [d[1] for d in deliveries])
+        alerts = digest_alerts(session, group.alert_ids)
         since = min((a.created_at for a in alerts), default=now)
         digest = digest_from_alerts(session, config, subscription, alerts, since=since, until=now)
     rendered = _archive(config, subscription.name, render_digest(digest, key))
@@ -258,15 +296,11 @@ def deliver_due(
     if dry_run:
         return report
     with session_factory() as session:
-        due = due_deliveries(session, now)
-        groups: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
-        for d in due:
-            groups.setdefault((d.subscription, d.channel), []).append((d.id, d.alert_id, d.key))
+        groups = digest_groups(due_deliveries(session, now))
     for sub in subscriptions:
         for channel in sub.channels:
-            deliveries = groups.get((sub.name, channel))
-            if deliveries:
-                result = _send_group(session_factory, config, sub, channel, deliveries, now)
+            for group in groups.get((sub.name, channel), []):
+                result = _send_group(session_factory, config, sub, channel, group, now)
                 if result is not None:
                     report.results.append(result)
     return report

@@ -115,12 +115,16 @@ def _count(entry: Mapping[str, Any], key: str) -> int:
 
 
 def bearer_auth(app: Callable[..., Iterable[bytes]], token: str) -> Callable[..., Iterable[bytes]]:
-    """Wrap a WSGI app so only requests with `Authorization: Bearer <token>` reach it."""
-    expected = f"Bearer {token}".encode()
+    """Wrap a WSGI app so only requests with `Authorization: Bearer <token>` reach it.
+
+    The scheme is matched without regard to case, as RFC 9110 says auth schemes are; the token
+    exactly, in constant time.
+    """
+    expected = token.encode()
 
     def guarded(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        given = environ.get("HTTP_AUTHORIZATION", "").encode()
-        if not hmac.compare_digest(given, expected):
+        scheme, _, given = environ.get("HTTP_AUTHORIZATION", "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
             start_response(
                 "401 Unauthorized",
                 [

@@ -53,9 +53,13 @@ from scheduler.jobs import (
     tick_spec,
 )
 from scheduler.lock import DaemonLock
+from scheduler.snapshot import write_snapshot
 from scheduler.state import FAILED, OK, STATE_FILE, JobLedger
 
 log = logging.getLogger("countywatch.daemon")
+
+# The APScheduler executor of digests and delivery retries, apart from the crawls' "default".
+DELIVERY_EXECUTOR = "deliveries"
 
 
 class Daemon:
@@ -63,9 +67,12 @@ class Daemon:
 
     `crawl_command` builds the argv of a crawl child (tests pass a fake crawl); by default it is
     `countywatch crawl`, or `countywatch worker --enqueue` when the configuration sets `distributed`
-    (the workers then crawl from the shared queue). `workers` bounds the
-    jobs running at once, crawls included; `clock` is the daemon's "now" for what it records and
-    for what is due to be delivered — APScheduler's triggers always run on the real clock.
+    (the workers then crawl from the shared queue). `workers` bounds the crawls running at once;
+    digests and delivery retries run in a pool of their own (`notify.workers` threads), so a queue
+    of due crawls never holds back an "immediate" digest. `shared_pool` puts them back in the
+    crawls' pool, as before issue 11 — only `bench/starvation.py` uses it, to compare the two.
+    `clock` is the daemon's "now" for what it records and for what is due to be delivered —
+    APScheduler's triggers always run on the real clock.
     """
 
     def __init__(
@@ -78,10 +85,11 @@ class Daemon:
         kill_grace: float = 10.0,
         workers: int = 4,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        shared_pool: bool = False,
     ) -> None:
         resolved = resolve_config_path(config_path)
         self.config_path = str(resolved) if resolved is not None else None
-        self.config: Config = load_config(self.config_path)
+        self.config: Config = load_config(self.config_path, writable=True)
         self.backend = backend
         self.crawl_command = crawl_command
         self.stop_grace = stop_grace
@@ -91,9 +99,12 @@ class Daemon:
         self.now = clock
         self.ledger = JobLedger(self.config.data_path / STATE_FILE)
         self.lock = DaemonLock(self.config.database_url, self.config.data_path)
-        self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=workers)}, timezone="UTC"
-        )
+        # Pool sizes are fixed for the daemon's life: a reload does not resize them.
+        self.delivery_executor = "default" if shared_pool else DELIVERY_EXECUTOR
+        executors = {"default": ThreadPoolExecutor(max_workers=workers)}
+        if not shared_pool:
+            executors[DELIVERY_EXECUTOR] = ThreadPoolExecutor(max_workers=self.config.notify.workers)
+        self.scheduler = BackgroundScheduler(executors=executors, timezone="UTC")
         self.specs: dict[str, JobSpec] = {}
         self.schedules = ScheduleStore(self.config.database_url)
         self._source_specs: dict[str, JobSpec] = {}  # in batch mode: the schedules last synced
@@ -105,6 +116,8 @@ class Daemon:
         self._running: set[str] = set()  # digest jobs and the batch tick executing now
         self._running_lock = threading.Lock()
         self._tick_again = False  # set under _running_lock: sources were scheduled during a tick
+        # The accepted configuration as the crawl children read it (written when the lock is held).
+        self.snapshot_path: Path | None = None
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -116,6 +129,7 @@ class Daemon:
         self.lock.acquire()
         try:
             self.schedules.open()
+            self.snapshot_path = write_snapshot(self.config)
             # Before any job starts: a bad metrics setting must not leave crawls running behind.
             self._start_metrics()
             self.ledger.daemon_started(os.getpid(), self.now())
@@ -136,6 +150,7 @@ class Daemon:
                     coalesce=True,
                     max_instances=1,
                     misfire_grace_time=60,
+                    executor=self.delivery_executor,
                 )
             self._refresh_gauges()
         except BaseException:
@@ -179,13 +194,20 @@ class Daemon:
                     self._wake.clear()
                     if self._reload_requested and not self._stop_requested:
                         self._reload_requested = False
-                        self.reload()
+                        self._reload_safely()
             finally:
                 self.stop()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return 0
+
+    def _reload_safely(self) -> None:
+        # A SIGHUP must never end the daemon: an error nobody foresaw is logged, the old jobs run on.
+        try:
+            self.reload()
+        except Exception:
+            log.exception("configuration not reloaded, keeping the running one")
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         # Only set flags here: the main loop does the work outside the handler.
@@ -205,20 +227,38 @@ class Daemon:
     def reload(self) -> bool:
         """Re-read the configuration; on success make the jobs match it. False keeps the old one."""
         try:
-            new = load_config(self.config_path)
+            new = load_config(self.config_path, writable=True)
         except ConfigError as exc:
             log.error("configuration not reloaded, keeping the running one: %s", str(exc).replace("\n", "; "))
             return False
         if new.database_url != self.config.database_url or new.data_path != self.config.data_path:
             log.error("configuration not reloaded: a new database or data_dir needs a restart of the daemon")
             return False
-        self.config = new
-        self.sync_jobs()
+        old = self.config
+        if new.notify.workers != old.notify.workers:
+            log.warning("notify.workers changes at the next start of the daemon, not on reload")
+        try:
+            snapshot = write_snapshot(new)
+            self.config = new
+            self.sync_jobs()
+        except Exception as exc:
+            # Whatever the new file did wrong, the daemon goes on with the configuration it had.
+            log.exception(
+                "configuration not reloaded, keeping the running one: %s: %s", type(exc).__name__, exc
+            )
+            self.config = old
+            self.sync_jobs()
+            return False
+        self.snapshot_path = snapshot
         log.info("configuration reloaded: %d job(s)", len(self.specs))
         return True
 
     def sync_jobs(self) -> None:
-        """Add, remove and reschedule jobs so they match the configuration."""
+        """Add, remove and reschedule jobs so they match the configuration.
+
+        Every new or changed job is built before any is touched: a trigger that cannot be made
+        leaves the running jobs as they were.
+        """
         with self._sync:
             specs = build_job_specs(self.config)
             rescheduled = False
@@ -227,21 +267,22 @@ class Daemon:
                 specs = [spec for spec in specs if spec.kind != "crawl"] + [tick_spec(self.config)]
             else:
                 self._sync_schedules([])  # no source is the tick's while each has its own job
-            if rescheduled and TICK_JOB_ID in self.specs:
-                # A source added (or rescheduled) by a reload may be due now: look at once.
-                self.request_tick()
+            had_tick = TICK_JOB_ID in self.specs
             desired = {spec.id: spec for spec in specs}
+            changed = {job_id: spec for job_id, spec in desired.items() if self.specs.get(job_id) != spec}
+            prepared = {job_id: self._job_arguments(spec) for job_id, spec in changed.items()}
             for job_id in list(self.specs):
                 if job_id not in desired:
                     self.scheduler.remove_job(job_id)
                     del self.specs[job_id]
                     log.info("job removed: %s", job_id)
-            for job_id, spec in desired.items():
-                if self.specs.get(job_id) == spec:
-                    continue
-                self._add_job(spec)
+            for job_id, spec in changed.items():
+                self.scheduler.add_job(**prepared[job_id])
                 log.info("job %s: %s", "rescheduled" if job_id in self.specs else "added", job_id)
                 self.specs[job_id] = spec
+            if rescheduled and had_tick:
+                # A source added (or rescheduled) by a reload may be due now: look at once.
+                self.request_tick()
             self._note_next_runs()
 
     def request_tick(self) -> None:
@@ -278,7 +319,8 @@ class Daemon:
             next_runs.update({crawl_job_id(name): due for name, due in self.schedules.next_runs().items()})
         self.ledger.set_next_runs(next_runs)
 
-    def _add_job(self, spec: JobSpec) -> None:
+    def _job_arguments(self, spec: JobSpec) -> dict[str, Any]:
+        """The keyword arguments of `scheduler.add_job` for this spec."""
         now = self.now()
         func: Callable[..., None]
         next_run: datetime | None = None
@@ -300,19 +342,21 @@ class Daemon:
         else:
             func = self._retry_job
             trigger = spec.trigger(self.config)
-        extra = {"next_run_time": next_run} if next_run is not None else {}
-        self.scheduler.add_job(
-            func,
-            trigger,
-            args=[spec.target] if spec.target is not None else [],
-            id=spec.id,
-            name=spec.id,
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=spec.misfire_grace_time,
+        extra: dict[str, Any] = {"next_run_time": next_run} if next_run is not None else {}
+        if spec.kind not in ("crawl", "tick"):  # crawls, batched or not, run in the crawls' pool
+            extra["executor"] = self.delivery_executor
+        return {
+            "func": func,
+            "trigger": trigger,
+            "args": [spec.target] if spec.target is not None else [],
+            "id": spec.id,
+            "name": spec.id,
+            "replace_existing": True,
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": spec.misfire_grace_time,
             **extra,
-        )
+        }
 
     def _start_metrics(self) -> None:
         settings = self.config.metrics
@@ -405,11 +449,14 @@ class Daemon:
             self._kick_immediate_digests()
 
     def _crawl_argv(self, config: Config, sources: Sequence[str]) -> Sequence[str]:
+        # The child reads the accepted configuration, never the operator's file, which may hold an
+        # edit the daemon rejected.
+        path = str(self.snapshot_path) if self.snapshot_path is not None else self.config_path
         if self.crawl_command is not None:
-            return self.crawl_command(self.config_path, sources)
+            return self.crawl_command(path, sources)
         if config.distributed.redis_url or config.distributed.redis_url_env:
-            return enqueue_command(self.config_path, sources)
-        return default_crawl_command(self.config_path, sources)
+            return enqueue_command(path, sources)
+        return default_crawl_command(path, sources)
 
     def _refresh_gauges(self) -> None:
         self.metrics.set_health(self.backend.health())

@@ -25,8 +25,6 @@ RETRY_JOB_ID = "deliveries:retry"
 CATCHUP_JOB_ID = "deliveries:catchup"
 # The batch tick: one job that crawls whatever sources are due (per-source schedules are data).
 TICK_JOB_ID = "crawls:tick"
-# Outbox retries are due on the minute scale (backoff starts at tens of seconds).
-RETRY_EVERY = timedelta(minutes=1)
 
 # How late a run may still start after its time (e.g. the machine was suspended); later ones are
 # dropped and reported as missed — coalescing means only one catch-up run happens anyway.
@@ -53,11 +51,11 @@ class JobSpec:
         if self.kind == "digest":
             return digest_trigger(self.schedule, start=start)
         if self.kind == "tick":
-            every = parse_duration(config.crawl.tick).total_seconds()
-            return IntervalTrigger(seconds=every, start_date=start, timezone="UTC")
-        return IntervalTrigger(
-            seconds=RETRY_EVERY.total_seconds(), start_date=start, timezone=DIGEST_TIMEZONE
-        )
+            tick = parse_duration(config.crawl.tick).total_seconds()
+            return IntervalTrigger(seconds=tick, start_date=start, timezone="UTC")
+        # Outbox retries are due on the scale of notify.retry.backoff (tens of seconds by default).
+        every = parse_duration(config.notify.retry.every)
+        return IntervalTrigger(seconds=every.total_seconds(), start_date=start, timezone=DIGEST_TIMEZONE)
 
 
 def crawl_job_id(source: str) -> str:
@@ -157,7 +155,8 @@ def build_job_specs(config: Config) -> list[JobSpec]:
         for sub in config.notify.subscriptions
     ]
     if config.notify.subscriptions:
-        specs.append(JobSpec(RETRY_JOB_ID, "retry", None, "every 1m", RETRY_MISFIRE_GRACE))
+        every = f"every {config.notify.retry.every}"
+        specs.append(JobSpec(RETRY_JOB_ID, "retry", None, every, RETRY_MISFIRE_GRACE))
     return specs
 
 

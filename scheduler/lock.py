@@ -28,7 +28,10 @@ def lock_file_path(database_url: str, data_dir: Path) -> Path | None:
     if url.get_backend_name() != "sqlite":
         return None
     if url.database and url.database != ":memory:":
-        return Path(url.database + ".daemon.lock")
+        # Named from the resolved file: a symlink (or `..` in the path) to the same database must
+        # meet the same lock, or two daemons would share one database.
+        resolved = Path(url.database).resolve()
+        return resolved.with_name(resolved.name + ".daemon.lock")
     return data_dir / "daemon.lock"
 
 

@@ -136,10 +136,12 @@ def _finish(
     run.error = error
     source = session.get(Source, run.source_id)
     assert source is not None
-    previous = source.health or INITIAL_HEALTH
+    # A source never recorded counts as ok for deciding whether to alert (its first failing run
+    # does), but the alert must not claim a past state it never had: `previous` stays None then.
+    previous = source.health
     source.last_run_at = now
     alert_id: int | None = None
-    if health != previous:
+    if health != (previous or INITIAL_HEALTH):
         payload = {
             "source": source.name,
             "previous": previous,

@@ -233,6 +233,7 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("key"),
         Index(None, "state", "next_attempt_at"),
+        Index(None, "digest_key"),
         CheckConstraint(_in("state", DELIVERY_STATES), name="state"),
     )
 
@@ -247,6 +248,9 @@ class Delivery(Base):
     last_error: Mapped[LongText | None]
     sent_at: Mapped[Timestamp | None]
     created_at: Mapped[Timestamp]
+    # The digest this delivery went out in, fixed when the digest is first claimed: every retry of
+    # that digest carries the same deliveries under this idempotency key (None: not claimed yet).
+    digest_key: Mapped[str | None] = mapped_column(String(64))
 
 
 def utcnow() -> datetime:

@@ -2,7 +2,9 @@
 
 A delivery is one alert for one subscription over one channel. States: `pending` (not tried yet, or
 waiting), `sent`, `failed` (the last attempt failed; it is retried at `next_attempt_at`, or never
-again when that is None). Functions flush but never commit: the caller owns the transaction.
+again when that is None). A delivery's `digest_key` is written when a digest carrying it is first
+claimed (alerts.delivery) and never changes: it names the one digest the delivery goes out in.
+Functions flush but never commit: the caller owns the transaction.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from countywatch.config import Config
 from scheduler.crawl_process import CrawlOutcome
 
 FAKE_CRAWL = Path(__file__).with_name("fake_crawl.py")
+FAKE_CRAWL_CONFIG = Path(__file__).with_name("fake_crawl_config.py")
 
 
 class RecordingBackend:
@@ -50,10 +51,19 @@ class RecordingBackend:
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()]
 
 
-def fake_crawl_command(folder: Path) -> Callable[[str | None, Sequence[str]], list[str]]:
-    """A crawl command running tests/fake_crawl.py with its behaviour files in `folder`."""
+def fake_crawl_command(
+    folder: Path, *, reads_config: bool = False
+) -> Callable[[str | None, Sequence[str]], list[str]]:
+    """A crawl command running tests/fake_crawl.py with its behaviour files in `folder`.
+
+    The sources of one crawl process travel as one comma-joined argument. `reads_config`: first
+    read the configuration file the daemon hands the child, as a real crawl does
+    (tests/fake_crawl_config.py), and fail as it would on a bad one.
+    """
 
     def command(config_path: str | None, sources: Sequence[str]) -> list[str]:
+        if reads_config and config_path is not None:
+            return [sys.executable, str(FAKE_CRAWL_CONFIG), str(folder), ",".join(sources), config_path]
         return [sys.executable, str(FAKE_CRAWL), str(folder), ",".join(sources)]
 
     return command

@@ -1,8 +1,10 @@
 """Runs the real Daemon in its own process so tests can signal and kill it.
 
-python -m tests.daemon_harness CONFIG [--fake-crawl DIR] [--calls FILE] [--stop-grace S] [--clock-offset S]
+python -m tests.daemon_harness CONFIG [--fake-crawl DIR [--reads-config]] [--calls FILE] [--stop-grace S]
+    [--clock-offset S]
 
---fake-crawl runs tests/fake_crawl.py instead of `countywatch crawl`; --calls uses the recording
+--fake-crawl runs tests/fake_crawl.py instead of `countywatch crawl` (with --reads-config, after
+reading the configuration the daemon hands it, as a real crawl does); --calls uses the recording
 backend instead of the database; --clock-offset moves the daemon's clock (e.g. past a delivery lease
 after a crash) — everything else is what `countywatch run` does.
 """
@@ -26,6 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("config")
     parser.add_argument("--fake-crawl", type=Path)
+    parser.add_argument("--reads-config", action="store_true")
     parser.add_argument("--calls", type=Path)
     parser.add_argument("--stop-grace", type=float, default=30.0)
     parser.add_argument("--clock-offset", type=float, default=0.0)
@@ -41,7 +44,9 @@ def main() -> None:
     daemon = Daemon(
         args.config,
         backend,
-        crawl_command=fake_crawl_command(args.fake_crawl) if args.fake_crawl else None,
+        crawl_command=fake_crawl_command(args.fake_crawl, reads_config=args.reads_config)
+        if args.fake_crawl
+        else None,
         stop_grace=args.stop_grace,
         kill_grace=2.0,
         clock=lambda: datetime.now(UTC) + offset,

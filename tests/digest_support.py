@@ -173,7 +173,7 @@ def ingest(
 
 
 def health_alert(factory: sessionmaker[Session], source: str, *, now: dt.datetime) -> int | None:
-    """A crawl run of `source` that failed: storage raises a source-health alert (ok → failing)."""
+    """A crawl run of `source` that failed: storage raises a source-health alert."""
     with factory() as session, session.begin():
         run_id = start_crawl_run(session, SourceRef(source, "newspaper"), now=now)
         return finish_crawl_run(session, run_id, {}, "failing", "list page answered HTTP 500", now=now)

@@ -15,7 +15,7 @@ import pytest
 
 from alerts.channels import REGISTRY, DeliveryError, channel_help, channel_kinds, make_channel
 from alerts.channels.bots import split_lines
-from countywatch.config import BotChannel, WebhookChannel
+from countywatch.config import BotChannel, ConfigError, WebhookChannel, load_config
 from tests.digest_servers import Receiver, http_receiver
 from tests.digest_support import rendered, sample_digest
 
@@ -228,3 +228,32 @@ def test_non_http_webhook_urls_are_refused(tmp_path: Path) -> None:
 )
 def test_split_lines_keeps_pieces_within_the_limit(text: str, limit: int, pieces: list[str]) -> None:
     assert split_lines(text, limit) == pieces
+
+
+def test_credential_headers_come_from_the_environment(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TEST_HOOK_AUTH", f"Bearer {TOKEN}")
+    config = WebhookChannel.model_validate(
+        {"type": "webhook", "url": receiver.url + "/h", "headers_env": {"Authorization": "TEST_HOOK_AUTH"}}
+    )
+    make_channel("hook", config).send(rendered())
+    (request,) = receiver.requests
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+@pytest.mark.parametrize("header", ["Authorization", "authorization", "X-Api-Key", "X-Auth-Token", "Cookie"])
+def test_an_inline_credential_header_is_refused(header: str, tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        f"notify:\n  channels:\n    hook:\n      type: webhook\n      url: http://127.0.0.1:9/h\n"
+        f"      headers: {{{header}: 'Bearer {TOKEN}'}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"{path}: notify.channels.hook.headers.{header}: header {header!r} carries a secret, which is "
+        "not kept in the file: put its value in an environment variable and name it under 'headers_env'"
+    )
+    assert TOKEN not in str(info.value)

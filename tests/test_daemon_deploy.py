@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from countywatch.cli import COMMANDS, cli
+from countywatch.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -213,3 +214,11 @@ def test_readme_covers_the_steps():
         "## Upgrades",
     ):
         assert needle in text, needle
+
+
+def test_the_example_configuration_leaves_distributed_crawling_off():
+    # Copied as documented onto one machine, the daemon must crawl by itself, not push to a Redis.
+    config = load_config(DEPLOY / "sources.example.yaml")
+    assert config.distributed.redis_url is None and config.distributed.redis_url_env is None
+    text = (ROOT / "docs" / "distributed.md").read_text(encoding="utf-8")
+    assert "redis_url_env" in text

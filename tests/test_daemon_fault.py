@@ -22,7 +22,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from alerts.delivery import CLAIM_LEASE
+from countywatch.config import Notify, parse_duration
 from storage.db import make_engine, make_session_factory
 from storage.models import Alert, Delivery
 from storage.repository import SourceRef, ingest_article
@@ -135,7 +135,7 @@ def test_sigkill_during_delivery_then_restart_delivers_every_alert_exactly_once(
         receiver.release.set()
         assert sorted(_deliveries(migrated_url)) == sorted((a, "pending") for a in alert_ids)
 
-        lease = CLAIM_LEASE.total_seconds() + 60
+        lease = parse_duration(Notify().claim_lease).total_seconds() + 60
         second = _start(config, tmp_path / "second.log", clock_offset=lease)
         try:
             wait_for(

@@ -193,7 +193,8 @@ def test_failing_channel_gives_up_without_blocking_others_and_operators_hear_of_
     payload = receiver.requests[-1].json()
     assert payload["health"][0]["source"] == "xiangtan-daily"
     assert payload["health"][0]["status"] == "failing"
-    assert payload["health"][0]["message"] == "ok → failing：list page answered HTTP 500"
+    # The source never had a good run, so the message claims no "ok → failing".
+    assert payload["health"][0]["message"] == "list page answered HTTP 500"
     (failure,) = payload["failing_deliveries"]
     assert (failure["subscription"], failure["channel"], failure["state"], failure["attempts"]) == (
         "家长",
@@ -231,12 +232,75 @@ def test_crash_between_send_and_mark_resends_once_under_the_same_key(
     # A runner started straight after the crash leaves the claimed deliveries alone...
     assert deliver_due(factory, config, now=t0 + timedelta(minutes=1)).results == []
     # ...and once the claim has lapsed sends them again, under the same idempotency key.
-    report = deliver_due(factory, config, now=t0 + delivery.CLAIM_LEASE + timedelta(seconds=1))
+    report = deliver_due(factory, config, now=t0 + timedelta(minutes=10, seconds=1))
     assert [r.outcome for r in report.results] == ["sent"]
     keys = [r.headers["X-Countywatch-Idempotency-Key"] for r in receiver.requests]
     assert len(keys) == 2 and keys[0] == keys[1]
     assert deliver_due(factory, config, now=t0 + timedelta(hours=1)).results == []
     assert len(receiver.requests) == 2
+
+
+def _alert_ids(request_json: dict[str, object]) -> list[int]:
+    return [entry["alert_id"] for entry in request_json["new"]]  # type: ignore[attr-defined, index]
+
+
+def test_a_retried_digest_keeps_its_alerts_and_key_when_new_alerts_arrive_in_between(
+    factory: sessionmaker[Session], migrated_url: str, receiver: Receiver, tmp_path: Path, monkeypatch
+) -> None:
+    config = notify_config(
+        tmp_path,
+        migrated_url,
+        {"hook": hook(receiver)},
+        [{"name": "家长", "channels": ["hook"], "schedule": "immediate"}],
+        claim_lease="2m",
+    )
+    t0 = local(19, 10, 0)
+    first = ingest(factory, record(*ANNOUNCEMENT), now=t0 - timedelta(minutes=1))
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # the process dies right after the receiver accepted the digest
+
+    with monkeypatch.context() as patch:
+        patch.setattr(delivery, "_settle", crash)
+        with pytest.raises(KeyboardInterrupt):
+            deliver_due(factory, config, now=t0)
+    # A new alert arrives before the retry.
+    title, url = "关于做好2024年中考报名工作的通知", "http://jyj.zhenping.gov.cn/tzgg/2024/0419/2.html"
+    second = ingest(factory, record(title, url), now=t0 + timedelta(seconds=30))
+    # The next run comes after the lease (the daemon was down): the cut digest is sent again with
+    # the same key and the same single alert; the new alert goes in a digest of its own.
+    report = deliver_due(factory, config, now=t0 + timedelta(minutes=2, seconds=1))
+    assert [(r.alerts, r.outcome) for r in report.results] == [(1, "sent"), (1, "sent")]
+    sent = [(r.headers["X-Countywatch-Idempotency-Key"], _alert_ids(r.json())) for r in receiver.requests]
+    assert len(sent) == 3
+    assert sent[1] == sent[0] == (sent[0][0], [first.alert_ids[0]])
+    assert sent[2][1] == [second.alert_ids[0]] and sent[2][0] != sent[0][0]
+    assert deliver_due(factory, config, now=t0 + timedelta(hours=1)).results == []
+    assert {state for _, state, _ in states(factory)} == {"sent"}
+
+
+def test_a_failed_digest_is_retried_with_the_same_alerts_and_key(
+    factory: sessionmaker[Session], migrated_url: str, receiver: Receiver, tmp_path: Path
+) -> None:
+    config = notify_config(
+        tmp_path,
+        migrated_url,
+        {"hook": hook(receiver)},
+        [{"name": "家长", "channels": ["hook"], "schedule": "immediate"}],
+        retry={"backoff": "1m"},
+    )
+    t0 = local(19, 10, 0)
+    first = ingest(factory, record(*ANNOUNCEMENT), now=t0 - timedelta(minutes=1))
+    receiver.replies.append((502, b"bad gateway"))
+    assert [r.outcome for r in deliver_due(factory, config, now=t0).results] == ["retrying"]
+    title, url = "关于做好2024年中考报名工作的通知", "http://jyj.zhenping.gov.cn/tzgg/2024/0419/2.html"
+    second = ingest(factory, record(title, url), now=t0 + timedelta(seconds=30))
+    report = deliver_due(factory, config, now=t0 + timedelta(minutes=2))
+    assert sorted((r.alerts, r.outcome) for r in report.results) == [(1, "sent"), (1, "sent")]
+    sent = [(r.headers["X-Countywatch-Idempotency-Key"], _alert_ids(r.json())) for r in receiver.requests]
+    assert sent[0] in sent[1:]  # the retry: same key, same alert
+    assert sorted(ids for _, ids in sent[1:]) == sorted([[first.alert_ids[0]], [second.alert_ids[0]]])
+    assert len({key for key, _ in sent}) == 2
 
 
 def test_a_claimed_group_is_left_to_the_runner_holding_it(
@@ -248,9 +312,11 @@ def test_a_claimed_group_is_left_to_the_runner_holding_it(
     result = ingest(factory, record(*ANNOUNCEMENT), now=local(19, 7, 0))
     now = local(19, 8, 1)
     with factory() as session, session.begin():
-        ids = [d.id for d in ensure_deliveries(session, result.alert_ids, "家长", "hook", now=now)]
-    assert delivery._claim(factory, ids, now) is True
-    assert delivery._claim(factory, ids, now) is False
+        (group,) = delivery.digest_groups(
+            ensure_deliveries(session, result.alert_ids, "家长", "hook", now=now)
+        )[("家长", "hook")]
+    assert delivery._claim(factory, config, group, now) is True
+    assert delivery._claim(factory, config, group, now) is False
     assert deliver_due(factory, config, now=now).results == []
     assert receiver.requests == []
 

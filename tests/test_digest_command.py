@@ -130,3 +130,19 @@ def test_no_subscriptions_is_an_error(tmp_path: Path) -> None:
     path.write_text(f"database: sqlite:///{tmp_path}/x.db\n", encoding="utf-8")
     status, _, err = run("--config", str(path))
     assert (status, err) == (2, "countywatch: no subscriptions are configured under notify.subscriptions\n")
+
+
+def test_nothing_due_while_deliveries_are_failing_exits_1_and_says_so(config_file: Path) -> None:
+    status, _, _ = run("--config", str(config_file), "-s", "备用")
+    assert status == 1
+    # The failed delivery now waits out its backoff: nothing is due, but that is no success.
+    status, out, err = run("--config", str(config_file), "-s", "备用")
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[0] == "nothing due to send now, but deliveries are failing:"
+    assert lines[1].startswith("  备用 → down: retrying, 1 alert(s) after 1 attempt(s), next attempt ")
+    assert "webhook 'down' http://127.0.0.1:9/" in lines[1]
+    assert "Traceback" not in out + err
+    # Another subscription's failures do not fail this one's run.
+    status, out, _ = run("--config", str(config_file), "-s", "家长")
+    assert status == 0

@@ -16,7 +16,8 @@ from countywatch.topics import DEFAULT_TOPICS
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "deploy" / "sources.example.yaml"
 # Keys that exclude each other within one mapping: the example shows the alternative commented out.
-COMMENTED_ALTERNATIVES = {(Distributed, "redis_url")}
+# Shown commented out: distributed crawling is off in the example (a single machine needs no Redis).
+COMMENTED_ALTERNATIVES = {(Distributed, "redis_url"), (Distributed, "redis_url_env")}
 
 
 def _fields_set(model: BaseModel, found: set[tuple[type[BaseModel], str]]) -> None:

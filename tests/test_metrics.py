@@ -90,3 +90,19 @@ def test_two_daemons_metrics_do_not_share_state():
     first.observe_deliveries(sent=5, failed=0)
     assert second.registry.get_sample_value("countywatch_deliveries_total", {"result": "sent"}) is None
     assert first.registry.get_sample_value("countywatch_deliveries_total", {"result": "sent"}) == 5.0
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer"])
+def test_the_auth_scheme_is_matched_without_regard_to_case(served, scheme):
+    _, url = served
+    request = urllib.request.Request(url, headers={"Authorization": f"{scheme} s3cret-token"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+def test_another_scheme_with_the_token_is_refused(served):
+    _, url = served
+    request = urllib.request.Request(url, headers={"Authorization": "Basic s3cret-token"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=10)
+    assert info.value.code == 401

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import scheduler.jobs
 from countywatch.config import ConfigError
 from scheduler.daemon import Daemon
 from scheduler.state import FAILED, TIMED_OUT, read_state
@@ -39,7 +40,7 @@ def _daemon(tmp_path: Path, backend: RecordingBackend | None = None, **kwargs) -
     return Daemon(
         kwargs.pop("config", None) or _config(tmp_path),
         backend or RecordingBackend(tmp_path / "calls.jsonl"),
-        crawl_command=fake_crawl_command(tmp_path),
+        crawl_command=fake_crawl_command(tmp_path, reads_config=kwargs.pop("reads_config", False)),
         kill_grace=1.0,
         **kwargs,
     )
@@ -170,3 +171,85 @@ def test_a_metrics_port_in_use_is_a_one_line_error(tmp_path, monkeypatch):
     again = _daemon(tmp_path, config=_config(tmp_path, sources=[]))
     again.start(paused=True)
     again.stop()
+
+
+def _crawl_status(daemon: Daemon, job_id: str, runs_done: int = 1):
+    """The job's record once it has finished `runs_done` runs (None before)."""
+    record = read_state(daemon.ledger.path).jobs.get(job_id)
+    if record is None or record.last_finished is None or record.runs < runs_done:
+        return None
+    return record
+
+
+def test_after_a_rejected_reload_crawls_read_the_configuration_the_daemon_kept(tmp_path):
+    config = _config(tmp_path)
+    daemon = _daemon(tmp_path, config=config, reads_config=True)
+    daemon.start()
+    try:
+        first = wait_for(lambda: _crawl_status(daemon, "crawl:slow"), what="the first crawl to end")
+        assert first.last_status == "ok"
+        config.write_text(config.read_text(encoding="utf-8") + "surprise: [\n", encoding="utf-8")
+        assert daemon.reload() is False
+        daemon.scheduler.modify_job("crawl:slow", next_run_time=datetime.now(UTC))
+        second = wait_for(
+            lambda: _crawl_status(daemon, "crawl:slow", runs_done=2),
+            what="the crawl after the rejected reload to end",
+        )
+    finally:
+        daemon.stop()
+    assert (second.last_status, second.last_error) == ("ok", None)
+    assert len([line for line in runs(tmp_path, "slow") if line.startswith("end")]) == 2
+
+
+def test_a_reload_whose_jobs_cannot_be_built_keeps_the_daemon_and_its_jobs(tmp_path, monkeypatch, caplog):
+    config = _config(tmp_path)
+    daemon = _daemon(tmp_path, config=config)
+    daemon.start(paused=True)
+    try:
+        before = {job.id for job in daemon.scheduler.get_jobs()}
+        _config(
+            tmp_path, sources=[{"name": "other", "start_urls": ["http://127.0.0.1:1/"], "schedule": "2h"}]
+        )
+
+        real_trigger = scheduler.jobs.source_trigger
+
+        def refusing_trigger(schedule, *, start=None):
+            # Stands for a value validation let through that the scheduler then refuses.
+            if schedule.interval == "2h":
+                raise ValueError("the scheduler refused the trigger")
+            return real_trigger(schedule, start=start)
+
+        monkeypatch.setattr(scheduler.jobs, "source_trigger", refusing_trigger)
+        assert daemon.reload() is False
+        assert {job.id for job in daemon.scheduler.get_jobs()} == before
+        assert [s.name for s in daemon.config.sources] == ["slow"]
+    finally:
+        daemon.stop()
+    assert "configuration not reloaded, keeping the running one: ValueError" in caplog.text
+
+
+def test_an_immediate_digest_runs_while_every_crawl_worker_is_busy(tmp_path):
+    config = _config(
+        tmp_path,
+        sources=[{"name": n, "start_urls": ["http://127.0.0.1:1/"], "schedule": "1h"} for n in "abc"],
+        notify={
+            "channels": {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/h"}},
+            "subscriptions": [{"name": "now", "channels": ["hook"], "schedule": "immediate"}],
+        },
+    )
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.sleep").write_text("60")
+    daemon = _daemon(tmp_path, config=config, workers=1, stop_grace=0.2)
+    daemon.start()
+    try:
+        # The one crawl worker is taken and two crawls wait behind it.
+        wait_for(lambda: any(runs(tmp_path, n) for n in ("a", "b", "c")), what="a crawl to start")
+        daemon.scheduler.modify_job("digest:now", next_run_time=datetime.now(UTC))
+        wait_for(
+            lambda: {"call": "deliver", "subscription": "now"} in daemon.backend.calls(),  # type: ignore[attr-defined]
+            timeout=15,
+            what="the digest to run beside the busy crawl pool",
+        )
+        assert not [line for n in ("a", "b", "c") for line in runs(tmp_path, n) if line.startswith("end")]
+    finally:
+        daemon.stop()

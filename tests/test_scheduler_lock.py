@@ -80,3 +80,19 @@ def test_postgres_advisory_lock(fresh_postgres_database, tmp_path):
     assert not daemon_running(url, tmp_path)
     second.acquire()
     second.release()
+
+
+def test_sqlite_lock_is_named_from_the_resolved_file_so_a_symlink_meets_it(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "cw.db").touch()
+    (tmp_path / "alias").symlink_to(tmp_path / "real")
+    direct, linked = f"sqlite:///{tmp_path}/real/cw.db", f"sqlite:///{tmp_path}/alias/cw.db"
+    assert lock_file_path(linked, tmp_path) == lock_file_path(direct, tmp_path)
+    first, second = DaemonLock(direct, tmp_path), DaemonLock(linked, tmp_path)
+    first.acquire()
+    try:
+        assert daemon_running(linked, tmp_path)
+        with pytest.raises(DaemonLockError, match="another daemon"):
+            second.acquire()
+    finally:
+        first.release()

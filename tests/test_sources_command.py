@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from countywatch.cli import cli
+from countywatch.config import ConfigError, load_config
 from countywatch.textable import display_width
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.repository import finish_crawl_run, start_crawl_run
@@ -85,23 +87,27 @@ def test_validate_a_good_file(tmp_path):
     [
         (
             {"link_selector": "div.list a["},
-            "error: sources[0] (zhenping).link_selector: invalid CSS selector",
+            "sources[0] (zhenping).link_selector: invalid CSS selector 'div.list a[': ",
         ),
-        ({"link_xpath": "//a[@href"}, "error: sources[0] (zhenping).link_xpath: invalid XPath"),
-        ({"encoding": "gbk2"}, "error: sources[0] (zhenping).encoding: unknown encoding 'gbk2'"),
-        ({"deny": ["list"]}, "error: sources[0] (zhenping).deny: pattern 'list' excludes the start URL"),
+        ({"link_xpath": "//a[@href"}, "sources[0] (zhenping).link_xpath: invalid XPath '//a[@href': "),
+        ({"encoding": "gbk2"}, "sources[0] (zhenping).encoding: unknown encoding 'gbk2'"),
+        ({"deny": ["list"]}, "sources[0] (zhenping).deny: pattern 'list' excludes the start URL"),
         (
             {"allowed_domains": ["not a host"]},
-            "error: sources[0] (zhenping).allowed_domains: 'not a host' is not",
+            "sources[0] (zhenping).allowed_domains: 'not a host' is not a host name",
         ),
     ],
 )
 def test_validate_reports_source_problems_and_exits_2(tmp_path, change, expected):
+    # The loader itself refuses these, so a crawl or the daemon never runs with them.
     sources = [{**SOURCES[0], **change}, *SOURCES[1:]]
-    result = _run("sources", "validate", "--config", _write(tmp_path, sources))
+    path = _write(tmp_path, sources)
+    result = _run("sources", "validate", "--config", path)
     assert result.exit_code == 2
-    assert expected in result.output
-    assert "countywatch: 1 error(s) in the configuration" in result.output
+    assert result.output.startswith("countywatch: configuration error:\n")
+    assert f"{path}: {expected}" in result.output
+    with pytest.raises(ConfigError, match=re.escape(f"{path}: {expected}")):
+        load_config(path)
 
 
 def test_validate_a_schema_error_exits_2_with_the_key_path(tmp_path):

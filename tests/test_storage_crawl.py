@@ -8,7 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.digest import digest_from_alerts
+from countywatch.config import Config, Subscription
 from storage.models import Alert
+from storage.outbox import alerts_by_id
 from storage.repository import (
     RecheckPolicy,
     SourceRef,
@@ -78,6 +81,17 @@ def test_health_changes_raise_operator_alerts_only_on_change(session: Session) -
     history = health_history(session, "zhenping-gov", limit=3)
     assert [h.health for h in history] == ["ok", "ok", "blocked"]
     assert history[2].error == "blocked on run 3" and history[0].stats == {"pages": 5}
+
+
+def test_a_source_never_ok_does_not_claim_it_was(session: Session) -> None:
+    run = start_crawl_run(session, GOV, now=T0)
+    alert_id = finish_crawl_run(session, run, {}, "failing", "HTTP 500", now=T0)
+    session.commit()
+    alert = session.get(Alert, alert_id)
+    assert alert is not None and alert.payload["previous"] is None and alert.payload["health"] == "failing"
+    ops = Subscription(name="ops", channels=["mail"], operators=True)
+    digest = digest_from_alerts(session, Config(), ops, alerts_by_id(session, [alert.id]), since=T0, until=T0)
+    assert [(h.status, h.message) for h in digest.health] == [("failing", "HTTP 500")]
 
 
 def test_finish_rejects_unknown_health_and_run(session: Session) -> None:

@@ -59,9 +59,11 @@ class WebhookSender(Channel):
     """A JSON POST of the whole digest to your own endpoint (schema: docs/webhook.md).
 
     Keys: url or url_env, secret_env (signs the body with HMAC-SHA256 in X-Countywatch-Signature),
-    headers (extra HTTP headers), timeout. Every request carries X-Countywatch-Timestamp (also in
-    the signed body as `sent_at`, so an old request cannot be replayed under a new time) and
-    X-Countywatch-Idempotency-Key (the same on every retry of one digest, so duplicates can be dropped).
+    headers (extra HTTP headers; none that carries a credential), headers_env (header name ->
+    environment variable, for Authorization and other credential headers), timeout. Every request
+    carries X-Countywatch-Timestamp (also in the signed body as `sent_at`, so an old request cannot
+    be replayed under a new time) and X-Countywatch-Idempotency-Key (the same on every retry of one
+    digest, so duplicates can be dropped).
     """
 
     kind = "webhook"
@@ -76,7 +78,13 @@ class WebhookSender(Channel):
         secret = read_secret(c.secret_env)
         sent_at = int(time.time())
         body = json_body(webhook_payload(rendered, sent_at))
-        headers = {**c.headers, IDEMPOTENCY_HEADER: rendered.idempotency_key, TIMESTAMP_HEADER: str(sent_at)}
+        secret_headers = {name: read_secret(env) or "" for name, env in c.headers_env.items()}
+        headers = {
+            **c.headers,
+            **secret_headers,
+            IDEMPOTENCY_HEADER: rendered.idempotency_key,
+            TIMESTAMP_HEADER: str(sent_at),
+        }
         if secret:
             headers[SIGNATURE_HEADER] = sign(secret, body)
         post_json(url, body, timeout=c.timeout, headers=headers, what=f"webhook {self.name!r}")

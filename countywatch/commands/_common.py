@@ -25,10 +25,13 @@ config_option = click.option(
 )
 
 
-def load_or_exit(config_path: str | None) -> Config:
-    """Load the configuration, or print what is wrong with it and exit with status 2."""
+def load_or_exit(config_path: str | None, *, writable: bool = False) -> Config:
+    """Load the configuration, or print what is wrong with it and exit with status 2.
+
+    `writable`: the command writes to the data folders, so their being writable is checked too.
+    """
     try:
-        return load_config(config_path)
+        return load_config(config_path, writable=writable)
     except ConfigError as exc:
         click.echo(f"countywatch: configuration error:\n{exc}", err=True)
         raise SystemExit(2) from None

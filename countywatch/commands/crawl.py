@@ -73,7 +73,7 @@ def command(config_path: str | None, sources: tuple[str, ...], as_json: bool) ->
 
     Exits non-zero only when the run itself fails; a failing site shows in its health column.
     """
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, writable=True)
     try:
         report = run_cycle(config, list(sources) or None)
     except ConfigError as exc:

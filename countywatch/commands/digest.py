@@ -9,6 +9,8 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.delivery import DeliveryReport, deliver_due
+from alerts.model import FailingDelivery
+from alerts.outbox import failing_deliveries
 from alerts.render import render_markdown
 from countywatch.commands._common import config_option, fail, load_or_exit
 from countywatch.config import ConfigError, parse_duration
@@ -44,11 +46,20 @@ def _print_previews(report: DeliveryReport, fmt: str) -> None:
 
 
 def _print_results(report: DeliveryReport) -> None:
-    if not report.results:
-        click.echo("nothing to send")
     for r in report.results:
         line = f"{r.subscription} → {r.channel} ({r.kind}): {r.outcome}, {r.alerts} alert(s)"
         click.echo(line if r.error is None else f"{line}: {r.error}")
+
+
+def _failing_line(f: FailingDelivery) -> str:
+    when = (
+        f", next attempt {f.next_attempt_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}" if f.next_attempt_at else ""
+    )
+    state = "retrying" if f.state == "retrying" else "gave up"
+    return (
+        f"{f.subscription} → {f.channel}: {state}, {f.deliveries} alert(s) after {f.attempts} "
+        f"attempt(s){when}: {f.last_error}"
+    )
 
 
 @click.command("digest")
@@ -79,9 +90,10 @@ def command(
     """Render the subscriptions' digests now and send them (or, with --dry-run, print them).
 
     Sending goes through the alerts outbox, as the daemon does: an alert already delivered to a
-    channel is not sent to it again, and failed channels are retried with backoff later.
+    channel is not sent to it again, and failed channels are retried with backoff later. Exits 1
+    when a channel fails, or when nothing is due but earlier deliveries are still failing.
     """
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, writable=True)
     if not config.notify.subscriptions:
         fail("no subscriptions are configured under notify.subscriptions", 2)
     now = datetime.now(UTC)
@@ -92,17 +104,21 @@ def command(
         except ValueError as exc:
             fail(str(exc), 2)
     engine = make_engine(config.database_url)
+    failing: list[FailingDelivery] = []
     try:
         require_current(engine)
+        sessions = make_session_factory(engine)
         report = deliver_due(
-            make_session_factory(engine),
-            config,
-            now=now,
-            subscription=subscription,
-            dry_run=dry_run,
-            since=since,
-            immediate=True,
+            sessions, config, now=now, subscription=subscription, dry_run=dry_run, since=since, immediate=True
         )
+        if not dry_run and not report.results:
+            # Nothing was due, but deliveries waiting out a backoff (or given up) are no success.
+            with sessions() as session:
+                failing = [
+                    f
+                    for f in failing_deliveries(session, now=now)
+                    if subscription is None or f.subscription == subscription
+                ]
     except ConfigError as exc:
         fail(str(exc), 2)
     except StorageError as exc:
@@ -116,5 +132,12 @@ def command(
         _print_previews(report, fmt)
         return
     _print_results(report)
+    if failing:
+        click.echo("nothing due to send now, but deliveries are failing:")
+        for f in failing:
+            click.echo(f"  {_failing_line(f)}")
+        raise SystemExit(1)
+    if not report.results:
+        click.echo("nothing to send")
     if not report.ok:
         raise SystemExit(1)

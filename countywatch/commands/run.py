@@ -30,18 +30,20 @@ from storage.db import StorageError, display_url, make_engine, make_session_fact
     type=click.IntRange(min=1, max=64),
     default=4,
     show_default=True,
-    help="How many jobs (crawl processes, digests) may run at once.",
+    help="How many crawl processes may run at once (digests and deliveries have notify.workers "
+    "threads of their own).",
 )
 def command(config_path: str | None, log_json: bool | None, stop_grace: float, jobs: int) -> None:
     """Run the scheduler daemon until SIGTERM: crawls, digests and delivery retries on their schedules.
 
     Every `crawl.tick` the daemon takes the sources that are due by their own schedules (most
     overdue first, up to `crawl.batch_size`) and crawls them together in one `countywatch crawl`
-    process with the configured time limit, each source within `crawl.source_time_limit`. SIGHUP
-    reloads the configuration (a bad file is logged and the running one kept). Only one daemon may
-    run per database. Run `countywatch db upgrade` first.
+    process with the configured time limit, each source within `crawl.source_time_limit`, reading
+    the configuration the daemon accepted. SIGHUP reloads the configuration (a bad file is logged
+    and the running one kept, for crawls too). Only one daemon may run per database. Run
+    `countywatch db upgrade` first.
     """
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, writable=True)
     configure_logging(config, json_lines=log_json)
     engine = make_engine(config.database_url)
     try:

@@ -71,7 +71,7 @@ def list_sources(config_path: str | None, as_json: bool) -> None:
 def validate(config_path: str | None) -> None:
     """Validate the configuration and each source's URLs, patterns and selectors; exit 2 on errors."""
     try:
-        config = load_config(config_path)
+        config = load_config(config_path, writable=True)
     except ConfigError as exc:
         click.echo(f"countywatch: configuration error:\n{exc}", err=True)
         raise SystemExit(2) from None

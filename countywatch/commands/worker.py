@@ -65,7 +65,7 @@ def command(
     and the seen-URL filter and write to one database. On SIGTERM a worker finishes its in-flight
     requests and exits; a killed worker's requests are requeued by the others after --lease.
     """
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, writable=True)
     if sources and not enqueue:
         fail("--source only applies with --enqueue (a worker crawls whatever is queued)", status=2)
     try:
