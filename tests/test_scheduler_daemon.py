@@ -15,6 +15,7 @@ import scheduler.jobs
 from countywatch.config import ConfigError
 from scheduler.daemon import Daemon
 from scheduler.state import FAILED, TIMED_OUT, read_state
+from storage.schedule import set_next_due
 from tests.daemon_fakes import RecordingBackend, fake_crawl_command, free_port, runs
 from tests.polling import wait_for
 
@@ -190,7 +191,10 @@ def test_after_a_rejected_reload_crawls_read_the_configuration_the_daemon_kept(t
         assert first.last_status == "ok"
         config.write_text(config.read_text(encoding="utf-8") + "surprise: [\n", encoding="utf-8")
         assert daemon.reload() is False
-        daemon.scheduler.modify_job("crawl:slow", next_run_time=datetime.now(UTC))
+        # Due again now (its schedule is data in the database), and the tick told to look.
+        with daemon.schedules.sessions() as session, session.begin():
+            set_next_due(session, {"slow": datetime.now(UTC)})
+        daemon.request_tick()
         second = wait_for(
             lambda: _crawl_status(daemon, "crawl:slow", runs_done=2),
             what="the crawl after the rejected reload to end",
