@@ -52,9 +52,9 @@ from tests.distributed_support import (
     Worker,
     distributed_config,
     drop_keys,
-    wait_for,
     write_config,
 )
+from tests.polling import wait_for
 
 SYSTEMS = ("crawl", "1 worker", "2 workers")
 REDIS_ENV = "COUNTYWATCH_TEST_REDIS_URL"
@@ -192,7 +192,7 @@ def run_workers(
         subprocess.run(
             [*COUNTYWATCH, "worker", "--enqueue", "--config", str(path)], check=True, capture_output=True
         )
-        wait_for(queue.idle, 3600, "the queue to drain", poll=0.05)
+        wait_for(queue.idle, 3600, "the queue to drain")
         ended = time.time()
         measured = [_stop_measured(worker) for worker in workers]
         traffic = _redis_traffic(server) - traffic
