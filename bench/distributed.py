@@ -14,7 +14,9 @@ Every process gets --extract-workers extraction processes. Timing runs from the 
 sites answered to the end of the work (the crawl process exiting; the queue drained), so process
 start-up, the same for all, is reported apart. With --repeat N the table shows medians.
 Also per system: CPU seconds per stored article (each process's user + system time from wait4,
-plus the CPU its extraction workers report in the crawl stats), the ratio to `countywatch crawl`
+plus the CPU its extraction workers report in the crawl stats), also net of what each process spent
+before its first request ("after start": workers are long-lived, so their start-up is not a cost per
+article in a deployment), the ratio to `countywatch crawl`
 (goal: a worker at most 1.2x), the requests each worker sent (from its closing Scrapy stats; goal:
 within 20 % of each other) and the bytes that went to and from Redis per request (INFO stats).
 Then the Redis sizes for docs/distributed.md: bytes per queued request and per seen-URL entry
@@ -73,6 +75,7 @@ class Run:
     cpu: float = 0.0  # CPU seconds of the crawl or worker processes, extraction included
     per_worker: tuple[int, ...] = ()  # requests each worker sent
     redis_bytes: int = 0  # bytes to and from Redis during the run
+    startup_cpu: float = 0.0  # CPU seconds the processes spent before their first request
 
     @property
     def rate(self) -> float:
@@ -83,6 +86,17 @@ class Run:
     def cpu_per_article(self) -> float:
         """CPU milliseconds per stored article."""
         return 1000 * self.cpu / self.stored if self.stored else 0.0
+
+    @property
+    def working_cpu_per_article(self) -> float:
+        """CPU milliseconds per stored article once the processes had started (long-lived workers)."""
+        return 1000 * (self.cpu - self.startup_cpu) / self.stored if self.stored else 0.0
+
+
+def _cpu_now(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Databases:
@@ -130,6 +144,8 @@ def run_crawl(net: GeneratedNetwork, db: str, folder: Path, args: argparse.Names
             [*COUNTYWATCH, "crawl", "--json", "--config", str(path)], stdout=subprocess.PIPE, stderr=log
         )
         assert child.stdout is not None
+        wait_for(lambda: net.requests.records() or child.poll() is not None, 600, "the first request")
+        startup_cpu = _cpu_now(child.pid) if child.poll() is None else 0.0
         report = json.loads(child.stdout.read())
         _, status, usage = os.wait4(child.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
@@ -138,7 +154,17 @@ def run_crawl(net: GeneratedNetwork, db: str, folder: Path, args: argparse.Names
     first = first_request(net)
     cpu = usage.ru_utime + usage.ru_stime + float(report["extract_cpu_seconds"])
     requests = len(net.requests.records())
-    return Run("crawl", first - started, ended - first, requests, stored(db), cpu, (int(report["requests"]),))
+    return Run(
+        "crawl",
+        first - started,
+        ended - first,
+        requests,
+        stored(db),
+        cpu,
+        (int(report["requests"]),),
+        0,
+        startup_cpu,
+    )
 
 
 _REQUEST_COUNT = re.compile(r"'downloader/request_count': (\d+)")
@@ -189,6 +215,7 @@ def run_workers(
 
         wait_for(registered, 120, "the workers to start")
         ready = time.time()
+        startup_cpu = sum(_cpu_now(worker.process.pid) for worker in workers)
         subprocess.run(
             [*COUNTYWATCH, "worker", "--enqueue", "--config", str(path)], check=True, capture_output=True
         )
@@ -215,6 +242,7 @@ def run_workers(
         cpu,
         per_worker,
         traffic,
+        startup_cpu,
     )
 
 
@@ -269,18 +297,21 @@ def redis_sizes(redis_url: str) -> dict[str, float]:
 def table(rows: list[Run]) -> str:
     head = (
         f"{'system':<12}{'start-up s':>11}{'crawl s':>9}{'requests':>10}{'stored':>8}{'art/s':>8}"
-        f"{'vs crawl':>10}{'CPU ms/art':>11}{'CPU vs crawl':>13}{'req per worker':>16}{'Redis B/req':>12}"
+        f"{'vs crawl':>10}{'CPU ms/art':>11}{'CPU vs crawl':>13}{'after start':>12}{'vs crawl':>9}"
+        f"{'req per worker':>16}{'Redis B/req':>12}"
     )
     base = next(r for r in rows if r.system == "crawl")
     lines = [head, "-" * len(head)]
     for r in rows:
         cpu_ratio = r.cpu_per_article / base.cpu_per_article if base.cpu_per_article else 0.0
+        base_working = base.working_cpu_per_article
+        working_ratio = r.working_cpu_per_article / base_working if base_working else 0.0
         per_worker = "/".join(str(n) for n in r.per_worker) if r.system != "crawl" else "-"
         redis = f"{r.redis_bytes / r.requests:.0f}" if r.requests and r.system != "crawl" else "-"
         lines.append(
             f"{r.system:<12}{r.startup:>11.1f}{r.seconds:>9.1f}{r.requests:>10}{r.stored:>8}{r.rate:>8.1f}"
             f"{r.rate / base.rate if base.rate else 0:>9.2f}x{r.cpu_per_article:>11.1f}{cpu_ratio:>12.2f}x"
-            f"{per_worker:>16}{redis:>12}"
+            f"{r.working_cpu_per_article:>12.1f}{working_ratio:>8.2f}x{per_worker:>16}{redis:>12}"
         )
     two = next((r for r in rows if r.system == "2 workers"), None)
     if two is not None and len(two.per_worker) == 2 and max(two.per_worker):
@@ -300,6 +331,7 @@ def median(runs: list[Run]) -> Run:
         statistics.median(r.cpu for r in runs),
         middle.per_worker,
         int(statistics.median(r.redis_bytes for r in runs)),
+        statistics.median(r.startup_cpu for r in runs),
     )
 
 
