@@ -228,7 +228,9 @@ class Source(_Model):
     mobile_hosts: dict[str, str] = {}
     link_selector: str | None = None  # CSS selector overriding automatic link discovery
     link_xpath: str | None = None
-    encoding: str | None = None  # forced page encoding for sites that declare the wrong one
+    # The charset to try first for every page of the source, as if its server declared it (for
+    # sites that declare the wrong one); bytes that contradict it are still read by evidence.
+    encoding: str | None = None
     schedule: Schedule = Schedule(interval="6h", jitter="5m")
     max_pages: int = Field(default=5, ge=1, le=1000)
     max_articles: int | None = Field(default=None, ge=1, le=1_000_000)

@@ -1,7 +1,9 @@
 """Reading RSS 2.0 / Atom feeds and XML sitemaps into article links.
 
 Sitemaps are parsed by Scrapy's own `Sitemap` (lxml with entity resolution and network access off,
-and a cap on huge documents); feeds by lxml with the same hardening.
+and a cap on huge documents); feeds by lxml with the same hardening. Both are decoded first by
+`crawler.decoding`, as pages are: a GBK feed declaring gb2312 or UTF-8 is read by its bytes, not by
+libxml2's reading of its declaration (which stops at the first character GB2312 lacks).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from lxml import etree
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
 
+from crawler.decoding import MAX_BYTES, decode_html
+from crawler.errors import ExtractionError
 from crawler.listdates import find_list_date
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
@@ -62,10 +66,18 @@ def _text(node: etree._Element | None) -> str:
     return " ".join((node.text or "").split()) if node is not None else ""
 
 
-def parse_feed(body: bytes, url: str) -> list[FeedEntry]:
+def _as_utf8(body: bytes, http_charset: str | None, max_bytes: int = MAX_BYTES) -> bytes:
+    """The document re-encoded as UTF-8 (its XML declaration is dropped by the decoder)."""
+    try:
+        return decode_html(body, http_charset=http_charset, max_bytes=max_bytes).text.encode("utf-8")
+    except ExtractionError as exc:
+        raise FeedError(str(exc)) from None
+
+
+def parse_feed(body: bytes, url: str, http_charset: str | None = None) -> list[FeedEntry]:
     """The entries of an RSS 2.0 or Atom feed, in feed order."""
     try:
-        root = etree.fromstring(body, parser=_parser())
+        root = etree.fromstring(_as_utf8(body, http_charset), parser=_parser())
     except etree.XMLSyntaxError as exc:
         raise FeedError(f"not an XML feed: {exc}") from None
     if root is None:
@@ -103,7 +115,9 @@ def parse_feed(body: bytes, url: str) -> list[FeedEntry]:
     return entries
 
 
-def parse_sitemap(body: bytes, url: str, *, max_bytes: int) -> SitemapContent:
+def parse_sitemap(
+    body: bytes, url: str, *, max_bytes: int, http_charset: str | None = None
+) -> SitemapContent:
     """The URLs of a sitemap or the sitemaps of a sitemap index (gzip-compressed or not)."""
     if body.startswith(_GZIP_MAGIC):
         try:
@@ -111,7 +125,7 @@ def parse_sitemap(body: bytes, url: str, *, max_bytes: int) -> SitemapContent:
         except (OSError, ValueError) as exc:
             raise FeedError(f"broken gzip sitemap: {exc}") from None
     try:
-        sitemap = Sitemap(body)
+        sitemap = Sitemap(_as_utf8(body, http_charset, max_bytes=max_bytes))
     except (etree.XMLSyntaxError, AttributeError) as exc:
         raise FeedError(f"not an XML sitemap: {exc}") from None
     if sitemap.type not in ("urlset", "sitemapindex"):

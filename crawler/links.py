@@ -45,7 +45,7 @@ _ARTICLE_SHAPES = re.compile(
 _NOT_ARTICLE = re.compile(
     r"""(
         \.(?:pdf|docx?|xlsx?|pptx?|wps|zip|rar|7z|jpe?g|png|gif|bmp|mp4|mp3|apk|exe)(?:$|\?)
-      | /index(?:_\d+)?\.s?html?$
+      | /(?:index|x?list)(?:[_-]\d+)*\.s?html?$          # column pages: index_1, xlist_1, list_12_2
       | [?&](?:page|pageindex|pagenum|pageno|pn)=\d+
       | /$
     )""",

@@ -1,5 +1,8 @@
 """Finding the next page of a list: `下一页` links, TRS `createPageHTML(...)`, `index_1.html`, `?page=2`.
 
+The generic reading of pager links; CMS-specific pagers live in `crawler.discovery` (the TRS
+call is read by `crawler.discovery.trs`, and used here too).
+
 Only the next page is returned, never a jump to the last one: the spider walks a list page by page
 and stops at the source's `max_pages`, which bounds calendar and pagination traps.
 """
@@ -11,26 +14,15 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.html
 
+from crawler.discovery.trs import trs_next_page
+
+__all__ = ["increment_page_url", "next_page", "trs_next_page"]
+
 _NEXT_TEXTS = frozenset(
     {"下一页", "下页", "后页", "下一页>", "下一页>>", ">", ">>", "›", "»", "next", "next page"}
 )
-# TRS: createPageHTML(total, current, "index", "html") — pages are index.html, index_1.html, …
-_TRS_PAGER = re.compile(
-    r"createPageHTML\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*,\s*['\"]([\w-]+)['\"]\s*,\s*['\"](\w+)['\"]"
-)
 _INDEX_N = re.compile(r"^(?P<stem>[A-Za-z]+)(?:_(?P<n>\d+))?\.(?P<ext>s?html?)$")
 _PAGE_PARAMS = ("page", "pageindex", "pagenum", "pageno", "pn", "p")
-
-
-def trs_next_page(html: str, url: str) -> str | None:
-    """The page after this one according to a TRS `createPageHTML(total, current, prefix, ext)` call."""
-    match = _TRS_PAGER.search(html)
-    if not match:
-        return None
-    total, current, prefix, ext = int(match.group(1)), int(match.group(2)), match.group(3), match.group(4)
-    if current + 1 >= total:
-        return None
-    return urljoin(url, f"{prefix}_{current + 1}.{ext}")
 
 
 def _next_by_text(root: lxml.html.HtmlElement, url: str) -> str | None:
@@ -81,6 +73,22 @@ def _numbered_next(root: lxml.html.HtmlElement, url: str) -> str | None:
     for candidate in [following] if following else _first_page_successors(url):
         if candidate in hrefs:
             return candidate
+    return None if following else _second_page_link(hrefs, url)
+
+
+def _second_page_link(hrefs: set[str], url: str) -> str | None:
+    """On a first page without a page number: a link to this page with a page parameter of 2.
+
+    Hanweb's `index.html` links `index.html?uid=4521&pageNum=2`; other parameters may ride along.
+    """
+    own = urlsplit(url)
+    for href in sorted(hrefs):
+        parts = urlsplit(href)
+        if (parts.netloc, parts.path) != (own.netloc, own.path):
+            continue
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if any(key.lower() in _PAGE_PARAMS and value == "2" for key, value in query):
+            return href
     return None
 
 

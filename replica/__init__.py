@@ -34,6 +34,10 @@ off-domain redirect, 410, recruitment notice with table and PDF attachment, site
 binary served as text/html, GBK bytes declared UTF-8, GBK RSS), xiangtan_daily (newspaper,
 `?page=2` lists, RSS, JavaScript challenge page), songtao (county portal; its enrolment notice is
 replaced by a "该信息已删除" page), huaxia_mirror (traditional and pinyin copies), wentop
-(document-sharing site). Every page answers with an ETag and Last-Modified that stay the same while
-its bytes do, and 304 to a matching conditional request.
+(document-sharing site). Columns in the list formats of real CMSs are added from
+replica/data/cms_lists.yaml (replica.cms_lists): a Hanweb jpage column paged by dataproxy.jsp
+(zhenping), a TRS page_div column (dongqu), a GBK list declaring UTF-8 whose next page is only a
+下一页 link, with a notice declaring gb2312 that has 洺 in its title (ankang_jyj), and an RSS feed
+songtao only advertises on its list pages. Every page answers with an ETag and Last-Modified
+that stay the same while its bytes do, and 304 to a matching conditional request.
 """

@@ -108,6 +108,7 @@ class ArticleSpec:
     attachment: Attachment | None = None
     raw_seed: str | None = None  # the mirror serves this seed text unchanged
     truncated: bool = False
+    declared: str | None = None  # the charset the page declares, when not the site's encoding
 
     @property
     def published(self) -> datetime:
@@ -148,6 +149,9 @@ class Column:
     id: str
     name: str
     parent: str | None = None
+    # How the CMS publishes the list (replica.cms_lists): jpage | page_div | declared_utf8, or the
+    # site template's plain list pages when None.
+    layout: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,7 @@ class SiteSpec:
     articles: tuple[ArticleSpec, ...]
     per_page: int = 3
     feed: bool = False
+    feed_advertised: bool = False  # /rss.xml served and advertised on list pages, not configured
     sitemap: bool = False
     disallow: str | None = None
     calendar: bool = False  # serves the endless calendar trap (Hanweb template only)
@@ -252,8 +257,17 @@ def _site(raw: dict[str, Any]) -> SiteSpec:
     return SiteSpec(columns=columns, articles=articles, **raw)
 
 
+def _extended(raw: dict[str, Any], extensions: dict[str, Any]) -> dict[str, Any]:
+    """A site of catalog.yaml with what cms_lists.yaml adds to it (columns, articles, flags)."""
+    extra = dict(extensions.get(raw["name"]) or {})
+    raw["columns"] = list(raw["columns"]) + list(extra.pop("columns", []))
+    raw["articles"] = list(raw["articles"]) + list(extra.pop("articles", []))
+    return {**raw, **extra}
+
+
 @cache
 def load_catalog() -> tuple[SiteSpec, ...]:
     """Every site of the replica network, in catalogue order (read once, immutable)."""
     data = yaml.safe_load(read_data_text("catalog.yaml"))
-    return tuple(_site(dict(s)) for s in data["sites"])
+    extensions = yaml.safe_load(read_data_text("cms_lists.yaml"))
+    return tuple(_site(_extended(dict(s), extensions)) for s in data["sites"])

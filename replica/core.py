@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 
-from replica import urls
+from replica import cms_lists, urls
 from replica.catalog import SiteSpec
 from replica.pages import HTML_UTF8, Page
-from replica.render import EPOCH, SiteContext, calendar_page, render_site
+from replica.render import EPOCH, SiteContext, calendar_page, jpage_listings, render_site
 from replica.server import RequestLog, SiteServer, SiteState, serve_all
 
 OFFSITE_ADDRESS = "127.0.0.99"
@@ -146,6 +146,7 @@ class NetworkCore:
             dynamic: dict[str, Callable[[dict[str, list[str]]], Page]] = {}
             if spec.calendar:
                 dynamic[urls.CALENDAR_PATH] = partial(_calendar, ctx)
+            dynamic.update(cms_lists.dynamic_pages(jpage_listings(ctx, self.cycle)))
             self._states[spec.name] = SiteState(pages, last_modified, dynamic)
 
     def advance(self) -> int:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import format_datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import jinja2
 
-from replica import urls
+from replica import cms_lists, urls
 from replica.catalog import ArticleSpec, Column, SiteSpec
 from replica.pages import HTML_UTF8, Page, binary_blob, huge_table, minimal_pdf, redirect
 
@@ -97,6 +97,7 @@ def _common(ctx: SiteContext) -> dict[str, Any]:
         "offsite_url": ctx.offsite,
         "calendar_href": f"{urls.CALENDAR_PATH}?date=2024-04-19" if site.calendar else None,
         "internal_href": site.disallow + "index.html" if site.disallow else None,
+        "feed_href": urls.FEED_PATH if site.feed_advertised else None,
     }
 
 
@@ -113,7 +114,7 @@ def article_page(ctx: SiteContext, article: ArticleSpec, cycle: int) -> Page:
     """The article's page as served in `cycle` (content pages only)."""
     site = ctx.site
     column = site.column(article.column)
-    declared = "utf-8" if article.behaviour == "wrong_charset" else site.encoding
+    declared = article.declared or ("utf-8" if article.behaviour == "wrong_charset" else site.encoding)
     attachment = urls.attachment_path(site, article)
     body = article.body_in(cycle)
     html = _render(
@@ -168,6 +169,15 @@ def _hostile_pages(ctx: SiteContext, article: ArticleSpec) -> dict[str, Page]:
 def _column_pages(ctx: SiteContext, column: Column, cycle: int) -> dict[str, Page]:
     site = ctx.site
     listed = _listed(site, column, cycle)
+    if column.layout is not None:
+        return cms_lists.column_pages(
+            column,
+            [(a.title, _href(ctx, column, a), a.date[:10]) for a in listed],
+            _render,
+            _common(ctx),
+            partial(_encode, encoding=site.encoding),
+            _content_type(site.encoding),
+        )
     per_page = site.per_page
     n_pages = max(1, -(-len(listed) // per_page))
     pages: dict[str, Page] = {}
@@ -191,6 +201,15 @@ def _column_pages(ctx: SiteContext, column: Column, cycle: int) -> dict[str, Pag
             200, _encode(html, site.encoding), _content_type(site.encoding)
         )
     return pages
+
+
+def jpage_listings(ctx: SiteContext, cycle: int) -> dict[str, list[ListItem]]:
+    """The items of the site's Hanweb jpage columns in `cycle` (column id -> items), for dataproxy.jsp."""
+    return {
+        column.id: [(a.title, _href(ctx, column, a), a.date[:10]) for a in _listed(ctx.site, column, cycle)]
+        for column in ctx.site.columns
+        if column.layout == "jpage"
+    }
 
 
 def _feed(ctx: SiteContext, cycle: int) -> Page:
@@ -279,7 +298,7 @@ def render_site(
         if attachment is not None and article.attachment is not None and article.exists_in(cycle):
             pdf = minimal_pdf(f"{site.name} {article.attachment.file}")
             pages[attachment] = Page(200, pdf, "application/pdf")
-    if site.feed:
+    if site.feed or site.feed_advertised:
         pages[urls.FEED_PATH] = _feed(ctx, cycle)
     if site.sitemap:
         pages[urls.SITEMAP_PATH] = _sitemap(ctx, cycle)

@@ -35,6 +35,11 @@ def article_path(site: SiteSpec, article: ArticleSpec) -> str:
 def column_path(site: SiteSpec, column: Column, page: int = 0) -> str:
     """The path of page `page` (0 = first) of a column's list."""
     col = column.id
+    match column.layout:
+        case "page_div":
+            return f"/{col}/xlist.shtml" if page == 0 else f"/{col}/xlist_{page}.shtml"
+        case "declared_utf8":
+            return f"/{col}.htm" if page == 0 else f"/{col}/{page + 1}.htm"
     match site.template:
         case "hanweb":
             first = f"/col/col{col}/index.html"

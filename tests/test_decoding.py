@@ -142,3 +142,47 @@ def test_empty_body_raises() -> None:
 )
 def test_normalize_charset(declared: str, codec: str | None) -> None:
     assert normalize_charset(declared) == codec
+
+
+BIG5_PAGE = (
+    "<html><head><title>臺灣省教育廳關於國民中小學新學年度招生入學作業的通知</title></head><body>"
+    "<p>請各校依照規定辦理報名手續，並於期限內將學生名冊報送本廳備查。</p></body></html>"
+)
+GBK_PAGE = (
+    "<html><head><title>关于做好2024年秋季义务教育阶段招生入学工作的通知</title></head><body>"
+    "<p>请各校按照规定办理报名手续，并于规定期限内将学生名册报送县教育局备案。</p></body></html>"
+)
+
+
+def test_undeclared_big5_is_detected_not_read_as_gbk() -> None:
+    page = decode_html(BIG5_PAGE.encode("big5"))
+    assert page.encoding == "big5"
+    assert page.text == BIG5_PAGE
+
+
+def test_undeclared_gbk_stays_gb18030() -> None:
+    page = decode_html(GBK_PAGE.encode("gbk"))
+    assert page.encoding == "gb18030"
+    assert page.text == GBK_PAGE
+
+
+def test_big5_page_wrongly_declared_gb2312_is_read_as_big5() -> None:
+    html = BIG5_PAGE.replace("<head>", '<head><meta charset="gb2312">')
+    assert decode_html(html.encode("big5")).text == html
+
+
+def test_gb2312_declaration_with_a_gbk_character_keeps_the_whole_page() -> None:
+    # 洺 is in GBK, not GB2312: a GB2312 decoder stops there; the page must come out whole.
+    html = (
+        '<html><head><meta charset="gb2312"><title>关于洺州学校招生范围的公告</title></head>'
+        "<body><p>正文。</p></body></html>"
+    )
+    page = decode_html(html.encode("gbk"))
+    assert page.text == html
+
+
+def test_xml_declaration_is_evidence_for_feeds() -> None:
+    xml = '<?xml version="1.0" encoding="gb2312"?><rss><channel><title>通知公告·洺州</title></channel></rss>'
+    page = decode_html(xml.encode("gbk"))
+    assert page.declared == "gb18030"
+    assert page.text == xml.split("?>", 1)[1]

@@ -87,3 +87,20 @@ def test_gzip_sitemap_is_unpacked_within_the_size_limit() -> None:
 def test_a_feed_is_not_a_sitemap() -> None:
     with pytest.raises(FeedError, match="not a sitemap"):
         parse_sitemap((FEEDS / "atom.xml").read_bytes(), "https://www.xtrb.cn/sitemap.xml", max_bytes=10**6)
+
+
+def test_feed_declaring_gb2312_keeps_entries_after_a_gbk_character() -> None:
+    # libxml2 reading the declaration would stop at 洺 (not in GB2312) and lose what follows.
+    xml = (
+        '<?xml version="1.0" encoding="gb2312"?><rss version="2.0"><channel><title>通知公告</title>'
+        "<item><title>关于洺州学校招生范围的公告</title><link>/info/1011/4521.htm</link>"
+        "<pubDate>2024-06-18</pubDate></item>"
+        "<item><title>永年区2024年招生入学工作方案</title><link>/info/1011/4509.htm</link></item>"
+        "</channel></rss>"
+    )
+    entries = parse_feed(xml.encode("gbk"), "http://jyj.yongnian.gov.cn/rss.xml")
+    assert [(e.title, e.url) for e in entries] == [
+        ("关于洺州学校招生范围的公告", "http://jyj.yongnian.gov.cn/info/1011/4521.htm"),
+        ("永年区2024年招生入学工作方案", "http://jyj.yongnian.gov.cn/info/1011/4509.htm"),
+    ]
+    assert entries[0].date == "2024-06-18"

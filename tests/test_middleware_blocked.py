@@ -105,3 +105,31 @@ def test_challenge_needs_a_script_and_no_content() -> None:
     assert not looks_like_challenge(page.encode())
     assert not looks_like_challenge(b"<html><body>short</body></html>")
     assert looks_like_challenge(JSL_CHALLENGE)
+
+
+SETHOME_ARTICLE = (
+    '<html><head><meta charset="gb2312"><title>关于洺州学校2024年七年级新生招生范围的公告</title></head>'
+    "<body>"
+    '<a href="javascript:;" onclick="SetHome(this,window.location)">设为首页</a>'
+    '<a onclick="AddFavorite(window.location,document.title)">加入收藏</a>'
+    "<h1>关于洺州学校2024年七年级新生招生范围的公告</h1>"
+    "<p>根据区教育局有关文件精神，现将洺州学校2024年七年级新生招生范围公告如下，请广大家长相互转告。</p>"
+    "<script>var hits = 0; document.write(hits);</script></body></html>"
+)
+
+
+def test_sethome_window_location_on_a_gb2312_page_with_a_gbk_character_is_not_a_challenge(
+    middleware: BlockedPageMiddleware,
+) -> None:
+    req = request(ARTICLE)
+    res = response(req, SETHOME_ARTICLE.encode("gbk"), headers={"Content-Type": "text/html; charset=gb2312"})
+    assert middleware.process_response(req, res) is res
+
+
+def test_a_redirect_script_without_a_cookie_is_not_a_challenge() -> None:
+    assert not looks_like_challenge(b"<html><script>window.location.href='/index.html'</script></html>")
+
+
+def test_cookie_and_reload_without_a_marker_is_a_challenge() -> None:
+    body = b"<html><script>document.cookie='x=1;path=/';location.reload();</script><body></body></html>"
+    assert looks_like_challenge(body)

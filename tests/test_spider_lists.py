@@ -208,6 +208,60 @@ def test_feed_entries_outside_the_source_are_counted_offsite() -> None:
     assert counters(s)["errors"] == {"offsite": 1}
 
 
+def _page_with(
+    s: ListSpider, html: str, headers: dict[str, str] | None = None, encoding: str = "utf-8"
+) -> HtmlResponse:
+    request = s.make_request(ZHENPING, COLUMN, "list", s.parse_list, cw_page=1)
+    return HtmlResponse(url=COLUMN, body=html.encode(encoding), headers=headers, request=request)
+
+
+GBK_LIST = (
+    '<html><head><meta charset="utf-8"><title>通知公告</title></head><body><ul>'
+    '<li><a href="/art/2024/4/19/art_1003_88121.html">关于洺州学校招生范围的公告</a>'
+    "<span>2024-04-19</span></li>"
+    '</ul><a href="/col/col1003/more.jsp?pages=2">下一页</a></body></html>'
+)
+
+
+def test_gbk_list_declaring_utf8_keeps_its_next_link() -> None:
+    s = spider()
+    response = _page_with(s, GBK_LIST, {"Content-Type": "text/html; charset=UTF-8"}, encoding="gbk")
+    out = list(s.parse_list(response))
+    assert [(r.url, r.meta["cw_kind"]) for r in out] == [
+        (FIRST, "article"),
+        ("http://jyj.zhenping.gov.cn/col/col1003/more.jsp?pages=2", "list"),
+    ]
+
+
+def test_advertised_feeds_are_fetched_in_scope_and_counted_once_offsite() -> None:
+    s = spider()
+    head = (
+        '<link rel="alternate" type="application/rss+xml" href="/col/col1003/rss.xml">'
+        '<link rel="alternate" type="application/atom+xml" href="http://127.0.0.99/feed.atom">'
+        '<link rel="stylesheet" type="text/css" href="/style.css">'
+    )
+    html = f"<html><head>{head}</head><body><p>通知公告</p></body></html>"
+    first = list(s.parse_list(_page_with(s, html)))
+    again = list(s.parse_list(_page_with(s, html)))
+    feed = "http://jyj.zhenping.gov.cn/col/col1003/rss.xml"
+    assert [(r.url, r.meta["cw_kind"]) for r in first] == [(feed, "feed")]
+    assert again == []
+    assert counters(s)["errors"] == {"offsite": 1}
+
+
+def test_an_advertised_feed_that_is_configured_is_left_to_the_start_requests() -> None:
+    feed = "http://jyj.zhenping.gov.cn/col/col1003/rss.xml"
+    source = ZHENPING.model_copy(update={"feeds": [feed]})
+    crawler = make_crawler([source], known={source.name: {}}, now=NOW)
+    s = crawler.spider
+    assert isinstance(s, ListSpider)
+    link = f'<link rel="alternate" type="application/rss+xml" href="{feed}">'
+    html = f"<html><head>{link}</head><body></body></html>"
+    request = s.make_request(source, COLUMN, "list", s.parse_list, cw_page=1)
+    response = HtmlResponse(url=COLUMN, body=html.encode(), request=request)
+    assert list(s.parse_list(response)) == []
+
+
 def test_no_callback_is_a_generator_returning_a_value() -> None:
     # Scrapy's run-time lint for this is off (WARN_ON_GENERATOR_RETURN_VALUE: it parsed a callback's
     # source for every response); the same check runs here, once, over every callback.

@@ -3,6 +3,12 @@
 Chinese government sites sit behind WAFs (知道创宇 jsl, 阿里云 acw, 云锁, Cloudflare) that answer
 403/412/521, or a 200 whose body is only a script that sets a cookie and reloads. Such a response
 must be counted as `blocked` and never reach extraction, or it would be stored as an "article".
+
+What makes a challenge page is what it is: small, next to no visible text, and a known WAF marker
+or a script that sets a cookie and then reloads. A script that merely mentions `window.location`
+is not one: every county portal's 设为首页 link calls `SetHome(this,window.location)`. The visible
+text is counted on the page decoded the way the spider decodes everything (`crawler.decoding`), so
+a page whose declaration its bytes contradict is not cut short at the first unexpected byte.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from crawler.decoding import decode_html, header_charset
+from crawler.errors import ExtractionError
 from crawler.middlewares import BinaryPage, BlockedPage
 from crawler.tally import META_KIND
 
@@ -27,7 +35,10 @@ _CHALLENGE_MARKERS = re.compile(
     re.IGNORECASE,
 )
 # A script-only page that sets a cookie and reloads is a challenge even without a known marker.
-_RELOAD = re.compile(rb"document\.cookie|location\.(?:reload|replace|href)|window\.location", re.IGNORECASE)
+_SETS_COOKIE = re.compile(rb"document\.cookie\s*=|setCookie\s*\(", re.IGNORECASE)
+_RELOADS = re.compile(
+    rb"location\.(?:reload|replace)\s*\(|location(?:\.href)?\s*=[^=]|setTimeout\s*\(", re.IGNORECASE
+)
 _SCRIPT = re.compile(rb"<script", re.IGNORECASE)
 _MAX_CHALLENGE_BYTES = 32 * 1024
 _MIN_VISIBLE_TEXT = 60
@@ -50,26 +61,26 @@ _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 _PAGE_KINDS = frozenset({"list", "article"})
 
 
-def visible_text_length(body: bytes) -> int:
+def visible_text_length(body: bytes, http_charset: str | None = None) -> int:
     """Characters of text a browser would show (scripts and styles removed)."""
     try:
-        root = lxml.html.fromstring(body)
-    except (etree.ParserError, ValueError):
+        root = lxml.html.fromstring(decode_html(body, http_charset=http_charset).text)
+    except (etree.ParserError, ValueError, ExtractionError):
         return 0
     for node in root.xpath("//script|//style|//noscript"):
         node.drop_tree()
     return len("".join(root.text_content().split()))
 
 
-def looks_like_challenge(body: bytes) -> bool:
-    """A small page that is a JS challenge: a script and next to no visible text."""
+def looks_like_challenge(body: bytes, http_charset: str | None = None) -> bool:
+    """A small page that is a JS challenge: a WAF marker or a cookie-and-reload script, no content."""
     if len(body) > _MAX_CHALLENGE_BYTES or _SCRIPT.search(body) is None:
         return False
-    # Cheap tests first: only a page with a WAF marker or a reload script is parsed.
+    # Cheap tests first: only a page with a WAF marker or a cookie-setting reload script is parsed.
     marker = _CHALLENGE_MARKERS.search(body) is not None
-    if not marker and _RELOAD.search(body) is None:
+    if not marker and not (_SETS_COOKIE.search(body) and _RELOADS.search(body)):
         return False
-    text = visible_text_length(body)
+    text = visible_text_length(body, http_charset)
     return text < 4 * _MIN_VISIBLE_TEXT if marker else text < _MIN_VISIBLE_TEXT // 3
 
 
@@ -98,6 +109,6 @@ class BlockedPageMiddleware:
         body = response.body
         if looks_binary(body):
             raise BinaryPage(f"binary content served as a page at {response.url}")
-        if looks_like_challenge(body):
+        if looks_like_challenge(body, header_charset(response.headers.get(b"Content-Type"))):
             raise BlockedPage(f"JavaScript challenge page at {response.url}")
         return response

@@ -1,8 +1,10 @@
 """The generic list spider: navigation only.
 
 For every configured source it reads the start (list) pages, feeds and sitemaps, finds article
-links (`crawler.links`), follows pagination (`crawler.pagination`) up to `max_pages`, and requests
-the article pages that are new or due for a re-check. What a page says is the page layer's and the
+links, next pages and advertised feeds with the discovery strategies (`crawler.discovery`: generic
+links and pagers plus Hanweb, TRS, site-cluster and DedeCMS lists), follows pagination up to
+`max_pages`, and requests the article pages that are new or due for a re-check. Every response is
+decoded by `crawler.decoding`, the way articles are. What a page says is the page layer's and the
 pipelines' business; the spider only decides what to fetch.
 
 All requests are built by `ListSpider.make_request`, so a distributed (scrapy-redis) spider can
@@ -23,14 +25,15 @@ from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
-from w3lib.encoding import http_content_type_encoding
 
 from countywatch.config import Source, Topic
+from crawler.decoding import decode_html, header_charset
+from crawler.discovery.registry import read_list
+from crawler.errors import ExtractionError
 from crawler.feeds import FeedError, parse_feed, parse_sitemap
 from crawler.items import CheckedItem, GoneItem, PageItem
-from crawler.links import LinkRules, discover_links, is_listing_url
+from crawler.links import LinkRules, is_listing_url
 from crawler.middlewares.scope import SourceScope
-from crawler.pagination import next_page
 from crawler.spiders.failures import failure_kind, http_status
 from crawler.tally import META_KIND, META_SOURCE, count, count_error, source_of
 from storage.urls import canonicalize_url
@@ -39,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 _CHINA = timezone(timedelta(hours=8))
 MAX_CHILD_SITEMAPS = 50  # per sitemap index: a bound on sitemap traps
+MAX_ADVERTISED_FEEDS = 3  # per source and run: feeds found on list pages (a bound on feed traps)
 META_PAGE = "cw_page"
 META_LIST_DATE = "cw_list_date"
 META_KNOWN = "cw_known"
@@ -97,6 +101,8 @@ class ListSpider(Spider):
         self._queued: defaultdict[str, set[str]] = defaultdict(set)
         self._lists_seen: set[str] = set()
         self._articles_requested: Counter[str] = Counter()
+        self._advertised: Counter[str] = Counter()
+        self._offsite_feeds: set[str] = set()
         self._list_budget: dict[str, int] = {
             s.name: s.max_pages * len(s.start_urls)
             + len(s.feeds)
@@ -153,7 +159,9 @@ class ListSpider(Spider):
             count_error(self.stats, source.name, "offsite")
             return
         allow = self._rules[source.name].allow
-        if url in self._lists_seen or (is_listing_url(url) and not any(re.search(p, url) for p in allow)):
+        if url in self._lists_seen or url in source.start_urls:
+            return
+        if is_listing_url(url) and not any(re.search(p, url) for p in allow):
             return
         yield from self._article_requests(source, url, list_date, lastmod)
 
@@ -212,35 +220,65 @@ class ListSpider(Spider):
         if "cached" in response.flags:  # revalidated: the server answered 304 Not Modified
             count(self.stats, source.name, "list_unchanged")
 
+    def _charset(self, source: Source, response: Response) -> str | None:
+        """The charset to try first: the source's configured one, else the HTTP header's."""
+        return source.encoding or header_charset(response.headers.get(b"Content-Type"))
+
     def parse_list(self, response: Response) -> Iterator[Request]:
-        """A list page: its article links, then the next page."""
+        """A list page: its article links, the feeds it advertises, then the next page."""
         source = self._source(response)
         self._count_list_page(source, response)
         if not isinstance(response, TextResponse):
             count_error(self.stats, source.name, "binary")
             return
-        html = response.body.decode(source.encoding, errors="replace") if source.encoding else response.text
+        if not response.body.strip():
+            return  # an empty list page lists nothing; it is not an error of the site
+        # Decoded by evidence like every page: a GBK list declaring UTF-8 keeps its 下一页 link.
+        try:
+            html = decode_html(response.body, http_charset=self._charset(source, response)).text
+        except ExtractionError as exc:
+            count_error(self.stats, source.name, "extraction")
+            logger.warning("list page %s of %s: %s", response.url, source.name, exc)
+            return
         in_scope = partial(self.scope.allows_url, source.name)
-        links = discover_links(html, response.url, self._rules[source.name], in_scope=in_scope)
-        count(self.stats, source.name, "links_found", len(links))
-        for link in links:
+        reading = read_list(html, response.url, self._rules[source.name], in_scope=in_scope)
+        count(self.stats, source.name, "links_found", len(reading.links))
+        for link in reading.links:
             yield from self._article_requests(source, link.url, link.date)
+        yield from self._advertised_feed_requests(source, reading.discovery.feeds)
         page = int(response.meta.get(META_PAGE, 1))
         # An unchanged (304) page means the pages after it hold nothing new either: new articles
         # enter a list at the top and push the rest down, changing every page they pass.
         if page < source.max_pages and "cached" not in response.flags:
-            following = next_page(html, response.url)
+            following = reading.discovery.next_page
             if following is not None and in_scope(following):
                 request = self._list_request(source, following, "list", page + 1)
                 if request is not None:
                     yield request
+
+    def _advertised_feed_requests(self, source: Source, feeds: Sequence[str]) -> Iterator[Request]:
+        for url in feeds:
+            # A configured feed is read from the start requests (by some worker, when distributed).
+            if url in self._lists_seen or url in self._offsite_feeds or url in source.feeds:
+                continue
+            if not self.scope.allows_url(source.name, url):
+                self._offsite_feeds.add(url)  # advertised on every page of the list: counted once
+                count_error(self.stats, source.name, "offsite")
+                continue
+            if self._advertised[source.name] >= MAX_ADVERTISED_FEEDS:
+                return
+            self._advertised[source.name] += 1
+            self._list_budget[source.name] += 1  # a feed does not use up the list pages' budget
+            request = self._list_request(source, url, "feed")
+            if request is not None:
+                yield request
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """An RSS or Atom feed: its entries are articles, dated."""
         source = self._source(response)
         self._count_list_page(source, response)
         try:
-            entries = parse_feed(response.body, response.url)
+            entries = parse_feed(response.body, response.url, self._charset(source, response))
         except FeedError as exc:
             count_error(self.stats, source.name, "feed")
             logger.warning("feed %s of %s: %s", response.url, source.name, exc)
@@ -255,7 +293,9 @@ class ListSpider(Spider):
         self._count_list_page(source, response)
         maxsize = int(self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         try:
-            content = parse_sitemap(response.body, response.url, max_bytes=maxsize)
+            content = parse_sitemap(
+                response.body, response.url, max_bytes=maxsize, http_charset=self._charset(source, response)
+            )
         except FeedError as exc:
             count_error(self.stats, source.name, "feed")
             logger.warning("sitemap %s of %s: %s", response.url, source.name, exc)
@@ -286,9 +326,7 @@ class ListSpider(Spider):
             yield CheckedItem(source=source.name, url=redirects[0])
             return
         count(self.stats, source.name, "articles_fetched")
-        charset = source.encoding or http_content_type_encoding(
-            (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        )
+        charset = self._charset(source, response)
         yield PageItem(
             source=source.name,
             url=response.url,
