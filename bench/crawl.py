@@ -13,6 +13,10 @@ subprocess (extraction workers included). With --repeat N, the table shows media
 countywatch: `countywatch crawl --json` (HTTP cache on, extract_workers = --workers).
 baseline: bench/crawl_baseline.py, a CrawlSpider following every in-domain link with
 trafilatura in the callback and SQLite inserts, nothing incremental.
+With --attachments SHARE (default 0.3; 0 leaves the rows out), two more systems crawl a network
+whose education notices link a PDF 岗位表 in that share: "cw attach off" (crawl.attachments false)
+and "cw attach on" (the default: each PDF fetched, read and stored), so the cost of attachments is
+the difference of two rows of one run.
 
 Goals: first cycle >= 1.5x the baseline's articles/s; the unchanged cycle >= 10x cheaper than the
 first (requests and seconds); max RSS flat across cycles.
@@ -97,12 +101,20 @@ def stored_baseline(db: Path, expected: set[str]) -> set[str]:
         return {canonicalize_url(url) for (url,) in conn.execute("SELECT url FROM pages")} & expected
 
 
+ATTACH_SYSTEMS = {"cw attach off": False, "cw attach on": True}
+
+
 def run_system(system: str, args: argparse.Namespace, folder: Path) -> list[Cycle]:
     """Three cycles of one system against a fresh network."""
     out: list[Cycle] = []
-    with GeneratedNetwork(args.sites, args.articles, seed=args.seed, in_process=False) as net:
+    share = args.attachments if system in ATTACH_SYSTEMS else 0.0
+    with GeneratedNetwork(
+        args.sites, args.articles, seed=args.seed, attachment_share=share, in_process=False
+    ) as net:
         config = net.config_dict(f"sqlite:///{folder / 'countywatch.db'}", data_dir=str(folder / "data"))
         config["crawl"].update({"http_cache": True, "extract_workers": args.workers, "timeout": 30})
+        if system in ATTACH_SYSTEMS:
+            config["crawl"]["attachments"] = ATTACH_SYSTEMS[system]
         config_path = folder / "sources.yaml"
         config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         seen: set[str] = set()
@@ -111,7 +123,7 @@ def run_system(system: str, args: argparse.Namespace, folder: Path) -> list[Cycl
                 net.advance()
             expected = {canonicalize_url(a.url) for a in net.expected.stored(net.cycle)}
             net.requests.clear()
-            if system == "countywatch":
+            if system != "baseline":
                 report, seconds, rss, cpu = run_child([*COUNTYWATCH, str(config_path)], folder / "crawl.log")
                 # the forkserver's workers are not this process's children: they report their own CPU
                 cpu += json.loads(report)["extract_cpu_seconds"]
@@ -149,14 +161,14 @@ def median_cycles(runs: list[list[Cycle]]) -> list[Cycle]:
 
 def table(rows: list[Cycle]) -> str:
     head = (
-        f"{'cycle':<22}{'system':<13}{'seconds':>9}{'requests':>10}{'stored':>8}{'new':>7}{'art/s':>8}"
+        f"{'cycle':<22}{'system':<15}{'seconds':>9}{'requests':>10}{'stored':>8}{'new':>7}{'art/s':>8}"
         f"{'CPU s':>8}{'maxRSS MB':>11}"
     )
     names = {1: "1 first crawl", 2: "2 nothing changed", 3: "3 ~1% new"}
     lines = [head, "-" * len(head)]
     for c in sorted(rows, key=lambda c: (c.cycle, c.system)):
         lines.append(
-            f"{names[c.cycle]:<22}{c.system:<13}{c.seconds:>9.1f}{c.requests:>10}{c.stored:>8}{c.new:>7}"
+            f"{names[c.cycle]:<22}{c.system:<15}{c.seconds:>9.1f}{c.requests:>10}{c.stored:>8}{c.new:>7}"
             f"{c.rate:>8.1f}{c.cpu_seconds:>8.1f}{c.max_rss_mb:>11.0f}"
         )
     return "\n".join(lines)
@@ -169,12 +181,23 @@ def verdict(rows: list[Cycle]) -> str:
     cheaper_requests = ours1.requests / max(ours2.requests, 1)
     cheaper_time = ours1.seconds / ours2.seconds if ours2.seconds else float("inf")
     rss = [by[("countywatch", n)].max_rss_mb for n in (1, 2, 3)]
+    attach = []
+    if ("cw attach on", 1) in by:
+        on, off = by[("cw attach on", 1)], by[("cw attach off", 1)]
+        on2, off2 = by[("cw attach on", 2)], by[("cw attach off", 2)]
+        attach = [
+            f"attachments on: first cycle {on.seconds / off.seconds:.2f}x the time and "
+            f"{on.cpu_seconds / off.cpu_seconds:.2f}x the CPU of attachments off, "
+            f"{on.requests - off.requests} more requests; unchanged cycle "
+            f"{on2.requests - off2.requests} more requests (304s)"
+        ]
     return "\n".join(
         [
             f"first cycle throughput: {speedup:.2f}x the baseline (goal >= 1.5x)",
             f"unchanged cycle: {cheaper_requests:.1f}x fewer requests, {cheaper_time:.1f}x less time than the"
             " first (goal >= 10x)",
             f"countywatch max RSS per cycle: {', '.join(f'{r:.0f}' for r in rss)} MB",
+            *attach,
         ]
     )
 
@@ -189,9 +212,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="also print the rows as JSON")
+    parser.add_argument(
+        "--attachments",
+        type=float,
+        default=0.3,
+        metavar="SHARE",
+        help="add rows for a network whose education notices link a PDF in this share, attachments off "
+        "and on (0: leave them out)",
+    )
     args = parser.parse_args()
+    if not 0.0 <= args.attachments <= 1.0:
+        parser.error(f"--attachments must be a share between 0 and 1, got {args.attachments}")
     rows: list[Cycle] = []
-    for system in ("baseline", "countywatch"):
+    systems = ["baseline", "countywatch", *(ATTACH_SYSTEMS if args.attachments else ())]
+    for system in systems:
         runs = []
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory(prefix=f"bench-crawl-{system}-") as tmp:

@@ -374,8 +374,22 @@ class Crawl(_Model):
     tick: str = "1m"
     batch_size: int = Field(default=300, ge=0, le=10000)
     extract_workers: int = Field(default=2, ge=0, le=64)  # processes for extraction; 0 = in-process
+    # Per-page extraction budget (CPU time, bytes): a page over it is an `over_budget` error, and
+    # the crawl goes on.
+    extract_time_limit: str = "20s"
+    extract_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     recheck_after: str = "1d"  # re-check a known article this long after it was first seen, doubling
     recheck_max: str = "30d"  # and stop re-checking it after it is this old
+    # Articles first seen and published this recently are re-checked every crawl with a conditional
+    # GET (a 304 costs no download and no extraction), so an edit is found in the next cycle; "0s"
+    # turns it off.
+    recheck_recent: str = "3d"
+    # Attachments (附件) of new and changed articles: fetched within the source's scope, at most
+    # attachment_max_bytes each, their text extracted within attachment_seconds.
+    attachments: bool = True
+    attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    attachment_seconds: float = Field(default=20, gt=0)
+    attachments_per_article: int = Field(default=10, ge=1, le=100)
     # Reposts are matched against articles first seen within this window: it bounds the
     # near-duplicate index's memory and the time each crawl process spends loading it.
     dedupe_window: str = "180d"
@@ -383,7 +397,14 @@ class Crawl(_Model):
     cache_dir: str | None = None  # default: <data_dir>/httpcache
 
     @field_validator(
-        "time_limit", "source_time_limit", "tick", "recheck_after", "recheck_max", "dedupe_window"
+        "time_limit",
+        "source_time_limit",
+        "tick",
+        "recheck_after",
+        "recheck_max",
+        "recheck_recent",
+        "dedupe_window",
+        "extract_time_limit",
     )
     @classmethod
     def _duration(cls, value: str) -> str:

@@ -25,10 +25,18 @@ PageKind = Literal["article", "list", "empty"]
 
 @dataclass(slots=True)
 class Attachment:
-    """A linked file of a notice (附件): its visible name and absolute URL."""
+    """A linked file of a notice (附件): its visible name and absolute URL, and once fetched, the
+    SHA-256 and size of its bytes, the characters of text read from it, flags and the error, if any.
+    """
 
     title: str
     url: str
+    sha256: str | None = None
+    bytes: int | None = None
+    text_chars: int | None = None
+    # unreadable (no reader for the format), too_large, offsite, robots, failed, timeout, text_cut
+    flags: list[str] = field(default_factory=list)
+    error: str | None = None
 
 
 @dataclass(slots=True)

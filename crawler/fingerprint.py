@@ -7,6 +7,11 @@ or a repost with different spacing fingerprints like the original.
 MinHash uses character 3-grams and 128 affine permutations mod 2^32 of 32-bit shingle hashes,
 computed with numpy in one matrix operation per document (see bench/dedup.py for the measurements
 behind k and the number of permutations).
+
+Containment (`containment`) is the share of the smaller text's shingles found in the larger one: a
+newspaper reprint that adds its own lead and drops the last paragraph, or a shortened copy, is mostly
+contained in the original although their Jaccard similarity is low. It is computed exactly, on the
+shingle sets of the few candidates the MinHash index proposes, never for the whole index.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from opencc import OpenCC
 
 SHINGLE_SIZE = 3
 NUM_PERM = 128
+# Headlines shorter than this (normalised) say too little to vouch for a match (`titles_agree`).
+TITLE_MIN_CHARS = 6
 _SEED = 20231108
 
 _U64 = np.uint64
@@ -127,6 +134,31 @@ def shingle_hashes(normalized: npt.NDArray[np.uint32], k: int = SHINGLE_SIZE) ->
         # Code points fit in 21 bits, so shift-and-xor keeps three of them collision-free.
         packed = (packed << _U64(21)) ^ codes[i : i + n]
     return _mix64(packed)
+
+
+def shingle_set(text: str) -> npt.NDArray[np.uint64]:
+    """The distinct shingle hashes of the normalised text, sorted (for `containment`)."""
+    return np.unique(shingle_hashes(normalized_codes(text)))
+
+
+def containment(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> float:
+    """Share of the smaller of two shingle sets (`shingle_set`) that the other holds; 0.0 if one is empty."""
+    if not a.size or not b.size:
+        return 0.0
+    shared = np.intersect1d(a, b, assume_unique=True).size
+    return shared / min(a.size, b.size)
+
+
+def titles_agree(a: str | None, b: str | None) -> bool:
+    """Whether two headlines name the same article: equal once normalised, or one inside the other.
+
+    A reprint keeps the headline or wraps it (`【教育】…`, `…（图）`); notices filled in from one
+    template differ in the school, the batch or the date, so neither holds the other.
+    """
+    left, right = normalize_text(a or ""), normalize_text(b or "")
+    if len(left) < TITLE_MIN_CHARS or len(right) < TITLE_MIN_CHARS:
+        return False
+    return left in right or right in left
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -26,6 +26,7 @@ ERROR_KINDS: tuple[str, ...] = (
     "redirect_loop",
     "offsite",
     "extraction",
+    "over_budget",
     "connection",
     "robots",
     "budget",  # requests dropped because the source's time in the crawl was used up
@@ -49,6 +50,8 @@ COUNTERS: tuple[str, ...] = (
     "gone",
     "withdrawn",
     "not_article",
+    "attachments_fetched",
+    "attachments_unchanged",
 )
 
 # Stale when the last new article is older than this many typical gaps between articles…
@@ -77,6 +80,8 @@ class SourceStats:
     gone: int = 0
     withdrawn: int = 0
     not_article: int = 0  # fetched pages that were list or empty pages, not stored
+    attachments_fetched: int = 0  # attachment files downloaded (their text read)
+    attachments_unchanged: int = 0  # re-checked attachments that answered 304
     errors: dict[str, int] = field(default_factory=dict)
 
     @property

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from crawler.article import Article
+from crawler.article import Article, Attachment
 
 
 @dataclass(slots=True)
@@ -18,7 +18,13 @@ class PageItem:
     http_charset: str | None = None
     list_date: str | None = None  # the date the list page, feed or sitemap showed beside the link
     known: bool = False  # a re-check of a stored article
+    etag: str | None = None  # validators of the answer, for the next conditional re-check
+    last_modified: str | None = None
     article: Article | None = None  # set by ExtractPipeline
+    # Set by ExtractPipeline when it fetched the article's attachments: SHA-256 -> text, and
+    # URL -> (ETag, Last-Modified) of each file's answer.
+    attachment_texts: dict[str, str] = field(default_factory=dict)
+    attachment_validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -40,3 +46,20 @@ class CheckedItem:
 
     source: str
     url: str
+
+
+@dataclass(slots=True)
+class AttachmentItem:
+    """A stored article's attachment fetched again on its own (the article's page did not change).
+
+    ExtractPipeline reads its text (`attachment`, `text`); StorePipeline compares its hash with the
+    stored one, and a replaced file makes a new version of the article.
+    """
+
+    source: str
+    article_url: str
+    attachment: Attachment  # title and url; sha256, bytes, text_chars and flags once read
+    body: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
+    text: str = ""

@@ -6,6 +6,8 @@ runs each cycle as a `countywatch crawl` child process.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +25,15 @@ from crawler.settings import crawl_settings
 from crawler.spiders.lists import ListSpider
 from crawler.tally import read_source_stats
 from storage.db import make_engine, make_session_factory, upgrade
-from storage.repository import KnownPage, SourceRef, finish_crawl_runs, known_pages, start_crawl_runs
+from storage.repository import (
+    KnownPage,
+    SourceRef,
+    finish_crawl_runs,
+    interrupt_dead_runs,
+    known_pages,
+    process_alive,
+    start_crawl_runs,
+)
 
 
 class CrawlError(Exception):
@@ -107,8 +117,11 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
     sessions = make_session_factory(engine)
     started = datetime.now(UTC)
     try:
+        host, pid = socket.gethostname(), os.getpid()
         with sessions() as session, session.begin():
-            run_ids = start_crawl_runs(session, [SourceRef.from_config(s) for s in sources], now=started)
+            interrupt_dead_runs(session, host, process_alive, now=started)
+            refs = [SourceRef.from_config(s) for s in sources]
+            run_ids = start_crawl_runs(session, refs, now=started, pid=pid, host=host)
             known: dict[str, dict[str, KnownPage]] = {s.name: known_pages(session, s.name) for s in sources}
 
         process = CrawlerProcess(scrapy_settings(config))

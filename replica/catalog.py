@@ -74,10 +74,20 @@ class Table:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A document linked from a notice, served as PDF."""
+    """A document linked from a notice, served as PDF: its lines from `text_file` (a PDF naming the
+    file when there is none), and from cycle `replaced` on those of `replaced_file`, same link."""
 
     name: str
     file: str
+    text_file: str | None = None
+    replaced: int | None = None
+    replaced_file: str | None = None
+
+    def text_in(self, cycle: int) -> str | None:
+        """The data file holding the attachment's lines in `cycle`, if it has any."""
+        if self.replaced is not None and self.replaced_file is not None and cycle >= self.replaced:
+            return self.replaced_file
+        return self.text_file
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,12 @@ Rules a correct crawl follows (and end-to-end tests assert):
 - a "new" alert is raised once per story in `Expected.alert_stories(cycle)`: education stories with
   a copy on an official site (government, education bureau, newspaper), first seen that cycle;
   the document-sharing speech and mirror copies never alert on their own;
-- `changed(cycle)` lists articles whose body changed materially in that cycle (a "changed" alert
-  for education ones); `gone(cycle)` those that answer 404/410, or a "deleted" notice, from that
-  cycle on; `withdrawn(cycle)` those withdrawn after crawling cycles 1..cycle when every known
-  article is re-checked in each crawl: a deleted notice at once, a 404/410 at its second miss
-  (one "withdrawn" alert each for education copies on official sites);
+- `changed(cycle)` lists articles whose body changed materially in that cycle, or whose attachment
+  was replaced under the same link (a "changed" alert for education ones); `gone(cycle)` those
+  that answer 404/410, or a "deleted" notice, from that cycle on; `withdrawn(cycle)` those
+  withdrawn after crawling cycles 1..cycle when every known article is re-checked in each crawl:
+  a deleted notice at once, a 404/410 at its second miss (one "withdrawn" alert each for
+  education copies on official sites);
 - `unstored` pages (500, redirect loop, WAF 412, JS challenge, off-domain redirect, ~20 MB page,
   binary served as text/html) are linked from list pages but store nothing;
 - `never_fetched` paths (robots.txt Disallow) and the off-domain host are never requested.
@@ -47,6 +48,7 @@ class ExpectedArticle:
     behaviour: str | None
     since: int  # first cycle it is served
     changed_in: int | None  # cycle in which its body changes
+    attachment_replaced_in: int | None  # cycle in which its attachment is replaced (page unchanged)
     gone_in: int | None  # cycle from which it answers gone_status
     gone_status: int | None  # 404, 410, or DELETED_NOTICE (0): 200 with a "该信息已删除" page
     stored: bool  # whether a correct crawl stores it (content pages only)
@@ -95,6 +97,7 @@ def expected_article(site: SiteSpec, base: str, article: ArticleSpec) -> Expecte
         behaviour=article.behaviour,
         since=article.since,
         changed_in=article.change.cycle if article.change else None,
+        attachment_replaced_in=article.attachment.replaced if article.attachment else None,
         gone_in=article.gone.cycle if article.gone else None,
         gone_status=article.gone.status if article.gone else None,
         stored=article.has_content,
@@ -135,8 +138,8 @@ class Expected:
         return [a for a in self.stored(cycle) if a.since == cycle]
 
     def changed(self, cycle: int) -> list[ExpectedArticle]:
-        """Articles whose body changed in `cycle`."""
-        return [a for a in self.stored(cycle) if a.changed_in == cycle]
+        """Articles whose body changed, or whose attachment was replaced, in `cycle`."""
+        return [a for a in self.stored(cycle) if cycle in (a.changed_in, a.attachment_replaced_in)]
 
     def gone(self, cycle: int) -> list[ExpectedArticle]:
         """Articles that answer 404/410 or a deleted notice from `cycle` on (first missed in `cycle`)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 
-from replica.catalog import ArticleSpec, Column, SiteSpec, Template, load_catalog
+from replica.catalog import ArticleSpec, Attachment, Column, SiteSpec, Template, load_catalog
 from replica.network import NetworkBase
 
 # (province, city, county) of real counties, so region detection has something to find.
@@ -71,6 +71,7 @@ _COLUMNS: dict[str, tuple[Column, Column]] = {
 }
 _SENTENCE = re.compile(r"[^。!?]+[。!?]")
 EPOCH_DAY = datetime(2024, 4, 19, 9, 0)
+ATTACHMENT_TEXT = "attachments/dongqu_posts_v1.txt"  # the lines of a generated notice's PDF
 
 
 @cache
@@ -105,6 +106,7 @@ class GeneratedCatalog:
     seed: int
     new_per_cycle: float
     repost_share: float
+    attachment_share: float = 0.0  # share of education notices linking a PDF 岗位表 (附件)
 
     def _site(self, index: int) -> SiteSpec:
         province, city, county = COUNTIES[index % len(COUNTIES)]
@@ -148,6 +150,14 @@ class GeneratedCatalog:
             title, category = county + rng.choice(GENERAL_TITLES), None
             body = _body(rng, general_pool, county)
         title += f"(第{number}期)"  # titles stay unique within a site
+        # Which notices carry an attachment is a function of the number, not of the generator, so
+        # the other articles come out the same whatever the share.
+        attached = education and (number * 37 + len(site.name)) % 100 < self.attachment_share * 100
+        attachment = (
+            Attachment(name=f"{title}岗位表", file=f"P0{100000 + number}.pdf", text_file=ATTACHMENT_TEXT)
+            if attached
+            else None
+        )
         return ArticleSpec(
             key=f"{site.name}-{number}",
             site=site.name,
@@ -161,6 +171,7 @@ class GeneratedCatalog:
             education=education,
             category=category,
             since=since,
+            attachment=attachment,
         )
 
     def __call__(self, cycle: int) -> tuple[SiteSpec, ...]:
@@ -220,6 +231,7 @@ class GeneratedNetwork(NetworkBase):
         seed: int = 0,
         new_per_cycle: float = 0.01,
         repost_share: float = 0.1,
+        attachment_share: float = 0.0,
         slow_seconds: float = 0.0,
         cycle: int = 1,
         in_process: bool = True,
@@ -228,5 +240,7 @@ class GeneratedNetwork(NetworkBase):
             raise ValueError(f"n_sites must be between 1 and 60000, got {n_sites}")
         if articles_per_site < 1:
             raise ValueError(f"articles_per_site must be at least 1, got {articles_per_site}")
-        catalog = GeneratedCatalog(n_sites, articles_per_site, seed, new_per_cycle, repost_share)
+        catalog = GeneratedCatalog(
+            n_sites, articles_per_site, seed, new_per_cycle, repost_share, attachment_share
+        )
         super().__init__(catalog, slow_seconds=slow_seconds, cycle=cycle, in_process=in_process)

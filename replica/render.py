@@ -11,8 +11,9 @@ from typing import Any
 import jinja2
 
 from replica import cms_lists, urls
+from replica.attachments import attachment_pdf
 from replica.catalog import ArticleSpec, Column, SiteSpec
-from replica.pages import HTML_UTF8, Page, binary_blob, huge_table, minimal_pdf, redirect
+from replica.pages import HTML_UTF8, Page, binary_blob, huge_table, redirect
 
 CST = timezone(timedelta(hours=8))
 HUGE_PAGE_BYTES = 20 * 1024 * 1024
@@ -296,8 +297,7 @@ def render_site(
             pages.update(_hostile_pages(ctx, article))
         attachment = urls.attachment_path(site, article)
         if attachment is not None and article.attachment is not None and article.exists_in(cycle):
-            pdf = minimal_pdf(f"{site.name} {article.attachment.file}")
-            pages[attachment] = Page(200, pdf, "application/pdf")
+            pages[attachment] = Page(200, attachment_pdf(site.name, article, cycle), "application/pdf")
     if site.feed or site.feed_advertised:
         pages[urls.FEED_PATH] = _feed(ctx, cycle)
     if site.sitemap:

@@ -3,12 +3,13 @@ source's health state raises an operator alert (kind `health`), never a content 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.ingest import source_row
@@ -42,21 +43,36 @@ class CrawlRunRow:
     health: str | None
     stats: dict[str, Any]
     error: str | None
+    pid: int | None = None
+    host: str | None = None
 
 
-def start_crawl_run(session: Session, source: str | SourceRef, *, now: datetime | None = None) -> int:
-    """Record the start of a crawl of a source (by name, or a SourceRef to create it with its kind)."""
+def start_crawl_run(
+    session: Session,
+    source: str | SourceRef,
+    *,
+    now: datetime | None = None,
+    pid: int | None = None,
+    host: str | None = None,
+) -> int:
+    """Record the start of a crawl of a source (by name, or a SourceRef to create it with its kind),
+    with the process running it when one does (`pid` on `host`)."""
     now = now or utcnow()
     ref = source if isinstance(source, SourceRef) else None
     row = source_row(session, ref, now) if ref is not None else _named_source(session, str(source), now)
-    run = CrawlRun(source_id=row.id, started_at=now, stats={})
+    run = CrawlRun(source_id=row.id, started_at=now, stats={}, pid=pid, host=host)
     session.add(run)
     session.flush()
     return run.id
 
 
 def start_crawl_runs(
-    session: Session, refs: Sequence[SourceRef], *, now: datetime | None = None
+    session: Session,
+    refs: Sequence[SourceRef],
+    *,
+    now: datetime | None = None,
+    pid: int | None = None,
+    host: str | None = None,
 ) -> dict[str, int]:
     """Record the start of a crawl of each source, as `start_crawl_run` does, in a few statements:
     {source name: run id}. A batch crawl opens hundreds of runs; one by one that was a select, a
@@ -70,7 +86,10 @@ def start_crawl_runs(
             rows[ref.name] = source_row(session, ref, now)  # rare: a source crawled for the first time
         elif row.kind != ref.kind:
             row.kind = ref.kind
-    runs = {name: CrawlRun(source_id=rows[name].id, started_at=now, stats={}) for name in names}
+    runs = {
+        name: CrawlRun(source_id=rows[name].id, started_at=now, stats={}, pid=pid, host=host)
+        for name in names
+    }
     session.add_all(runs.values())
     session.flush()
     return {name: run.id for name, run in runs.items()}
@@ -161,6 +180,70 @@ def _finish(
         source.health = health
         source.health_changed_at = now
     return alert_id
+
+
+def interrupt_dead_runs(
+    session: Session, host: str, alive: Callable[[int], bool], *, now: datetime | None = None
+) -> list[int]:
+    """Close, as interrupted, the unfinished runs of processes of `host` that are gone; their ids.
+
+    A killed `countywatch crawl` never finishes its runs: the next crawl on the machine closes
+    them (finished, health left empty), so history and `status` stop showing them as running.
+    """
+    now = now or utcnow()
+    stale = session.scalars(
+        select(CrawlRun).where(
+            CrawlRun.finished_at.is_(None), CrawlRun.host == host, CrawlRun.pid.is_not(None)
+        )
+    )
+    closed = []
+    for run in stale:
+        assert run.pid is not None
+        if alive(run.pid):
+            continue
+        run.finished_at = now
+        run.error = f"interrupted: the crawl process {run.pid} on {host} ended before finishing the run"
+        closed.append(run.id)
+    session.flush()
+    return closed
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process `pid` exists on this machine (the liveness check of a run's process)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def run_status(run: CrawlRunRow, host: str, alive: Callable[[int], bool]) -> str:
+    """ok | interrupted | running: how a run stands, its process checked when it is on `host`."""
+    if run.finished_at is not None:
+        return "interrupted" if run.health is None else "ok"
+    if run.host == host and run.pid is not None and not alive(run.pid):
+        return "interrupted"
+    return "running"
+
+
+def latest_runs(session: Session) -> dict[str, CrawlRunRow]:
+    """Each source's most recent run, by source name."""
+    newest = (
+        select(CrawlRun.source_id, func.max(CrawlRun.id).label("id")).group_by(CrawlRun.source_id).subquery()
+    )
+    stmt = (
+        select(Source.name, CrawlRun)
+        .join(newest, newest.c.id == CrawlRun.id)
+        .join(Source, Source.id == CrawlRun.source_id)
+    )
+    return {
+        name: CrawlRunRow(
+            run.id, run.started_at, run.finished_at, run.health, dict(run.stats), run.error, run.pid, run.host
+        )
+        for name, run in session.execute(stmt)
+    }
 
 
 def source_health(session: Session) -> list[SourceHealthRow]:

@@ -17,10 +17,24 @@ from sqlalchemy.orm import Session
 
 from countywatch.config import Topic
 from crawler.article import Article as Record
-from crawler.fingerprint import MinHashSignature, content_hash, minhash_signature, normalize_text
+from crawler.article import Attachment
+from crawler.fingerprint import (
+    MinHashSignature,
+    content_hash,
+    minhash_signature,
+    normalize_text,
+    shingle_set,
+)
+from storage.attachments import store_attachments
 from storage.changes import TextChange, text_change
 from storage.models import Article, ArticleVersion, Source, Story, utcnow
-from storage.neardup import NearDupIndex
+from storage.neardup import (
+    CANDIDATE_THRESHOLD,
+    MAX_CONTAINMENT_CANDIDATES,
+    NearDupIndex,
+    ShingledText,
+    contained_copy,
+)
 from storage.outbox import add_alert
 from storage.rules import RecheckPolicy, SourceRef, default_topics, kind_rank, may_alert
 from storage.urls import canonicalize_url
@@ -46,6 +60,14 @@ _COLUMNS = (
 
 # Estimated Jaccard above which a truncated copy joins a story (the index's default is 0.7).
 TRUNCATED_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What a full answer said to revalidate it with: its ETag and Last-Modified headers."""
+
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 class NotAnArticle(ValueError):
@@ -82,6 +104,9 @@ class _Page:
     list_date: str | None
     digest: str  # content hash of the text
     alertable: bool
+    validators: Validators | None
+    attachment_texts: Mapping[str, str]  # SHA-256 -> text of the attachments fetched with the page
+    attachment_validators: Mapping[str, tuple[str | None, str | None]]  # URL -> (ETag, Last-Modified)
 
 
 def next_check(first_seen: datetime, checked_at: datetime, policy: RecheckPolicy) -> datetime | None:
@@ -115,12 +140,18 @@ def ingest_article(
     index: NearDupIndex | None = None,
     topics: Mapping[str, Topic] | None = None,
     recheck: RecheckPolicy | None = None,
+    validators: Validators | None = None,
+    attachment_texts: Mapping[str, str] | None = None,
+    attachment_validators: Mapping[str, tuple[str | None, str | None]] | None = None,
     now: datetime | None = None,
 ) -> IngestResult:
     """Store one extracted page: new, a duplicate of a known story, changed, or unchanged.
 
     `topics` holds the alert rules (default: the built-in topics); `index` finds near-duplicates
-    (without it only exact duplicates join a story). Raises NotAnArticle for a record without a body.
+    (without it only exact duplicates join a story); `validators` are the answer's ETag and
+    Last-Modified, kept for conditional re-checks; `attachment_texts` the text of each fetched
+    attachment by SHA-256 (the record's attachments say which were fetched). Raises NotAnArticle for
+    a record without a body.
     """
     if article.page_kind != "article" or "not_article" in article.flags or not article.text.strip():
         raise NotAnArticle(f"{fetched_url}: not an article page ({article.page_kind}); nothing stored")
@@ -136,6 +167,9 @@ def ingest_article(
         list_date=list_date,
         digest=content_hash(article.text),
         alertable=may_alert(source.kind, article.topics, article.categories, article.flags, rules),
+        validators=validators,
+        attachment_texts=attachment_texts or {},
+        attachment_validators=attachment_validators or {},
     )
     src = source_row(session, source, now)
     row = session.scalar(select(Article).where(Article.url == page.url))
@@ -210,6 +244,7 @@ def _add_new(
         next_check_at=next_check(now, now, policy),
     )
     _fill(row, article, page)
+    _keep_validators(row, page)
     sig = _signature(article.text)
     row.signature = sig.to_bytes() if sig is not None else None
     story_id = session.scalar(
@@ -220,6 +255,10 @@ def _add_new(
         # labelled set), so it is matched at a lower threshold.
         threshold = TRUNCATED_THRESHOLD if "truncated" in article.flags else None
         story_id = _near_duplicate_story(session, index, sig, threshold)
+        if story_id is None:
+            story_id = _containing_story(
+                session, index, sig, ShingledText(article.title, shingle_set(article.text))
+            )
     outcome: Outcome = "new" if story_id is None else "duplicate"
     story = session.get(Story, story_id) if story_id is not None else None
     if story is None:
@@ -230,6 +269,15 @@ def _add_new(
     session.add(row)
     session.flush()
     session.add(_version(row, 1, "", now))
+    if article.attachments:
+        store_attachments(
+            session,
+            row,
+            article.attachments,
+            page.attachment_texts,
+            now,
+            validators=page.attachment_validators,
+        )
     if index is not None and sig is not None:
         index.add(row.id, sig)
     if outcome == "new":
@@ -251,6 +299,28 @@ def _near_duplicate_story(
     return None
 
 
+def _containing_story(
+    session: Session, index: NearDupIndex, sig: MinHashSignature, page: ShingledText
+) -> int | None:
+    """The story of a candidate this page is mostly contained in, or that is mostly contained in it."""
+    candidates = index.query(sig, CANDIDATE_THRESHOLD)[:MAX_CONTAINMENT_CANDIDATES]
+    if not candidates:
+        return None
+    rows = {
+        row.id: row
+        for row in session.execute(
+            select(Article.id, Article.story_id, Article.title, Article.text).where(
+                Article.id.in_([doc_id for doc_id, _ in candidates])
+            )
+        )
+    }
+    for doc_id, _score in candidates:
+        row = rows.get(doc_id)
+        if row is not None and contained_copy(page, ShingledText(row.title, shingle_set(row.text))):
+            return int(row.story_id)
+    return None
+
+
 def _version(row: Article, number: int, diff: str, now: datetime) -> ArticleVersion:
     return ArticleVersion(
         article_id=row.id,
@@ -261,6 +331,12 @@ def _version(row: Article, number: int, diff: str, now: datetime) -> ArticleVers
         diff=diff,
         seen_at=now,
     )
+
+
+def _keep_validators(row: Article, page: _Page) -> None:
+    if page.validators is not None:
+        row.etag = page.validators.etag
+        row.last_modified = page.validators.last_modified
 
 
 def seen_again(row: Article, policy: RecheckPolicy, now: datetime) -> None:
@@ -284,26 +360,46 @@ def _revisit(
     now: datetime,
 ) -> IngestResult:
     seen_again(row, policy, now)
+    _keep_validators(row, page)
     change: TextChange | None = None
     if page.digest != row.content_hash or normalize_text(article.title or "") != normalize_text(
         row.title or ""
     ):
         change = text_change(row.title, row.text, article.title, article.text)
+    was_alertable = row.alertable
+    if change is not None:
+        _fill(row, article, page)
+        sig = _signature(article.text)
+        row.signature = sig.to_bytes() if sig is not None else None
+        if index is not None:
+            index.remove(row.id)
+            if sig is not None:
+                index.add(row.id, sig)
+    replaced = store_attachments(
+        session, row, article.attachments, page.attachment_texts, now, validators=page.attachment_validators
+    )
+    if replaced:
+        # A file replaced under the same link is a change even when the page reads the same.
+        change = (
+            TextChange(row.title, row.title, tuple(replaced))
+            if change is None
+            else replace(change, lines=change.lines + tuple(replaced))
+        )
     if change is None:
         return IngestResult("unchanged", row.id, row.story_id, (), row.version)
-    was_alertable = row.alertable
-    _fill(row, article, page)
-    sig = _signature(article.text)
-    row.signature = sig.to_bytes() if sig is not None else None
+    alert_ids = _new_version(session, row, src, change, was_alertable or page.alertable, now)
+    return IngestResult("changed", row.id, row.story_id, tuple(alert_ids), row.version)
+
+
+def _new_version(
+    session: Session, row: Article, src: Source, change: TextChange, alertable: bool, now: datetime
+) -> list[int]:
+    """Number a new version with its diff; raise the "changed" alert and re-point the story."""
     row.version += 1
     row.last_changed = now
     session.add(_version(row, row.version, change.as_text(), now))
-    if index is not None:
-        index.remove(row.id)
-        if sig is not None:
-            index.add(row.id, sig)
     alert_ids: list[int] = []
-    if was_alertable or page.alertable:
+    if alertable:
         payload = {
             "title": row.title,
             "url": row.url,
@@ -329,7 +425,61 @@ def _revisit(
     assert story is not None
     _update_story(session, story)
     alert_ids.extend(_announce(session, story, row, src, now))
+    return alert_ids
+
+
+def recheck_attachment(
+    session: Session,
+    article_url: str,
+    attachment: Attachment,
+    text: str,
+    *,
+    validators: tuple[str | None, str | None] = (None, None),
+    mobile_hosts: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> IngestResult | None:
+    """A stored article's attachment fetched again on its own: "changed" when the file was replaced.
+
+    None when the article is not stored (any more).
+    """
+    row = session.scalar(
+        select(Article).where(Article.url == canonicalize_url(article_url, mobile_hosts=mobile_hosts))
+    )
+    if row is None:
+        return None
+    now = now or utcnow()
+    texts = {attachment.sha256: text} if attachment.sha256 else {}
+    links = [replace(a, flags=list(a.flags)) for a in _record_attachments(row)]
+    merged = [attachment if a.url == attachment.url else a for a in links]
+    if attachment.url not in {a.url for a in links}:
+        merged.append(attachment)
+    replaced = store_attachments(session, row, merged, texts, now, validators={attachment.url: validators})
+    if not replaced:
+        return IngestResult("unchanged", row.id, row.story_id, (), row.version)
+    src = session.get(Source, row.source_id)
+    assert src is not None
+    change = TextChange(row.title, row.title, tuple(replaced))
+    alert_ids = _new_version(session, row, src, change, row.alertable, now)
     return IngestResult("changed", row.id, row.story_id, tuple(alert_ids), row.version)
+
+
+def _record_attachments(row: Article) -> list[Attachment]:
+    """The attachments of a stored article's record, as Attachment values."""
+    out = []
+    for item in row.extra.get("attachments") or []:
+        if isinstance(item, dict) and item.get("url"):
+            out.append(
+                Attachment(
+                    title=str(item.get("title") or ""),
+                    url=str(item["url"]),
+                    sha256=item.get("sha256"),
+                    bytes=item.get("bytes"),
+                    text_chars=item.get("text_chars"),
+                    flags=list(item.get("flags") or []),
+                    error=item.get("error"),
+                )
+            )
+    return out
 
 
 def _update_story(session: Session, story: Story) -> None:

@@ -168,6 +168,10 @@ class Article(Base):
     last_changed: Mapped[Timestamp]
     next_check_at: Mapped[Timestamp | None]  # None: old enough not to be re-checked
     withdrawn_at: Mapped[Timestamp | None]
+    # The validators of the last full answer, sent back in conditional re-checks (If-None-Match,
+    # If-Modified-Since) so that an unchanged page costs a 304.
+    etag: Mapped[str | None] = mapped_column(String(200))
+    last_modified: Mapped[Label | None]
 
     source: Mapped[Source] = relationship(lazy="raise")
 
@@ -188,6 +192,39 @@ class ArticleVersion(Base):
     seen_at: Mapped[Timestamp]
 
 
+class AttachmentFile(Base):
+    """The text of one attachment file, stored once by the SHA-256 of its bytes."""
+
+    __tablename__ = "attachment_files"
+    __table_args__ = (UniqueConstraint("sha256"),)
+
+    id: Mapped[IntPK]
+    sha256: Mapped[Hash]
+    bytes: Mapped[int]
+    text: Mapped[LongText]  # extracted text ("" when the format has no reader or extraction failed)
+    created_at: Mapped[Timestamp]
+
+
+class ArticleAttachment(Base):
+    """An attachment (附件) linked from an article, and what fetching it gave."""
+
+    __tablename__ = "article_attachments"
+    __table_args__ = (UniqueConstraint("article_id", "url"), Index(None, "sha256"))
+
+    id: Mapped[IntPK]
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
+    url: Mapped[Url]
+    title: Mapped[LongText | None]
+    sha256: Mapped[Hash | None]  # None: not fetched (out of scope, too large, failed)
+    bytes: Mapped[int | None]
+    text_chars: Mapped[int | None]
+    flags: Mapped[StrList]  # unreadable, too_large, offsite, robots, failed, timeout, text_cut
+    error: Mapped[LongText | None]
+    etag: Mapped[str | None] = mapped_column(String(200))  # validators of the file's last answer
+    last_modified: Mapped[Label | None]
+    fetched_at: Mapped[Timestamp]
+
+
 class CrawlRun(Base):
     """One crawl of one source; the runs of a source are its health history."""
 
@@ -201,9 +238,12 @@ class CrawlRun(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     started_at: Mapped[Timestamp]
     finished_at: Mapped[Timestamp | None]
-    health: Mapped[Label | None]
+    health: Mapped[Label | None]  # None once finished: interrupted (its process died)
     stats: Mapped[JsonObject]
     error: Mapped[LongText | None]
+    # The process running it (standalone crawls; None for distributed runs, which no process owns).
+    pid: Mapped[int | None]
+    host: Mapped[Name | None]
 
 
 class Alert(Base):

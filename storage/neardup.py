@@ -6,31 +6,70 @@ A document is kept as its LSH band keys (32-bit, one per band) and a b-bit sketc
 `np.searchsorted`; recent additions sit in a small dict until they are merged into the arrays, so
 adding stays cheap and memory per document stays a few hundred bytes (see bench/dedup.py).
 
-Bands × rows default to 32 × 4 (all 128 MinHash values): a pair at Jaccard 0.7 becomes a candidate
-with probability 0.9998 and one at 0.5 with 0.87, so a caller may lower the threshold (for a copy
-flagged truncated, say) and still find it; one at 0.2 with 0.05. Candidates are then verified
-against the threshold, so the low banding threshold costs a few comparisons, not precision.
+Bands × rows default to 42 × 3 (126 of the 128 MinHash values): a pair at Jaccard 0.7 becomes a
+candidate with probability 0.99999, one at 0.5 with 0.996, at 0.44 (a short notice reprinted with a
+newspaper's lead) with 0.98 and at 0.3 with 0.68; one at 0.1 with 0.04. Candidates are then
+verified against the threshold, so the low banding threshold costs a few comparisons, not precision.
+32 × 4 bands, the previous default, made the reprint at 0.44 a candidate only with probability 0.7
+(bench/dedup.py shows both the cost, about 80 more bytes per document, and the recall).
+
+Containment is the second check (`contained_copy`): a reprint with its own lead and without the
+last paragraph, or a shortened copy, has a Jaccard well below 0.7 with its original but is mostly
+contained in it. The caller queries the same bands at `CANDIDATE_THRESHOLD`, reads the text of the
+few candidates and computes exact containment on their shingle sets; the index itself stays as it is.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from crawler.fingerprint import MinHashSignature
+from crawler.fingerprint import MinHashSignature, containment, titles_agree
 
 DEFAULT_THRESHOLD = 0.7
-DEFAULT_BANDS = 32
-DEFAULT_ROWS = 4
+DEFAULT_BANDS = 42
+DEFAULT_ROWS = 3
 _EMPTY_VALUE = np.uint32(0xFFFFFFFF)
 # Merge pending additions into the sorted arrays once they exceed this share of the indexed rows.
 _MERGE_FRACTION = 4
 _MIN_MERGE = 2048
 _LOAD_CHUNK = 8192
 _U64 = np.uint64
+
+# Estimated Jaccard from which an indexed document is checked for containment: reprints of short
+# notices with a lead and one paragraph dropped, and shortened copies, measured 0.22-0.65 on the
+# labelled set; the 42x3 bands make a pair at 0.3 a candidate with probability 0.68.
+CANDIDATE_THRESHOLD = 0.3
+# Containment that joins a story on its own, and with agreeing headlines (see bench/dedup.py).
+CONTAINED = 0.8
+CONTAINED_WITH_TITLE = 0.6
+# The smaller text must hold this many shingles and this share of the larger one's: a one-line
+# notice is contained in many pages, and a weekly round-up contains every notice it quotes.
+MIN_CONTAINED_SHINGLES = 60
+MIN_SIZE_RATIO = 0.35
+# Candidates whose text is read and compared, best estimate first.
+MAX_CONTAINMENT_CANDIDATES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ShingledText:
+    """What the containment check needs of a document: its headline and its shingle set."""
+
+    title: str | None
+    shingles: npt.NDArray[np.uint64]
+
+
+def contained_copy(a: ShingledText, b: ShingledText) -> bool:
+    """Whether one text is a copy mostly contained in the other (a reprint with a lead, a shortened copy)."""
+    small, large = sorted((a.shingles.size, b.shingles.size))
+    if small < MIN_CONTAINED_SHINGLES or small < MIN_SIZE_RATIO * large:
+        return False
+    share = containment(a.shingles, b.shingles)
+    return share >= CONTAINED or (share >= CONTAINED_WITH_TITLE and titles_agree(a.title, b.title))
 
 
 def _band_multipliers(bands: int, rows: int) -> npt.NDArray[np.uint64]:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Article, Source
+from storage.models import Article, ArticleAttachment, AttachmentFile, Source
 
 _BATCH = 200
 
@@ -19,7 +19,7 @@ _BATCH = 200
 class ArticleFilter:
     """Which stored articles to list; every field narrows the selection."""
 
-    search: str | None = None  # in title or text
+    search: str | None = None  # in title, text or the text of an attachment
     source: str | None = None  # configured source name
     region: str | None = None  # part of the region, e.g. 镇坪县
     category: str | None = None  # category label, e.g. 招生入学
@@ -79,10 +79,17 @@ def iter_articles(session: Session, filters: ArticleFilter) -> Iterator[StoredAr
     """Stored articles matching `filters`, newest first, streamed in batches."""
     stmt = select(Article, Source.name).join(Source, Source.id == Article.source_id)
     if filters.search:
+        # Words only in an attachment (附件) count too: the 岗位表 is often the whole notice.
+        in_attachment = (
+            select(ArticleAttachment.article_id)
+            .join(AttachmentFile, AttachmentFile.sha256 == ArticleAttachment.sha256)
+            .where(AttachmentFile.text.contains(filters.search, autoescape=True))
+        )
         stmt = stmt.where(
             or_(
                 Article.title.contains(filters.search, autoescape=True),
                 Article.text.contains(filters.search, autoescape=True),
+                Article.id.in_(in_attachment),
             )
         )
     if filters.source:

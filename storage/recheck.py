@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.ingest import next_check, seen_again
-from storage.models import Article, Source, utcnow
+from storage.models import Article, ArticleAttachment, Source, utcnow
 from storage.neardup import NearDupIndex
 from storage.outbox import add_alert
-from storage.rules import RecheckPolicy
+from storage.rules import RecheckPolicy, is_recent
 from storage.urls import canonicalize_url
 
 # The status a crawler passes when the page answered 200 but now shows a "this item was deleted"
@@ -22,6 +22,16 @@ DELETED_NOTICE = 0
 GONE_STATUSES = (404, 410)
 # Consecutive 404/410 answers after which an article counts as withdrawn (one may be a hiccup).
 GONE_CHECKS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class KnownAttachment:
+    """A fetched attachment of a stored article, with the validators of its last answer."""
+
+    url: str
+    title: str | None
+    etag: str | None
+    last_modified: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +45,22 @@ class KnownPage:
     content_hash: str
     status: str
     gone_count: int
+    etag: str | None = None
+    last_modified: str | None = None
+    published_at: str | None = None  # as stored: ISO 8601, or the list page's date
+    attachments: tuple[KnownAttachment, ...] = ()
 
     def due(self, now: datetime) -> bool:
-        """Whether the page should be fetched again now."""
+        """Whether the page should be fetched again now (its decaying re-check schedule)."""
         return self.next_check_at is not None and self.next_check_at <= now
+
+    def revalidatable(self) -> bool:
+        """Whether a conditional GET can ask for it: the site sent validators and it is not withdrawn."""
+        return self.status == "active" and bool(self.etag or self.last_modified)
+
+    def recent(self, now: datetime, window: timedelta) -> bool:
+        """Whether it is recent (storage.rules.is_recent): asked every cycle when revalidatable."""
+        return is_recent(self.first_seen, self.published_at, now, window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +77,25 @@ class GoneResult:
 
 def known_pages(session: Session, source_name: str) -> dict[str, KnownPage]:
     """Canonical URL -> KnownPage for every stored article of the source."""
+    attachments: dict[int, list[KnownAttachment]] = {}
+    linked = (
+        select(
+            ArticleAttachment.article_id,
+            ArticleAttachment.url,
+            ArticleAttachment.title,
+            ArticleAttachment.etag,
+            ArticleAttachment.last_modified,
+        )
+        .join(Article, Article.id == ArticleAttachment.article_id)
+        .join(Source, Source.id == Article.source_id)
+        .where(Source.name == source_name, ArticleAttachment.sha256.is_not(None))
+        .order_by(ArticleAttachment.id)
+    )
+    for link in session.execute(linked):
+        attachments.setdefault(link.article_id, []).append(KnownAttachment(*link[1:]))
     stmt = (
         select(
+            Article.id,
             Article.url,
             Article.first_seen,
             Article.last_checked,
@@ -64,11 +103,30 @@ def known_pages(session: Session, source_name: str) -> dict[str, KnownPage]:
             Article.content_hash,
             Article.status,
             Article.gone_count,
+            Article.etag,
+            Article.last_modified,
+            Article.published_at,
+            Article.list_date,
         )
         .join(Source, Source.id == Article.source_id)
         .where(Source.name == source_name)
     )
-    return {row.url: KnownPage(*row) for row in session.execute(stmt)}
+    return {
+        row.url: KnownPage(
+            url=row.url,
+            first_seen=row.first_seen,
+            last_checked=row.last_checked,
+            next_check_at=row.next_check_at,
+            content_hash=row.content_hash,
+            status=row.status,
+            gone_count=row.gone_count,
+            etag=row.etag,
+            last_modified=row.last_modified,
+            published_at=row.published_at or row.list_date,
+            attachments=tuple(attachments.get(row.id, ())),
+        )
+        for row in session.execute(stmt)
+    }
 
 
 def _article(session: Session, url: str, mobile_hosts: Mapping[str, str] | None) -> Article | None:

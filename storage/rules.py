@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta, timezone
 from functools import cache
 
 from countywatch.config import Crawl, Source, SourceKind, Topic, parse_duration
@@ -54,6 +54,26 @@ class RecheckPolicy:
     def from_config(cls, crawl: Crawl) -> RecheckPolicy:
         """The policy of config.crawl (recheck_after, recheck_max)."""
         return cls(after=parse_duration(crawl.recheck_after), max_age=parse_duration(crawl.recheck_max))
+
+
+_CHINA = timezone(timedelta(hours=8))
+
+
+def is_recent(first_seen: datetime, published_at: str | None, now: datetime, window: timedelta) -> bool:
+    """Whether an article is recent enough to be asked every cycle (`crawl.recheck_recent`).
+
+    First seen within the window, and published within it when the date is known: a bureau edits
+    a notice in the days after it is issued, and the first crawl of a site finds years of old
+    notices, first seen that day, that need no such care.
+    """
+    if now - first_seen > window:
+        return False
+    try:
+        published = date.fromisoformat((published_at or "")[:10])
+    except ValueError:
+        return True  # no readable date: the first sighting is all there is to go by
+    # Whole days in China time, so a notice dated today is never in the future.
+    return (now.astimezone(_CHINA).date() - published).days <= window.days
 
 
 @cache

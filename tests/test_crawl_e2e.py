@@ -11,6 +11,9 @@ Four cycles on one fresh SQLite database, checked against the replica's ground t
    notice withdraws its article at once, with a "withdrawn" alert;
 4. another day later, the second miss withdraws the 404/410 ones, with one "withdrawn" alert each.
 No request ever reaches the off-domain trap host.
+
+Early conditional re-checks of recent articles are off here (`recheck_recent: 0s`): this test follows
+the decaying schedule alone; tests/test_crawl_recent_e2e.py crawls with them on.
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ CRAWL = [sys.executable, "-c", "from countywatch.cli import main; main()", "craw
 
 def write_config(net: ReplicaNetwork, folder: Path) -> Path:
     config = net.config_dict(f"sqlite:///{folder / 'countywatch.db'}", data_dir=str(folder / "data"))
-    config["crawl"].update({"http_cache": True, "timeout": SLOW + 3, "extract_workers": 1})
+    config["crawl"].update(
+        {"http_cache": True, "timeout": SLOW + 3, "extract_workers": 1, "recheck_recent": "0s"}
+    )
     path = folder / "sources.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
@@ -178,7 +183,8 @@ def test_four_cycles_against_the_replica(tmp_path: Path) -> None:
         statuses = article_requests(net, expected)
         rechecked_unchanged = [a for a in expected.served(2) if a.changed_in != 2]
         for article in rechecked_unchanged:
-            assert statuses[article.url] == [200], article.url
+            # the stored ETag/Last-Modified go with the due re-check: unchanged costs a 304
+            assert statuses[article.url] == [304], article.url
         assert sum(s["unchanged"] + s["duplicate"] for s in report["sources"]) == len(rechecked_unchanged)
 
         # 4. the second miss withdraws the 404/410 articles; the deleted notice raises no second alert

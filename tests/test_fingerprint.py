@@ -11,15 +11,18 @@ from opencc import OpenCC
 from crawler.fingerprint import (
     NUM_PERM,
     MinHashSignature,
+    containment,
     content_hash,
     hamming,
     minhash_signature,
     needs_simplification,
     normalize_text,
     shingle_hashes,
+    shingle_set,
     simhash_hex,
     similarity,
     strip_pinyin,
+    titles_agree,
 )
 
 SEEDS = Path(__file__).parent / "fixtures" / "dedup" / "seeds"
@@ -126,3 +129,50 @@ def test_signatures_of_different_lengths_are_refused() -> None:
     sig = minhash_signature("教育局通知")
     with pytest.raises(ValueError, match="different lengths"):
         similarity(sig, MinHashSignature(sig.values[:64]))
+
+
+def exact_containment(a: str, b: str, k: int = 3) -> float:
+    na, nb = normalize_text(a), normalize_text(b)
+    sa = {na[i : i + k] for i in range(len(na) - k + 1)}
+    sb = {nb[i : i + k] for i in range(len(nb) - k + 1)}
+    return len(sa & sb) / min(len(sa), len(sb))
+
+
+def test_containment_is_the_share_of_the_smaller_text_in_the_larger() -> None:
+    original = seed("001")
+    paragraphs = [p for p in original.splitlines() if len(p) > 30]
+    reprint = "本报讯（通讯员 王敏）近日，记者从县教育体育局获悉，" + "\n".join(paragraphs[:-1])
+    expected = exact_containment(original, reprint)
+    assert containment(shingle_set(original), shingle_set(reprint)) == pytest.approx(expected, abs=1e-9)
+    assert containment(shingle_set(reprint), shingle_set(original)) == pytest.approx(expected, abs=1e-9)
+    assert expected > 0.95 and expected > exact_jaccard(original, reprint)
+
+
+def test_containment_of_unrelated_or_empty_texts() -> None:
+    assert containment(shingle_set(seed("001")), shingle_set(seed("002"))) < 0.2
+    assert containment(shingle_set(""), shingle_set(seed("001"))) == 0.0
+
+
+def test_shingle_set_is_sorted_and_distinct() -> None:
+    shingles = shingle_set("教育教育教育教育")
+    assert shingles.size == 2  # 教育教 and 育教育, each repeated three times
+    assert np.all(np.diff(shingles.astype(np.float64)) > 0)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "agree"),
+    [
+        ("镇坪县召开教育高质量发展大会", "镇坪县召开教育高质量发展大会", True),
+        ("镇坪县召开教育高质量发展大会", "【教育】镇坪县召开教育高质量发展大会（图）", True),
+        ("镇坪县召开教育高质量发展大会", "鎮坪縣召開教育高質量發展大會", True),
+        (
+            "县城关小学2024年公开招聘教师拟聘用人员名单公示",
+            "县第二中学2024年公开招聘教师拟聘用人员名单公示",
+            False,
+        ),
+        ("通知", "关于做好招生工作的通知", False),
+        (None, "镇坪县召开教育高质量发展大会", False),
+    ],
+)
+def test_titles_agree_when_one_headline_holds_the_other(a: str | None, b: str, agree: bool) -> None:
+    assert titles_agree(a, b) is agree

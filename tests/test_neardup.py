@@ -15,8 +15,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from crawler.fingerprint import NUM_PERM, MinHashSignature, minhash_signature
-from storage.neardup import NearDupIndex
+from crawler.fingerprint import NUM_PERM, MinHashSignature, minhash_signature, shingle_set
+from storage.neardup import (
+    CANDIDATE_THRESHOLD,
+    MAX_CONTAINMENT_CANDIDATES,
+    NearDupIndex,
+    ShingledText,
+    contained_copy,
+)
 
 DEDUP = Path(__file__).parent / "fixtures" / "dedup"
 
@@ -67,7 +73,18 @@ def near_copy(sig: MinHashSignature, changed: int, rng: np.random.Generator) -> 
 def test_labelled_set_is_what_the_tests_expect(labelled: Any) -> None:
     docs, pairs, _ = labelled
     kinds = {pair["kind"] for pair in pairs}
-    assert {"repost", "mirror", "edit", "truncated", "template", "same_template", "same_bureau"} <= kinds
+    assert {
+        "repost",
+        "mirror",
+        "edit",
+        "truncated",
+        "template",
+        "reprint",
+        "shortened",
+        "same_template",
+        "same_bureau",
+        "same_form",
+    } <= kinds
     assert len(docs) > 300
     assert sum(not pair["duplicate"] for pair in pairs) > 100
 
@@ -96,6 +113,49 @@ def test_lower_threshold_finds_truncated_copies(labelled: Any) -> None:
     recall = recall_by_kind(docs, pairs, found)
     assert recall["truncated"] >= 0.85, recall
     assert recall["same_bureau"] == 0.0
+
+
+def test_containment_joins_reprints_and_shortened_copies_not_hard_negatives(labelled: Any) -> None:
+    docs, pairs, sigs = labelled
+    index = NearDupIndex.from_rows((number, sig.to_bytes()) for number, sig in enumerate(sigs))
+    shingled = [ShingledText(doc["title"], shingle_set(doc["text"])) for doc in docs]
+    found = set()
+    for number, sig in enumerate(sigs):
+        candidates = [doc for doc, _ in index.query(sig, CANDIDATE_THRESHOLD) if doc != number]
+        for other in candidates[:MAX_CONTAINMENT_CANDIDATES]:
+            if contained_copy(shingled[number], shingled[other]):
+                found.add((min(number, other), max(number, other)))
+    recall = recall_by_kind(docs, pairs, found)
+    jaccard_only = recall_by_kind(docs, pairs, found_pairs(index, sigs, None))
+    assert recall["reprint"] >= 0.95 > jaccard_only["reprint"], (recall, jaccard_only)
+    assert recall["shortened"] >= 0.9 > jaccard_only["shortened"], (recall, jaccard_only)
+    assert recall["truncated"] >= 0.9
+    for kind in ("same_template", "same_bureau", "same_form"):
+        assert recall[kind] == 0.0, (kind, recall)
+    same_story = sum(docs[a]["cluster"] == docs[b]["cluster"] for a, b in found)
+    assert same_story == len(found)
+
+
+def test_contained_copy_needs_size_and_headlines_for_middling_containment() -> None:
+    base = "镇坪县教育体育局召开全县秋季学期开学工作会议，安排部署校园安全、招生入学和教师培训等重点工作。"
+    original = (
+        base * 1 + "会议要求各校落实安全责任，做好开学准备，确保平稳有序。" + "各校校长参加会议并作交流发言。"
+    )
+    title = "镇坪县召开秋季学期开学工作会议"
+    whole = ShingledText(title, shingle_set(original))
+    short_copy = ShingledText(None, shingle_set(base[:20]))
+    assert not contained_copy(whole, short_copy)  # a line is contained in many pages
+    half = ShingledText(
+        None, shingle_set(original[: len(original) * 2 // 3] + "本报记者 王敏 编辑 李想 审核 张华")
+    )
+    with_title = ShingledText(title, half.shingles)
+    assert contained_copy(whole, with_title)
+    round_up = ShingledText(None, shingle_set(original + seed_text(1) + seed_text(2)))
+    assert not contained_copy(whole, round_up)  # a round-up quoting the notice is another page
+
+
+def seed_text(number: int) -> str:
+    return next((DEDUP / "seeds").glob(f"00{number}_*.txt")).read_text(encoding="utf-8")
 
 
 def test_query_returns_best_first_with_estimates() -> None:
@@ -168,7 +228,7 @@ def test_bad_input_is_a_clear_error() -> None:
     index.add(1, random_sig(np.random.default_rng(5)))
     with pytest.raises(ValueError, match="signature has 64 values"):
         index.query(MinHashSignature(np.zeros(64, dtype=np.uint32)))
-    with pytest.raises(ValueError, match="fewer than 32 bands"):
+    with pytest.raises(ValueError, match="fewer than 42 bands"):
         NearDupIndex().add(1, MinHashSignature(np.zeros(64, dtype=np.uint32)))
     with pytest.raises(ValueError, match="threshold"):
         NearDupIndex(threshold=0)

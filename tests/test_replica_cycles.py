@@ -20,10 +20,15 @@ def net() -> Iterator[ReplicaNetwork]:
 
 def _snapshot(net: ReplicaNetwork) -> dict[str, Reply]:
     """Every article, list page, feed and sitemap URL of the network, fetched now."""
-    urls = {a.url for a in net.expected.articles}
+    urls = {a.url for a in net.expected.articles} | {_posts_url(net)}
     for site in net.sites.values():
         urls.update(site.start_urls, site.feeds, site.sitemaps)
     return {url: fetch(url) for url in sorted(urls)}
+
+
+def _posts_url(net: ReplicaNetwork) -> str:
+    """The attachment (岗位表 PDF) of dq-recruitment, kept beside the article."""
+    return net.expected.by_key("dq-recruitment").url.rsplit("/", 1)[0] + "/P020240419512345678901.pdf"
 
 
 def _feed_links(reply: Reply) -> list[str]:
@@ -44,7 +49,12 @@ def test_cycle_two_changes_one_removes_three_and_adds_two(net: ReplicaNetwork) -
     }
     deleted = {key for key in rewritten if "该信息已删除" in after[expected.by_key(key).url].text()}
     changed = rewritten - deleted
-    assert changed == {"zp-enrolment"} == {a.key for a in expected.changed(2)}
+    assert changed == {"zp-enrolment"}
+    # dq-recruitment's page stays as it was; its attachment is a new file under the same link
+    assert {a.key for a in expected.changed(2)} == {"zp-enrolment", "dq-recruitment"}
+    posts = _posts_url(net)
+    assert before[posts].status == after[posts].status == 200
+    assert before[posts].body != after[posts].body
     enrolment = after[expected.by_key("zp-enrolment").url].text()
     assert "报名时间调整为2024年7月1日至7月5日" in enrolment and "6月20日" not in enrolment
 

@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from countywatch.config import config_from_dict
+from crawler.attachment_text import read_attachment
 from replica import cms_lists, urls
 from replica.catalog import load_catalog
 from replica.core import bind_or_fallback
@@ -254,7 +255,10 @@ def test_recruitment_notice_has_a_table_and_a_pdf_attachment(net: ReplicaNetwork
     assert 'href="P020240419512345678901.pdf"' in html and "附件:" in html
     pdf = fetch(article.url.rsplit("/", 1)[0] + "/P020240419512345678901.pdf")
     assert pdf.headers["Content-Type"] == "application/pdf"
-    assert pdf.body.startswith(b"%PDF-1.4") and pdf.body.rstrip().endswith(b"%%EOF")
+    assert pdf.body.startswith(b"%PDF-1.") and pdf.body.rstrip().endswith(b"%%EOF")
+    # the 岗位表 itself: words a reader finds only in the file, not on the page
+    posts = read_attachment(pdf.body, "P020240419512345678901.pdf").text
+    assert "笔试科目" in posts and "笔试科目" not in html
 
 
 def test_same_story_is_served_by_portal_bureau_and_mirror(net: ReplicaNetwork) -> None:

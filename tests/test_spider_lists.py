@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -260,6 +261,116 @@ def test_an_advertised_feed_that_is_configured_is_left_to_the_start_requests() -
     request = s.make_request(source, COLUMN, "list", s.parse_list, cw_page=1)
     response = HtmlResponse(url=COLUMN, body=html.encode(), request=request)
     assert list(s.parse_list(response)) == []
+
+
+def validated(
+    url: str, first_seen: datetime, next_check_at: datetime | None, status: str = "active"
+) -> KnownPage:
+    """A stored page whose last full answer carried an ETag and a Last-Modified."""
+    return KnownPage(
+        url,
+        first_seen,
+        NOW - timedelta(hours=2),
+        next_check_at,
+        "h",
+        status,
+        0,
+        etag='"5f1e-abc"',
+        last_modified="Tue, 30 Apr 2024 08:00:00 GMT",
+    )
+
+
+def test_recent_articles_are_asked_every_cycle_with_their_validators() -> None:
+    later = NOW + timedelta(hours=20)  # not due by the decaying schedule
+    pages = {
+        FIRST: validated(FIRST, NOW - timedelta(days=1), later),  # recent, validators: asked
+        SECOND: known(SECOND, later),  # no validators: waits for its schedule
+        UNLISTED: validated(UNLISTED, NOW - timedelta(days=9), later),  # older: waits
+    }
+    s = spider(pages=pages)
+    requests = {r.url: r for r in s.parse_list(list_response(s)) if r.meta["cw_kind"] == "article"}
+    assert FIRST in requests and SECOND not in requests
+    early = requests[FIRST]
+    assert early.headers[b"If-None-Match"] == b'"5f1e-abc"'
+    assert early.headers[b"If-Modified-Since"] == b"Tue, 30 Apr 2024 08:00:00 GMT"
+    assert early.meta["handle_httpstatus_list"] == [304] and early.meta["cw_early"] is True
+    assert counters(s)["skipped_known"] == 1  # SECOND; UNLISTED is not on the list page
+
+
+def test_old_notices_first_seen_today_are_not_asked_every_cycle() -> None:
+    # A site's first crawl finds last year's notices: first seen now, but published long ago.
+    page = validated(FIRST, NOW - timedelta(hours=2), NOW + timedelta(hours=22))
+    pages = {FIRST: replace(page, published_at="2023-04-19"), SECOND: replace(page, url=SECOND)}
+    s = spider(pages=pages)
+    urls = [r.url for r in s.parse_list(list_response(s)) if r.meta["cw_kind"] == "article"]
+    assert FIRST not in urls and SECOND in urls  # SECOND: no date known, first seen two hours ago
+
+
+def test_unlisted_recent_articles_are_asked_from_the_start() -> None:
+    source = Source(name="zhenping", start_urls=[COLUMN])
+    pages = {UNLISTED: validated(UNLISTED, NOW - timedelta(hours=6), NOW + timedelta(hours=18))}
+    s = spider(source, pages=pages)
+
+    async def collect() -> list[Request]:
+        return [r async for r in s.start()]
+
+    articles = [r for r in asyncio.run(collect()) if r.meta["cw_kind"] == "article"]
+    assert [r.url for r in articles] == [UNLISTED]
+    assert b"If-None-Match" in articles[0].headers
+
+
+def test_recent_window_of_zero_turns_early_checks_off() -> None:
+    crawler = make_crawler(
+        [ZHENPING],
+        {"COUNTYWATCH_RECHECK_RECENT": 0.0},
+        known={"zhenping": {FIRST: validated(FIRST, NOW - timedelta(hours=1), NOW + timedelta(hours=23))}},
+        now=NOW,
+    )
+    s = crawler.spider
+    assert isinstance(s, ListSpider)
+    assert [r for r in s.parse_list(list_response(s)) if r.url == FIRST] == []
+
+
+def test_due_article_with_validators_is_asked_conditionally_too() -> None:
+    pages = {SECOND: validated(SECOND, NOW - timedelta(days=9), NOW - timedelta(hours=1))}
+    s = spider(pages=pages)
+    (request,) = [r for r in s.parse_list(list_response(s)) if r.url == SECOND]
+    assert request.meta["cw_early"] is False and b"If-None-Match" in request.headers
+
+
+def test_withdrawn_article_is_never_asked_conditionally() -> None:
+    pages = {SECOND: validated(SECOND, NOW - timedelta(hours=5), NOW - timedelta(hours=1), "withdrawn")}
+    s = spider(pages=pages)
+    (request,) = [r for r in s.parse_list(list_response(s)) if r.url == SECOND]
+    assert b"If-None-Match" not in request.headers and "handle_httpstatus_list" not in request.meta
+
+
+def not_modified(s: ListSpider, url: str, *, early: bool) -> Response:
+    request = s.make_request(ZHENPING, url, "article", s.parse_article, cw_known=True, cw_early=early)
+    return HtmlResponse(url=url, status=304, body=b"", request=request)
+
+
+def test_304_to_an_early_check_writes_nothing_and_to_a_due_one_reschedules() -> None:
+    s = spider()
+    assert list(s.parse_article(not_modified(s, FIRST, early=True))) == []
+    assert list(s.parse_article(not_modified(s, SECOND, early=False))) == [
+        CheckedItem(source="zhenping", url=SECOND)
+    ]
+    assert counters(s)["not_modified"] == 2 and counters(s)["articles_fetched"] == 0
+
+
+def test_page_item_carries_the_answer_validators() -> None:
+    s = spider()
+    request = s.make_request(ZHENPING, FIRST, "article", s.parse_article, cw_known=False)
+    response = HtmlResponse(
+        url=FIRST,
+        body="<html>正文</html>".encode(),
+        headers={"ETag": 'W/"77-1"', "Last-Modified": "Wed, 01 May 2024 00:00:00 GMT"},
+        request=request,
+    )
+    (item,) = list(s.parse_article(response))
+    assert isinstance(item, PageItem)
+    assert (item.etag, item.last_modified) == ('W/"77-1"', "Wed, 01 May 2024 00:00:00 GMT")
 
 
 def test_no_callback_is_a_generator_returning_a_value() -> None:

@@ -15,6 +15,7 @@ from storage.outbox import alerts_by_id
 from storage.repository import (
     RecheckPolicy,
     SourceRef,
+    Validators,
     finish_crawl_run,
     finish_crawl_runs,
     health_history,
@@ -57,6 +58,31 @@ def test_known_pages_and_mark_checked(session: Session) -> None:
     assert known_pages(session, "zhenping-gov")[URL].next_check_at == T0 + 2 * DAY
     assert not mark_checked(session, "http://www.zhenping.gov.cn/unknown.html")
     assert known_pages(session, "nobody") == {}
+
+
+def test_validators_are_kept_for_conditional_rechecks(session: Session) -> None:
+    first = Validators('"a1"', "Fri, 01 Mar 2024 08:00:00 GMT")
+    fresh = make_article(published_at="2024-03-01")
+    ingest_article(session, fresh, source=GOV, fetched_url=URL, validators=first, now=T0)
+    page = known_pages(session, "zhenping-gov")[URL]
+    assert (page.etag, page.last_modified) == (first.etag, first.last_modified)
+    assert page.revalidatable() and page.recent(T0 + 2 * DAY, 3 * DAY)
+    assert not page.recent(T0 + 4 * DAY, 3 * DAY)
+    # A notice published last year and first seen today (a site's first crawl) is not recent.
+    old = "http://www.zhenping.gov.cn/a/old.html"
+    ingest_article(
+        session, make_article("dongqu", published_at="2023-06-20"), source=GOV, fetched_url=old, now=T0
+    )
+    assert not known_pages(session, "zhenping-gov")[old].recent(T0 + DAY, 3 * DAY)
+    # An unchanged full answer with new validators (a server restart, say): the new ones are kept.
+    second = Validators('"a2"', None)
+    result = ingest_article(session, fresh, source=GOV, fetched_url=URL, validators=second, now=T0 + DAY)
+    assert result.outcome == "unchanged"
+    page = known_pages(session, "zhenping-gov")[URL]
+    assert (page.etag, page.last_modified) == ('"a2"', None)
+    # A record stored without an answer (countywatch extract) keeps what was there.
+    ingest_article(session, fresh, source=GOV, fetched_url=URL, now=T0 + 2 * DAY)
+    assert known_pages(session, "zhenping-gov")[URL].etag == '"a2"'
 
 
 def test_health_changes_raise_operator_alerts_only_on_change(session: Session) -> None:

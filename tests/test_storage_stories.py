@@ -41,6 +41,8 @@ def test_alert_rules(session: Session, case: dict[str, Any]) -> None:
             # A paywalled copy: the first part of the text, cut mid-paragraph.
             text = "\n".join(paras)
             paras = text[: int(len(text) * step["keep_fraction"])].split("\n")
+        if "lead" in step:
+            paras = [step["lead"] + paras[0], *paras[1:]]
         article = make_article(
             step["text"],
             paras=paras[:-1] if step.get("drop_last") else paras,

@@ -45,7 +45,9 @@ TABLE_COLUMNS = (("id", 6), ("story", 6), ("status", 9), ("published", 10), ("so
     show_default=True,
     help="jsonl: one `extract` record per line plus story_id, status, first_seen, last_changed, versions.",
 )
-@click.option("--search", default=None, help="Only articles whose title or text contains TEXT.")
+@click.option(
+    "--search", default=None, help="Only articles whose title, text or attachment text contains TEXT."
+)
 @click.option("--source", default=None, help="Only articles from the configured source NAME.")
 @click.option("--region", default=None, help="Only articles whose region contains TEXT (e.g. 镇坪县).")
 @click.option("--category", default=None, help="Only articles with this category LABEL (e.g. 招生入学).")

@@ -1,5 +1,8 @@
 """StorePipeline: extracted, unmodified and vanished pages into the database, from one writer thread.
 
+Attachments re-fetched on their own (AttachmentItem) are compared with what is stored: a file
+replaced under the same link makes a new version of its article.
+
 A page that came back as a "deleted" notice (crawler.page.deleted) is not stored: for a stored
 article it is a GoneItem with DELETED_NOTICE, which withdraws the article at once; for a page
 storage does not know it is counted as `not_article` and dropped.
@@ -27,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from countywatch.config import Source
 from crawler import settings as defaults
-from crawler.items import CheckedItem, GoneItem, PageItem
+from crawler.items import AttachmentItem, CheckedItem, GoneItem, PageItem
 from crawler.page.deleted import DELETED_NOTICE_FLAG
 from crawler.tally import count, count_error
 from storage.db import make_engine, make_session_factory
@@ -39,9 +42,11 @@ from storage.repository import (
     NotAnArticle,
     RecheckPolicy,
     SourceRef,
+    Validators,
     ingest_article,
     load_neardup_index,
     mark_checked,
+    recheck_attachment,
     record_gone,
 )
 
@@ -124,8 +129,26 @@ class StorePipeline:
                 index=index,
                 topics=topics,
                 recheck=self.recheck,
+                validators=Validators(item.etag, item.last_modified),
+                attachment_texts=item.attachment_texts,
+                attachment_validators=item.attachment_validators,
             )
         return result.outcome
+
+    def _attachment(self, item: AttachmentItem) -> str | None:
+        assert self._sessions is not None
+        source = self._sources().get(item.source)
+        mobile = dict(source.mobile_hosts) if source is not None else None
+        with self._sessions() as session, session.begin():
+            result = recheck_attachment(
+                session,
+                item.article_url,
+                item.attachment,
+                item.text,
+                validators=(item.etag, item.last_modified),
+                mobile_hosts=mobile,
+            )
+        return result.outcome if result is not None else None
 
     def _begin_ingest(self, session: Session) -> None:
         """First step of an article's store transaction (the distributed pipeline locks here)."""
@@ -163,6 +186,10 @@ class StorePipeline:
             elif isinstance(item, PageItem):
                 outcome = await loop.run_in_executor(self._writer, self._ingest, item)
                 count(self.stats, item.source, outcome)
+            elif isinstance(item, AttachmentItem):
+                replaced = await loop.run_in_executor(self._writer, self._attachment, item)
+                if replaced == "changed":
+                    count(self.stats, item.source, "changed")
             elif isinstance(item, CheckedItem):
                 if await loop.run_in_executor(self._writer, self._checked, item):
                     count(self.stats, item.source, "unchanged")

@@ -27,15 +27,19 @@ from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
 from countywatch.config import Source, Topic
+from crawler.article import Attachment
 from crawler.decoding import decode_html, header_charset
 from crawler.discovery.registry import read_list
 from crawler.errors import ExtractionError
 from crawler.feeds import FeedError, parse_feed, parse_sitemap
-from crawler.items import CheckedItem, GoneItem, PageItem
+from crawler.items import AttachmentItem, CheckedItem, GoneItem, PageItem
 from crawler.links import LinkRules, is_listing_url
 from crawler.middlewares.scope import SourceScope
+from crawler.pipelines.attachments import AttachmentLimits
+from crawler.settings import COUNTYWATCH_RECHECK_RECENT as RECHECK_RECENT
 from crawler.spiders.failures import failure_kind, http_status
 from crawler.tally import META_KIND, META_SOURCE, count, count_error, source_of
+from storage.rules import is_recent
 from storage.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
@@ -46,11 +50,44 @@ MAX_ADVERTISED_FEEDS = 3  # per source and run: feeds found on list pages (a bou
 META_PAGE = "cw_page"
 META_LIST_DATE = "cw_list_date"
 META_KNOWN = "cw_known"
+# A conditional re-check of a recent article that its decaying schedule does not ask for yet: a
+# 304 to it needs no write to storage.
+META_EARLY = "cw_early"
+META_ARTICLE = "cw_article"  # an attachment request: the canonical URL of its article
+META_TITLE = "cw_title"  # an attachment request: the attachment's title
 GONE_STATUSES = frozenset({404, 410})
+
+
+class KnownAttachment(Protocol):
+    """A fetched attachment of a stored article (storage.recheck.KnownAttachment)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def title(self) -> str | None: ...
+
+    @property
+    def etag(self) -> str | None: ...
+
+    @property
+    def last_modified(self) -> str | None: ...
 
 
 class KnownPage(Protocol):
     """What the incremental crawl needs to know of a stored article (storage.repository.KnownPage)."""
+
+    @property
+    def first_seen(self) -> datetime: ...
+
+    @property
+    def published_at(self) -> str | None: ...
+
+    @property
+    def etag(self) -> str | None: ...
+
+    @property
+    def last_modified(self) -> str | None: ...
 
     @property
     def last_checked(self) -> datetime | None: ...
@@ -60,6 +97,9 @@ class KnownPage(Protocol):
 
     @property
     def status(self) -> str: ...
+
+    @property
+    def attachments(self) -> Sequence[KnownAttachment]: ...
 
 
 def _parse_lastmod(value: str | None) -> datetime | None:
@@ -174,15 +214,69 @@ class ListSpider(Spider):
             return
         queued.add(canonical)
         known = self.known.get(source.name, {}).get(canonical)
-        if known is not None and not self._due(known, lastmod):
+        due = known is None or self._due(known, lastmod)
+        early = known is not None and not due and self._early(known)
+        if not due and not early:
             count(self.stats, source.name, "skipped_known")
             return
         if source.max_articles is not None and self._articles_requested[source.name] >= source.max_articles:
             return
         self._articles_requested[source.name] += 1
-        meta = {META_LIST_DATE: list_date, META_KNOWN: known is not None}
+        meta: dict[str, Any] = {META_LIST_DATE: list_date, META_KNOWN: known is not None, META_EARLY: early}
         # Articles before more list pages: items flow to the pipelines early and memory stays flat.
-        yield self.make_request(source, url, "article", self.parse_article, priority=1, **meta)
+        request = self.make_request(source, url, "article", self.parse_article, priority=1, **meta)
+        if known is not None and self._revalidatable(known):
+            _ask_if_changed(request, known)
+        yield request
+        if known is not None and known.status == "active":
+            # A file replaced under the same link leaves the page as it was: ask for each file too.
+            yield from self._attachment_requests(source, canonical, known)
+
+    def _attachment_requests(self, source: Source, article_url: str, known: KnownPage) -> Iterator[Request]:
+        limits = self.attachment_limits
+        if not limits.enabled:
+            return
+        for attachment in known.attachments[: limits.per_article]:
+            if not self.scope.allows_url(source.name, attachment.url):
+                continue
+            request = self.make_request(
+                source,
+                attachment.url,
+                "attachment",
+                self.parse_attachment,
+                priority=1,
+                download_maxsize=limits.max_bytes,
+                **{META_ARTICLE: article_url, META_TITLE: attachment.title or ""},
+            )
+            if attachment.etag or attachment.last_modified:
+                _ask_if_changed(request, attachment)
+            yield request
+
+    @property
+    def attachment_limits(self) -> AttachmentLimits:
+        """The crawl's attachment settings (defaults when the spider runs without a crawler)."""
+        settings = getattr(self, "settings", None)
+        return AttachmentLimits.from_settings(settings) if settings is not None else AttachmentLimits()
+
+    @property
+    def recheck_recent(self) -> timedelta:
+        """How long after its first sighting an article is asked for every cycle (RECHECK_RECENT)."""
+        settings = getattr(self, "settings", None)
+        seconds = (
+            settings.getfloat("COUNTYWATCH_RECHECK_RECENT", RECHECK_RECENT) if settings else RECHECK_RECENT
+        )
+        return timedelta(seconds=seconds)
+
+    @staticmethod
+    def _revalidatable(known: KnownPage) -> bool:
+        # Not a withdrawn page: its validators are the article's, and a 304 must not reactivate it.
+        return known.status == "active" and bool(known.etag or known.last_modified)
+
+    def _early(self, known: KnownPage) -> bool:
+        """A recent article the site can answer 304 for: asked every cycle, as cheap as a list page."""
+        return self._revalidatable(known) and is_recent(
+            known.first_seen, known.published_at, self.now, self.recheck_recent
+        )
 
     def _due(self, known: KnownPage, lastmod: str | None) -> bool:
         changed_at = _parse_lastmod(lastmod)
@@ -193,9 +287,10 @@ class ListSpider(Spider):
 
     def _due_known_requests(self, source: Source) -> Iterator[Request]:
         # Known articles due for a re-check are fetched even when no list links them any more:
-        # that is how a page removed from its list but answering 410 is found withdrawn.
+        # that is how a page removed from its list but answering 410 is found withdrawn. Recent
+        # ones are asked every cycle (conditionally), wherever the list shows them now.
         for url, known in self.known.get(source.name, {}).items():
-            if self._due(known, None):
+            if self._due(known, None) or self._early(known):
                 yield from self._article_requests(source, url, None)
 
     async def start(self) -> AsyncIterator[Request]:
@@ -315,6 +410,12 @@ class ListSpider(Spider):
         """An article page: handed to the pipelines as bytes, with what the list said of it."""
         source = self._source(response)
         redirects = response.meta.get("redirect_urls") or [response.url]
+        if response.status == 304:
+            # The answer to our own conditional re-check (If-None-Match / If-Modified-Since).
+            count(self.stats, source.name, "not_modified")
+            if not response.meta.get(META_EARLY):
+                yield CheckedItem(source=source.name, url=redirects[0])
+            return
         if (
             "cached" in response.flags
             and response.meta.get(META_KNOWN)
@@ -335,6 +436,27 @@ class ListSpider(Spider):
             http_charset=charset,
             list_date=response.meta.get(META_LIST_DATE),
             known=bool(response.meta.get(META_KNOWN)),
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
+        )
+
+    def parse_attachment(self, response: Response) -> Iterator[AttachmentItem]:
+        """A stored article's attachment asked for again: unchanged (304), or its bytes to be read."""
+        source = self._source(response)
+        if response.status == 304:
+            count(self.stats, source.name, "attachments_unchanged")
+            return
+        count(self.stats, source.name, "attachments_fetched")
+        yield AttachmentItem(
+            source=source.name,
+            article_url=response.meta[META_ARTICLE],
+            attachment=Attachment(
+                title=response.meta.get(META_TITLE) or "",
+                url=(response.meta.get("redirect_urls") or [response.url])[0],
+            ),
+            body=response.body,
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
         )
 
     def _withdrawn(self, source: Source, url: str) -> bool:
@@ -359,3 +481,18 @@ class ListSpider(Spider):
         kind = failure_kind(failure)
         count_error(self.stats, source, kind)
         logger.warning("%s: %s %s: %s", source, kind, request.url, failure.getErrorMessage())
+
+
+def _ask_if_changed(request: Request, known: KnownPage | KnownAttachment) -> None:
+    """Make a re-check conditional on the stored validators; a 304 then reaches the callback."""
+    if known.etag:
+        request.headers[b"If-None-Match"] = known.etag.encode("latin-1", "replace")
+    if known.last_modified:
+        request.headers[b"If-Modified-Since"] = known.last_modified.encode("latin-1", "replace")
+    request.meta["handle_httpstatus_list"] = [304]
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    """A response header as text (validators are ASCII; anything else is kept as Latin-1), or None."""
+    value = response.headers.get(name)
+    return value.decode("latin-1").strip()[:200] or None if value else None
