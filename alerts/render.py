@@ -14,7 +14,7 @@ from typing import Literal
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined
 
 from alerts.model import Digest
 
@@ -63,10 +63,10 @@ def slack_url(url: str) -> str:
     return quote(safe_href(url), safe=":/?#=&%+,;@!$'*~.-_()")
 
 
-@cache
-def _environment(autoescape: bool) -> Environment:
+def template_environment(loader: BaseLoader, *, autoescape: bool) -> Environment:
+    """A Jinja2 environment with the digests' settings and filters (times in China time, safe links)."""
     env = Environment(
-        loader=PackageLoader("alerts", "templates"),
+        loader=loader,
         autoescape=autoescape,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -83,6 +83,11 @@ def _environment(autoescape: bool) -> Environment:
         slackurl=slack_url,
     )
     return env
+
+
+@cache
+def _environment(autoescape: bool) -> Environment:
+    return template_environment(PackageLoader("alerts", "templates"), autoescape=autoescape)
 
 
 def _tidy(text: str) -> str:

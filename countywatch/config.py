@@ -597,6 +597,20 @@ class Metrics(_Model):
     _env = field_validator("token_env")(_check_env_name)
 
 
+class Serve(_Model):
+    """`countywatch serve`: the web page, JSON API and Atom feeds (read-only)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8730, ge=1, le=65535)
+    # When this variable is set, every request needs its value as a bearer token; an address
+    # other than loopback is refused without one.
+    token_env: str | None = "COUNTYWATCH_SERVE_TOKEN"
+    page_size: int = Field(default=50, ge=1, le=500)  # articles per page and per API call
+    feed_entries: int = Field(default=50, ge=1, le=1000)  # entries of each Atom feed
+
+    _env = field_validator("token_env")(_check_env_name)
+
+
 class Logging(_Model):
     """Log level and format."""
 
@@ -632,6 +646,7 @@ class Config(_Model):
     notify: Notify = Notify()
     crawl: Crawl = Crawl()
     metrics: Metrics = Metrics()
+    serve: Serve = Serve()
     logging: Logging = Logging()
     distributed: Distributed = Distributed()
     # Where this file was read from; relative paths in it are taken from its folder.

@@ -133,6 +133,10 @@ class Article(Base):
         Index(None, "content_hash"),
         Index(None, "source_id", "next_check_at"),
         Index(None, "story_id"),
+        # Newest first is how every list (web page, API cursor, `countywatch articles`) reads them.
+        Index(None, "first_seen", "id"),
+        # Per-source counts and weekly chart (/sources), a source's newest articles: index only.
+        Index(None, "source_id", "first_seen", "status"),
         CheckConstraint(_in("status", ARTICLE_STATUSES), name="status"),
     )
 
@@ -253,6 +257,7 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("key"),
         Index(None, "created_at"),
+        Index(None, "story_id"),  # a story's page lists its alerts
         CheckConstraint(_in("kind", ALERT_KINDS), name="kind"),
     )
 
