@@ -1,7 +1,7 @@
 """Per-source schedules as data: sources.next_due_at, read by the daemon's batch tick.
 
 Revision ID: 0012
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
