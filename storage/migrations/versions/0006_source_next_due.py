@@ -1,6 +1,6 @@
 """Per-source schedules as data: sources.next_due_at, read by the daemon's batch tick.
 
-Revision ID: 0012
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-06
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
