@@ -88,6 +88,7 @@ class Source(Base):
     __tablename__ = "sources"
     __table_args__ = (
         UniqueConstraint("name"),
+        Index(None, "next_due_at"),
         CheckConstraint(_in("health", HEALTH_STATES), name="health"),
     )
 
@@ -97,6 +98,9 @@ class Source(Base):
     health: Mapped[Label | None]
     health_changed_at: Mapped[Timestamp | None]
     last_run_at: Mapped[Timestamp | None]
+    # When the daemon's tick crawls it next (from its schedule); None: not scheduled (disabled,
+    # removed from the configuration, or no daemon has scheduled it yet).
+    next_due_at: Mapped[Timestamp | None]
     created_at: Mapped[Timestamp]
 
 
