@@ -186,3 +186,43 @@ def test_both_ways_of_answering_give_the_same_articles(
     assert _search(stored, "报名 网上报名 教师") == [B]
     assert _search(stored, "100%") == [B]
     assert _search(stored, "不存在的词语") == []
+
+
+def _plan(url: str, query: str) -> search.SearchPlan:
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            return search.plan(session, query)
+    finally:
+        engine.dispose()
+
+
+def test_the_plan_follows_how_densely_the_newest_articles_match(
+    stored: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 网上报名 is in A and B, not in C, the newest: the probe counts matches among the newest only.
+    monkeypatch.setattr(search, "COMMON_MATCHES", 2)
+    assert _plan(stored, "网上报名").found is None  # both in the window: read newest first
+    monkeypatch.setattr(search, "PROBE_WINDOW", 2)
+    assert _plan(stored, "网上报名").found is not None  # only B in the window: ask the index
+    monkeypatch.setattr(search, "PROBE_WINDOW", 1)
+    monkeypatch.setattr(search, "COMMON_MATCHES", 1)
+    assert _plan(stored, "网上报名").found is not None  # the newest (C) does not match
+    assert _plan(stored, "暑假放假").found is None  # it does
+
+
+@pytest.mark.parametrize("common", [1, 10_000])
+def test_latin_letters_match_in_either_case_by_index_and_by_scan(
+    migrated_url: str, common: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Documents are stored lower-cased and terms lower-cased to match (PostgreSQL then uses LIKE,
+    # not ILIKE); FTS5 folds case too, so both databases and both plans agree.
+    monkeypatch.setattr(search, "COMMON_MATCHES", common)
+    factory = make_session_factory(make_engine(migrated_url))
+    ingest(factory, record("招聘岗位表", A, text="详见附件：岗位表.PDF，WPS 可打开。"), now=utcnow())
+    for query in ["岗位表.pdf", "岗位表.PDF", "Wps 可打开", "PDF"]:
+        assert _search(migrated_url, query) == [A], query
+    assert _search(migrated_url, "岗位表.doc") == []
+    with factory() as session:
+        stored = session.execute(text(f"SELECT document FROM {SEARCH_TABLE}")).scalar_one()
+    assert stored == "招聘岗位表\n详见附件：岗位表.pdf，wps 可打开。"

@@ -9,14 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, Date, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from alerts.delivery import digest_folder
@@ -318,34 +316,37 @@ def week_chart(session: Session, now: datetime, sources: list[str]) -> WeekChart
     weeks = [today - timedelta(days=today.weekday(), weeks=CHART_WEEKS - 1 - i) for i in range(CHART_WEEKS)]
     start = datetime.combine(weeks[0], datetime.min.time(), tzinfo=UTC)
     counts: dict[str, list[int]] = {name: [0] * CHART_WEEKS for name in sources}
-    # Counted by the database, one source at a time and one FILTERed count per week: each query
-    # reads only the (source_id, first_seen, status) index, never the articles themselves.
-    edges = [datetime.combine(w, datetime.min.time(), tzinfo=UTC) for w in weeks]
-    edges.append(edges[-1] + timedelta(weeks=1))
-    per_week = [
-        func.count().filter(and_(Article.first_seen >= lo, Article.first_seen < hi))
-        for lo, hi in pairwise(edges)
-    ]
-    for source_id, name in session.execute(select(Source.id, Source.name).order_by(Source.name)).all():
-        query = select(*per_week).where(Article.source_id == source_id, Article.first_seen >= start)
-        row = session.execute(query).one()
-        counts[name] = [int(c) for c in row]
+    # One grouped query over the chart's window, by source and UTC day: it reads the
+    # (source_id, first_seen, status) index alone, never the articles' rows (their text is large),
+    # and computes one short key per row; the days are summed into weeks here.
+    day: ColumnElement[str]
+    if session.get_bind().dialect.name == "sqlite":
+        day = func.substr(Article.first_seen, 1, 10, type_=String)  # stored as UTC ISO text
+    else:
+        # AT TIME ZONE 'UTC' then ::date: half the cost of to_char over 100,000 rows.
+        day = cast(cast(func.timezone("UTC", Article.first_seen), Date), String)
+    names = {row.id: row.name for row in session.execute(select(Source.id, Source.name))}
+    query = (
+        select(Article.source_id, day, func.count())
+        .where(Article.first_seen >= start)
+        .group_by(Article.source_id, day)
+    )
+    for source_id, day_text, count in session.execute(query):
+        week = (date.fromisoformat(day_text) - weeks[0]).days // 7
+        if 0 <= week < CHART_WEEKS:  # a clock behind the database's newest row: not a future bar
+            counts.setdefault(names[source_id], [0] * CHART_WEEKS)[week] += int(count)
     return WeekChart(weeks, counts)
 
 
 def article_counts(session: Session) -> dict[str, tuple[int, int]]:
     """source name -> (articles, withdrawn articles)."""
-    query = (
-        select(Source.name, Article.status, func.count(Article.id))
-        .join(Article, Article.source_id == Source.id)
-        .group_by(Source.name, Article.status)
-    )
-    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for name, status, count in session.execute(query):
-        out[name][0] += count
-        if status == "withdrawn":
-            out[name][1] += count
-    return {name: (total, withdrawn) for name, (total, withdrawn) in out.items()}
+    # Grouped by source id, not joined to sources first: the count then reads the
+    # (source_id, first_seen, status) index alone instead of every article row.
+    query = select(
+        Article.source_id, func.count(), func.count().filter(Article.status == "withdrawn")
+    ).group_by(Article.source_id)
+    names = {row.id: row.name for row in session.execute(select(Source.id, Source.name))}
+    return {names[source_id]: (int(total), int(gone)) for source_id, total, gone in session.execute(query)}
 
 
 def receives(subscription: Subscription) -> list[tuple[str, str]]:
