@@ -15,6 +15,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from core.chinese import has_pinyin_annotations, is_traditional, to_simplified
+from core.timezone import CHINA_TZ
 from countywatch.config import Config, Topic
 from crawler.article import Article, Flag
 from crawler.classify import classify
@@ -28,10 +30,10 @@ from crawler.cleaning.noise import (
     mentions_document_sharing,
     truncation,
 )
-from crawler.cleaning.pinyin import has_pinyin_annotations, repair_mirror_text
-from crawler.cleaning.script import fold_width, is_traditional, to_simplified
+from crawler.cleaning.pinyin import repair_mirror_text
+from crawler.cleaning.script import fold_width
 from crawler.cleaning.title import is_original_title_line, is_series_line, is_title_like, split_title
-from crawler.dates import CHINA_TZ, ParsedDate, parse_date
+from crawler.dates import ParsedDate, parse_date
 from crawler.fingerprint import simhash_hex
 from crawler.hints import PageHints
 from crawler.metaline import MetaFields, parse_byline, parse_closing_credit, parse_meta_line
