@@ -367,6 +367,10 @@ class Crawl(_Model):
     max_page_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024**3)
     time_limit: str = "1h"  # a crawl run is stopped after this long
     extract_workers: int = Field(default=2, ge=0, le=64)  # processes for extraction; 0 = in-process
+    # Per-page extraction budget (CPU time, bytes): a page over it is an `over_budget` error, and
+    # the crawl goes on.
+    extract_time_limit: str = "20s"
+    extract_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     recheck_after: str = "1d"  # re-check a known article this long after it was first seen, doubling
     recheck_max: str = "30d"  # and stop re-checking it after it is this old
     # Articles first seen and published this recently are re-checked every crawl with a conditional
@@ -385,7 +389,9 @@ class Crawl(_Model):
     http_cache: bool = True
     cache_dir: str | None = None  # default: <data_dir>/httpcache
 
-    @field_validator("time_limit", "recheck_after", "recheck_max", "recheck_recent", "dedupe_window")
+    @field_validator(
+        "time_limit", "recheck_after", "recheck_max", "recheck_recent", "dedupe_window", "extract_time_limit"
+    )
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)

@@ -26,6 +26,7 @@ ERROR_KINDS: tuple[str, ...] = (
     "redirect_loop",
     "offsite",
     "extraction",
+    "over_budget",
     "connection",
     "robots",
     "feed",

@@ -6,6 +6,8 @@ runs each cycle as a `countywatch crawl` child process.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +25,15 @@ from crawler.settings import crawl_settings
 from crawler.spiders.lists import ListSpider
 from crawler.tally import read_source_stats
 from storage.db import make_engine, make_session_factory, upgrade
-from storage.repository import KnownPage, SourceRef, finish_crawl_run, known_pages, start_crawl_run
+from storage.repository import (
+    KnownPage,
+    SourceRef,
+    finish_crawl_run,
+    interrupt_dead_runs,
+    known_pages,
+    process_alive,
+    start_crawl_run,
+)
 
 
 class CrawlError(Exception):
@@ -107,9 +117,12 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
     sessions = make_session_factory(engine)
     started = datetime.now(UTC)
     try:
+        host, pid = socket.gethostname(), os.getpid()
         with sessions() as session, session.begin():
+            interrupt_dead_runs(session, host, process_alive, now=started)
             run_ids = {
-                s.name: start_crawl_run(session, SourceRef.from_config(s), now=started) for s in sources
+                s.name: start_crawl_run(session, SourceRef.from_config(s), now=started, pid=pid, host=host)
+                for s in sources
             }
             known: dict[str, dict[str, KnownPage]] = {s.name: known_pages(session, s.name) for s in sources}
 

@@ -36,6 +36,9 @@ COOKIES_ENABLED = False
 # No telnet console: a crawl child needs no interactive back door (nothing listens but Scrapy's
 # own downloader connections).
 TELNETCONSOLE_ENABLED = False
+# Nor Scrapy's remote-control HTTP server, which runs Python sent to it and leaves a job file per
+# process in the user's state directory.
+REMOTE_CONTROL_ENABLED = False
 
 # --- limits ---------------------------------------------------------------------------------
 DOWNLOAD_TIMEOUT = 30
@@ -52,7 +55,7 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # --- conditional GET (revalidation) of list pages, feeds, sitemaps and re-checked articles ---
 HTTPCACHE_ENABLED = True
 HTTPCACHE_POLICY = "crawler.middlewares.cache.RevalidatingPolicy"
-HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+HTTPCACHE_STORAGE = "crawler.middlewares.cache.StagedCacheStorage"
 HTTPCACHE_DIR = "httpcache"
 # Uncompressed: only list pages, feeds and sitemaps are kept (small), and each one is read and
 # written on every cycle, where gzip cost more CPU than the disk it saved.
@@ -77,6 +80,9 @@ ITEM_PIPELINES = {
 
 # --- countywatch ----------------------------------------------------------------------------
 COUNTYWATCH_EXTRACT_WORKERS = 2
+# Per-page extraction budget (crawler.pool): seconds in a worker, and bytes (0: no limit).
+COUNTYWATCH_EXTRACT_TIME_LIMIT = 20.0
+COUNTYWATCH_EXTRACT_MAX_BYTES = 10 * 1024 * 1024
 COUNTYWATCH_DATABASE_URL = ""
 COUNTYWATCH_RECHECK_AFTER = 86400.0
 COUNTYWATCH_RECHECK_MAX = 30 * 86400.0
@@ -110,6 +116,8 @@ def crawl_settings(config: Config) -> dict[str, Any]:
         "HTTPCACHE_ENABLED": crawl.http_cache,
         "HTTPCACHE_DIR": str(cache_dir.resolve()),
         "COUNTYWATCH_EXTRACT_WORKERS": crawl.extract_workers,
+        "COUNTYWATCH_EXTRACT_TIME_LIMIT": parse_duration(crawl.extract_time_limit).total_seconds(),
+        "COUNTYWATCH_EXTRACT_MAX_BYTES": crawl.extract_max_bytes,
         "COUNTYWATCH_DATABASE_URL": config.database_url,
         "COUNTYWATCH_RECHECK_AFTER": parse_duration(crawl.recheck_after).total_seconds(),
         "COUNTYWATCH_RECHECK_MAX": parse_duration(crawl.recheck_max).total_seconds(),

@@ -97,7 +97,11 @@ def _supervise(
             out_parts.append(proc.communicate(timeout=_POLL)[0])
             break
         except subprocess.TimeoutExpired:
-            pass
+            if proc.poll() is not None:
+                # The child is gone but its output is still open: processes it started (extraction
+                # workers) outlived it. They are its group's; nothing of a dead crawl may linger.
+                _signal_group(proc.pid, signal.SIGKILL)
+                continue
         now = time.monotonic()
         if stop.is_set() and stop_deadline is None:
             stop_deadline = now + stop_grace

@@ -7,6 +7,7 @@ so the command can print it as text or JSON.
 
 from __future__ import annotations
 
+import socket
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from scheduler.jobs import build_job_specs, resume_time
 from scheduler.lock import daemon_running
 from scheduler.state import SchedulerState
 from storage.models import Delivery
-from storage.repository import source_health
+from storage.repository import CrawlRunRow, latest_runs, process_alive, run_status, source_health
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ def build_status(
     running = daemon_running(config.database_url, config.data_path)
     with session_factory() as session:
         health = {row.name: row for row in source_health(session)}
+        runs = latest_runs(session)
         pending = session.scalar(select(func.count(Delivery.id)).where(Delivery.state == "pending")) or 0
         failing = failing_deliveries(session, now=now)
         sent = {sub.name: last_sent_at(session, sub.name) for sub in config.notify.subscriptions}
@@ -114,6 +116,7 @@ def build_status(
             assert spec.target is not None
             source = config.source(spec.target)
             row = health.get(spec.target)
+            common.update(_standalone_run(runs.get(spec.target), rec.last_finished if rec else None))
             schedule = source.schedule.interval or source.schedule.cron or ""
             sources.append(
                 SourceStatus(
@@ -150,6 +153,22 @@ def build_status(
         ],
         recent_job_events=[asdict(e) for e in state.events[-10:]],
     )
+
+
+def _standalone_run(run: CrawlRunRow | None, ledger_finished: str | None) -> dict[str, Any]:
+    """The database's latest run of a source when it began after the daemon's last one ended: a
+    `countywatch crawl` the daemon's ledger never saw (running, done, or interrupted)."""
+    if run is None or (ledger_finished and run.started_at <= datetime.fromisoformat(ledger_finished)):
+        return {}
+    status = run_status(run, socket.gethostname(), process_alive)
+    out: dict[str, Any] = {
+        "last_run": _iso(run.finished_at or run.started_at),
+        "last_status": status,
+        "last_error": run.error,
+    }
+    if status == "ok":
+        out["last_success"] = _iso(run.finished_at)
+    return out
 
 
 def _next_if_started(config: Config, job_id: str, state: SchedulerState, now: datetime) -> str | None:

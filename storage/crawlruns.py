@@ -3,11 +3,13 @@ source's health state raises an operator alert (kind `health`), never a content 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.ingest import source_row
@@ -41,14 +43,24 @@ class CrawlRunRow:
     health: str | None
     stats: dict[str, Any]
     error: str | None
+    pid: int | None = None
+    host: str | None = None
 
 
-def start_crawl_run(session: Session, source: str | SourceRef, *, now: datetime | None = None) -> int:
-    """Record the start of a crawl of a source (by name, or a SourceRef to create it with its kind)."""
+def start_crawl_run(
+    session: Session,
+    source: str | SourceRef,
+    *,
+    now: datetime | None = None,
+    pid: int | None = None,
+    host: str | None = None,
+) -> int:
+    """Record the start of a crawl of a source (by name, or a SourceRef to create it with its kind),
+    with the process running it when one does (`pid` on `host`)."""
     now = now or utcnow()
     ref = source if isinstance(source, SourceRef) else None
     row = source_row(session, ref, now) if ref is not None else _named_source(session, str(source), now)
-    run = CrawlRun(source_id=row.id, started_at=now, stats={})
+    run = CrawlRun(source_id=row.id, started_at=now, stats={}, pid=pid, host=host)
     session.add(run)
     session.flush()
     return run.id
@@ -107,6 +119,70 @@ def finish_crawl_run(
         source.health_changed_at = now
     session.flush()
     return alert_id
+
+
+def interrupt_dead_runs(
+    session: Session, host: str, alive: Callable[[int], bool], *, now: datetime | None = None
+) -> list[int]:
+    """Close, as interrupted, the unfinished runs of processes of `host` that are gone; their ids.
+
+    A killed `countywatch crawl` never finishes its runs: the next crawl on the machine closes
+    them (finished, health left empty), so history and `status` stop showing them as running.
+    """
+    now = now or utcnow()
+    stale = session.scalars(
+        select(CrawlRun).where(
+            CrawlRun.finished_at.is_(None), CrawlRun.host == host, CrawlRun.pid.is_not(None)
+        )
+    )
+    closed = []
+    for run in stale:
+        assert run.pid is not None
+        if alive(run.pid):
+            continue
+        run.finished_at = now
+        run.error = f"interrupted: the crawl process {run.pid} on {host} ended before finishing the run"
+        closed.append(run.id)
+    session.flush()
+    return closed
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process `pid` exists on this machine (the liveness check of a run's process)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def run_status(run: CrawlRunRow, host: str, alive: Callable[[int], bool]) -> str:
+    """ok | interrupted | running: how a run stands, its process checked when it is on `host`."""
+    if run.finished_at is not None:
+        return "interrupted" if run.health is None else "ok"
+    if run.host == host and run.pid is not None and not alive(run.pid):
+        return "interrupted"
+    return "running"
+
+
+def latest_runs(session: Session) -> dict[str, CrawlRunRow]:
+    """Each source's most recent run, by source name."""
+    newest = (
+        select(CrawlRun.source_id, func.max(CrawlRun.id).label("id")).group_by(CrawlRun.source_id).subquery()
+    )
+    stmt = (
+        select(Source.name, CrawlRun)
+        .join(newest, newest.c.id == CrawlRun.id)
+        .join(Source, Source.id == CrawlRun.source_id)
+    )
+    return {
+        name: CrawlRunRow(
+            run.id, run.started_at, run.finished_at, run.health, dict(run.stats), run.error, run.pid, run.host
+        )
+        for name, run in session.execute(stmt)
+    }
 
 
 def source_health(session: Session) -> list[SourceHealthRow]:

@@ -234,9 +234,12 @@ class CrawlRun(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     started_at: Mapped[Timestamp]
     finished_at: Mapped[Timestamp | None]
-    health: Mapped[Label | None]
+    health: Mapped[Label | None]  # None once finished: interrupted (its process died)
     stats: Mapped[JsonObject]
     error: Mapped[LongText | None]
+    # The process running it (standalone crawls; None for distributed runs, which no process owns).
+    pid: Mapped[int | None]
+    host: Mapped[Name | None]
 
 
 class Alert(Base):

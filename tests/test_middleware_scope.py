@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from countywatch.config import Source
 from crawler.middlewares import OffsiteRequest
 from crawler.middlewares.scope import DROPPED_STAT, ScopeMiddleware, SourceScope
 from tests.crawl_support import YUETANG, ZHENPING, make_crawler, request
@@ -73,4 +74,35 @@ def test_unknown_source_allows_nothing() -> None:
     scope = SourceScope([ZHENPING])
     assert not scope.allows("nope", "jyj.zhenping.gov.cn")
     assert not scope.allows("zhenping", None)
-    assert scope.allows_url("zhenping", "http://jyj.zhenping.gov.cn:8080/a.html")
+    assert not scope.allows_url("zhenping", "http://jyj.zhenping.gov.cn:8080/a.html")
+
+
+def test_the_same_host_on_another_port_is_another_site(middleware: ScopeMiddleware) -> None:
+    # The scheme's default port, written or not, and the other scheme's default port: the same site.
+    for url in (
+        "http://jyj.zhenping.gov.cn:80/a.html",
+        "https://jyj.zhenping.gov.cn/a.html",
+        "https://jyj.zhenping.gov.cn:443/a.html",
+    ):
+        middleware.process_request(request(url))  # passes: no OffsiteRequest
+    for url in ("http://jyj.zhenping.gov.cn:8080/a.html", "https://jyj.zhenping.gov.cn:80/a.html"):
+        with pytest.raises(OffsiteRequest):
+            middleware.process_request(request(url))
+    # nor a subdomain on another port
+    with pytest.raises(OffsiteRequest):
+        middleware.process_request(request("http://m.www.ytq.gov.cn:8081/1.html", source="yuetang"))
+
+
+def test_a_source_on_a_port_keeps_to_that_port() -> None:
+    source = Source(
+        name="local",
+        start_urls=["http://127.0.0.11:8001/col/index.html"],
+        allowed_domains=["cdn.example.cn"],
+    )
+    scope = SourceScope([source])
+    assert scope.allows_url("local", "http://127.0.0.11:8001/art/1.html")
+    assert not scope.allows_url("local", "http://127.0.0.11:8002/art/1.html")
+    assert not scope.allows_url("local", "http://127.0.0.11/art/1.html")
+    assert not scope.allows_url("local", "http://cdn.example.cn:9000/a.pdf")
+    assert scope.allows_url("local", "https://cdn.example.cn/a.pdf")
+    assert not scope.allows_url("local", "http://127.0.0.11:notaport/")

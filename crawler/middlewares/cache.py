@@ -14,20 +14,43 @@ Article pages are cached only with COUNTYWATCH_CACHE_ARTICLES: a due re-check of
 article then costs a 304 instead of a download and an extraction, but every first fetch pays for
 writing the page to the cache (measured in bench/crawl.py: on this machine's filesystem that write
 costs more than it saves in a first crawl, so it is off by default).
+
+A 304 for a list page stands for "this page and everything it leads to was handled", so a page may
+only count as seen once the crawl that read it stored what it links to. `StagedCacheStorage` writes
+each response to a staging area of its own process and moves it into the cache when the crawl goes
+idle (every request answered, every item through the pipelines, so every article stored), source by
+source, skipping a source one of whose list pages, feeds or sitemaps failed, or whose articles could
+not be stored. A crawl killed, timed out or failed first leaves the cache as the last complete crawl
+left it: the next crawl gets 200s and follows the pagination again.
 """
 
 from __future__ import annotations
 
-from scrapy import Request
-from scrapy.extensions.httpcache import RFC2616Policy
+import contextlib
+import logging
+import os
+import shutil
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+from scrapy import Request, Spider, signals
+from scrapy.extensions.httpcache import FilesystemCacheStorage, RFC2616Policy
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
+from scrapy.statscollectors import StatsCollector
 from scrapy.utils.httpobj import urlparse_cached
 
-from crawler.tally import META_KIND
+from crawler.tally import META_KIND, error_key, source_of
+
+logger = logging.getLogger(__name__)
 
 LIST_KINDS = frozenset({"list", "feed", "sitemap"})
 ROBOTS_MAX_AGE = 24 * 3600.0
+STAGING_DIR = ".staging"
+# Written last when an entry moves into the cache: FilesystemCacheStorage reads an entry only once
+# this file exists, so a kill in mid-move leaves a complete older entry or a newer one being filled.
+ENTRY_MARKER = "pickled_meta"
 
 
 def is_robots_request(request: Request) -> bool:
@@ -62,3 +85,102 @@ class RevalidatingPolicy(RFC2616Policy):
         self, cachedresponse: Response, response: Response, request: Request
     ) -> bool:
         return response.status == 304
+
+
+class StagedCacheStorage(FilesystemCacheStorage):
+    """Scrapy's filesystem cache, with responses committed only when the crawl that read them is done.
+
+    Reads come from the cache; writes go to `<cache>/.staging/<pid>-<id>/` and move into the cache
+    at spider_idle (see the module docstring). Staging areas of crawls that died are removed by the
+    next crawl to open the cache.
+    """
+
+    def __init__(self, settings: BaseSettings) -> None:
+        super().__init__(settings)
+        self._staging_root = Path(self.cachedir, STAGING_DIR)
+        area = self._staging_root / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._area = area
+        self._stage = FilesystemCacheStorage(
+            BaseSettings(
+                {
+                    "HTTPCACHE_DIR": str(area),
+                    "HTTPCACHE_GZIP": settings.getbool("HTTPCACHE_GZIP"),
+                    "HTTPCACHE_EXPIRATION_SECS": settings.getint("HTTPCACHE_EXPIRATION_SECS"),
+                }
+            )
+        )
+        self._stats: StatsCollector | None = None
+        # source (None: robots.txt) -> (staged entry, cache entry) pairs waiting for the crawl
+        self._staged: defaultdict[str | None, dict[Path, Path]] = defaultdict(dict)
+        # source -> fingerprints of its list/feed/sitemap requests not (yet) answered 2xx/3xx
+        self._unanswered: defaultdict[str | None, set[str]] = defaultdict(set)
+
+    def open_spider(self, spider: Spider) -> None:
+        super().open_spider(spider)
+        self._stage.open_spider(spider)
+        self._stats = spider.crawler.stats
+        spider.crawler.signals.connect(self.commit, signal=signals.spider_idle)
+        self._discard_abandoned()
+
+    def close_spider(self, spider: Spider) -> None:
+        # What was not committed belongs to a crawl that did not finish: it must not be reused.
+        shutil.rmtree(self._area, ignore_errors=True)
+
+    def retrieve_response(self, spider: Spider, request: Request) -> Response | None:
+        if request.meta.get(META_KIND) in LIST_KINDS:
+            self._unanswered[source_of(request)].add(self._key(request))
+        return super().retrieve_response(spider, request)
+
+    def store_response(self, spider: Spider, request: Request, response: Response) -> None:
+        source = source_of(request)
+        if response.status < 400:
+            self._unanswered[source].discard(self._key(request))
+        self._stage.store_response(spider, request, response)
+        staged = Path(self._stage._get_request_path(spider, request))
+        self._staged[source][staged] = Path(self._get_request_path(spider, request))
+
+    def commit(self) -> None:
+        """Move the staged responses of every source whose crawl is complete into the cache."""
+        for source in list(self._staged):
+            if self._unanswered.get(source) or self._failed_storing(source):
+                logger.info("cache entries of %s not committed: the crawl of it was incomplete", source)
+                continue
+            for staged, entry in self._staged.pop(source).items():
+                _move_entry(staged, entry)
+
+    def _failed_storing(self, source: str | None) -> bool:
+        return (
+            source is not None
+            and self._stats is not None
+            and bool(self._stats.get_value(error_key(source, "storage"), 0))
+        )
+
+    def _key(self, request: Request) -> str:
+        return self._fingerprinter.fingerprint(request).hex()
+
+    def _discard_abandoned(self) -> None:
+        if not self._staging_root.is_dir():
+            return
+        for area in self._staging_root.iterdir():
+            pid = area.name.split("-", 1)[0]
+            if area != self._area and pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(area, ignore_errors=True)
+
+
+def _move_entry(staged: Path, entry: Path) -> None:
+    entry.mkdir(parents=True, exist_ok=True)
+    names = sorted(p.name for p in staged.iterdir())
+    for name in [n for n in names if n != ENTRY_MARKER] + [ENTRY_MARKER]:
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(staged / name, entry / name)
+    shutil.rmtree(staged, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

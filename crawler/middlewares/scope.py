@@ -1,5 +1,10 @@
 """Crawl scope: every request, and every redirect target, must be on a host of its source.
 
+A host is a host name and a port: `http://x/` and `https://x/` (each on its scheme's default port)
+are the same site, `http://x:8080/` is another server and is out of scope unless a start URL, feed
+or sitemap of the source names that port (`allowed_domains` and `mobile_hosts` are host names: the
+default ports).
+
 Scrapy's OffsiteMiddleware only knows one domain list per spider and lets `dont_filter` requests
 through; here each request is checked against the hosts of the source it was made for, including
 the new requests RedirectMiddleware makes (they pass through `process_request` again), so an
@@ -15,7 +20,6 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.utils.httpobj import urlparse_cached
 
 from countywatch.config import Source
 from crawler.middlewares import OffsiteRequest
@@ -25,36 +29,66 @@ logger = logging.getLogger(__name__)
 DROPPED_STAT = f"{PREFIX}/offsite_dropped"
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# (host name, port): the port None for a scheme's default port (80 for http, 443 for https).
+Origin = tuple[str, int | None]
+
+
+def url_origin(url: str) -> Origin | None:
+    """The host and (non-default) port of an URL; None without a host or with a bad port."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if port is not None and DEFAULT_PORTS.get(parts.scheme.lower()) == port:
+        port = None
+    return parts.hostname.lower().rstrip("."), port
+
+
+def source_origins(source: Source) -> frozenset[Origin]:
+    """Every host:port the source may be crawled on."""
+    origins = {url_origin(u) for u in [*source.start_urls, *source.feeds, *source.sitemaps]}
+    origins |= {(h.lower().rstrip("."), None) for h in [*source.allowed_domains, *source.mobile_hosts]}
+    return frozenset(o for o in origins if o is not None)
+
+
 class SourceScope:
-    """The hosts each source may be crawled on."""
+    """The hosts (host name and port) each source may be crawled on."""
 
     def __init__(self, sources: Iterable[Source]) -> None:
-        self._hosts: dict[str, frozenset[str]] = {}
+        self._origins: dict[str, frozenset[Origin]] = {}
         self._subdomains: dict[str, bool] = {}
         for source in sources:
-            self._hosts[source.name] = frozenset(source.domains)
+            self._origins[source.name] = source_origins(source)
             self._subdomains[source.name] = source.include_subdomains
-        self._all = frozenset().union(*self._hosts.values()) if self._hosts else frozenset()
+        self._all = frozenset().union(*self._origins.values()) if self._origins else frozenset()
 
-    def allows(self, source: str | None, host: str | None) -> bool:
-        """Whether `host` belongs to `source` (to any source when `source` is None)."""
+    def allows(self, source: str | None, host: str | None, port: int | None = None) -> bool:
+        """Whether `host` on `port` (None: the default) belongs to `source` (any source if None)."""
         if not host:
             return False
-        host = host.lower().rstrip(".")
+        origin = (host.lower().rstrip("."), port)
         if source is None:
-            return host in self._all or any(
-                self.allows(name, host) for name in self._hosts if self._subdomains[name]
+            return origin in self._all or any(
+                self.allows(name, host, port) for name in self._origins if self._subdomains[name]
             )
-        hosts = self._hosts.get(source)
-        if hosts is None:
+        origins = self._origins.get(source)
+        if origins is None:
             return False
-        if host in hosts:
+        if origin in origins:
             return True
-        return self._subdomains[source] and any(host.endswith("." + d) for d in hosts)
+        return self._subdomains[source] and any(
+            origin[0].endswith("." + h) and origin[1] == p for h, p in origins
+        )
 
     def allows_url(self, source: str | None, url: str) -> bool:
-        """Whether `url` is on a host of `source`."""
-        return self.allows(source, urlsplit(url).hostname)
+        """Whether `url` is on a host:port of `source`."""
+        origin = url_origin(url)
+        return origin is not None and self.allows(source, *origin)
 
 
 class ScopeMiddleware:
@@ -78,8 +112,7 @@ class ScopeMiddleware:
         return scope
 
     def process_request(self, request: Request) -> None:
-        host = urlparse_cached(request).hostname
-        if self._scope().allows(source_of(request), host):
+        if self._scope().allows_url(source_of(request), request.url):
             return
         assert self.stats is not None
         self.stats.inc_value(DROPPED_STAT)

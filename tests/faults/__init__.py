@@ -1,0 +1,1 @@
+"""Fault injection: processes killed at chosen moments, hostile pages, broken configurations."""
