@@ -12,12 +12,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from core.chinese import has_pinyin_annotations, is_traditional, to_simplified
 from core.timezone import CHINA_TZ
-from countywatch.config import Config, Topic
+from countywatch.config import Topic
 from crawler.article import Article, Flag
 from crawler.classify import classify
 from crawler.cleaning.boilerplate import boilerplate_kind, footer_fields, parse_breadcrumb
@@ -38,6 +37,7 @@ from crawler.fingerprint import simhash_hex
 from crawler.hints import PageHints
 from crawler.metaline import MetaFields, parse_byline, parse_closing_credit, parse_meta_line
 from crawler.region import find_region
+from storage.rules import default_topics
 
 _BLANKS = re.compile(r"[ \t\u00a0\u2002\u2003\u200b\ufeff]+")
 _CONTEXT_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
@@ -49,12 +49,6 @@ _BYLINE_PARAGRAPHS = 3
 _CREDIT_CLOSES_AFTER = 100
 # A line of brackets alone is what is left of a bracketed credit split over lines (`【责任编辑:…` / `】`).
 _BRACKETS_ONLY = re.compile(r"^[\[\]【】()（）{}〈〉「」『』]+$")
-
-
-@lru_cache(maxsize=1)
-def default_topics() -> Mapping[str, Topic]:
-    """The built-in topics, built once."""
-    return Config().topics
 
 
 @dataclass(slots=True)

@@ -9,11 +9,11 @@ from typing import Any
 
 import click
 
+from core.textable import format_table
 from core.timezone import CHINA_TZ
 from countywatch.commands._common import config_option, database, load_or_exit
 from countywatch.config import Config, ConfigError, load_config
 from countywatch.source_checks import check_config
-from countywatch.textable import format_table
 from storage.repository import source_health
 
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import click
 
+from core.textable import format_table
 from core.timezone import CHINA_TZ
 from countywatch.commands._common import config_option, database, fail, load_or_exit
-from countywatch.textable import format_table
 from scheduler.daemon import state_path
 from scheduler.overview import SourceStatus, StatusReport, build_status
 from scheduler.state import StateError, read_state
