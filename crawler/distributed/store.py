@@ -15,11 +15,12 @@ from contextlib import contextmanager
 
 from sqlalchemy import func, select
 
-from crawler.distributed.database import STORE_LOCK, advisory_lock
+from crawler.distributed.database import STORE_LOCK
 from crawler.fingerprint import MinHashSignature
 from crawler.items import PageItem
 from crawler.pipelines.store import StorePipeline
 from storage.db import make_engine
+from storage.locks import advisory_lock
 from storage.models import Article
 
 
