@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from storage.outbox import FailingDelivery
+
 UNKNOWN_REGION = "未知地区"
 UNCATEGORISED = "其他"
 
@@ -59,19 +61,6 @@ class HealthEntry:
     status: str  # e.g. "failing", "ok", "degraded"
     message: str
     at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class FailingDelivery:
-    """A delivery that keeps failing (operators only)."""
-
-    subscription: str
-    channel: str
-    state: str  # "retrying" or "gave_up"
-    deliveries: int  # how many alerts are affected
-    attempts: int
-    last_error: str
-    next_attempt_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.delivery import DeliveryReport, deliver_due
 from alerts.model import FailingDelivery
-from alerts.outbox import failing_deliveries
 from alerts.render import render_markdown
 from core.timezone import CHINA_TZ
 from countywatch.commands._common import config_option, fail, load_or_exit
 from countywatch.config import ConfigError, parse_duration
 from storage.db import StorageError, make_engine, make_session_factory, require_current
+from storage.outbox import failing_deliveries
 
 
 def parse_since(value: str, now: datetime) -> datetime:
