@@ -27,6 +27,7 @@ from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
 from core.timezone import CHINA_TZ
+from core.urls import canonicalize_url
 from countywatch.config import Source, Topic
 from crawler.article import Attachment
 from crawler.decoding import decode_html, header_charset
@@ -41,7 +42,6 @@ from crawler.settings import COUNTYWATCH_RECHECK_RECENT as RECHECK_RECENT
 from crawler.spiders.failures import failure_kind, http_status
 from crawler.tally import META_KIND, META_SOURCE, count, count_error, source_of
 from storage.rules import is_recent
-from storage.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
 
