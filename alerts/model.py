@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Generic, Protocol, TypeVar
 
 from storage.outbox import FailingDelivery
 
@@ -63,25 +65,50 @@ class HealthEntry:
     at: datetime | None
 
 
+class Groupable(Protocol):
+    """Anything shown under a region and a category heading (a digest entry, a web page row)."""
+
+    @property
+    def region(self) -> str | None: ...
+
+    @property
+    def category(self) -> str | None: ...
+
+
+E = TypeVar("E", bound=Groupable)
+
+
 @dataclass(frozen=True, slots=True)
-class CategoryGroup:
-    """New announcements of one category within one region."""
+class CategoryGroup(Generic[E]):
+    """Announcements of one category within one region."""
 
     category: str
-    entries: list[NewEntry]
+    entries: list[E]
 
 
 @dataclass(frozen=True, slots=True)
-class RegionGroup:
-    """New announcements of one region, by category."""
+class RegionGroup(Generic[E]):
+    """Announcements of one region, by category."""
 
     region: str
-    categories: list[CategoryGroup]
+    categories: list[CategoryGroup[E]]
 
     @property
     def count(self) -> int:
         """How many announcements the region holds."""
         return sum(len(c.entries) for c in self.categories)
+
+
+def group_by_region(entries: Iterable[E]) -> list[RegionGroup[E]]:
+    """Entries grouped by region, then category, each group in the order its first entry came."""
+    by_region: dict[str, dict[str, list[E]]] = {}
+    for entry in entries:
+        region = by_region.setdefault(entry.region or UNKNOWN_REGION, {})
+        region.setdefault(entry.category or UNCATEGORISED, []).append(entry)
+    return [
+        RegionGroup(region, [CategoryGroup(cat, items) for cat, items in cats.items()])
+        for region, cats in by_region.items()
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,16 +166,9 @@ class Digest:
     def _sizes(self) -> tuple[int, int, int, int, int]:
         return (len(self.new), len(self.changed), len(self.withdrawn), len(self.health), len(self.failing))
 
-    def regions(self) -> list[RegionGroup]:
+    def regions(self) -> list[RegionGroup[NewEntry]]:
         """New announcements grouped by region, then category, in first-seen order."""
-        by_region: dict[str, dict[str, list[NewEntry]]] = {}
-        for entry in self.new:
-            region = by_region.setdefault(entry.region or UNKNOWN_REGION, {})
-            region.setdefault(entry.category or UNCATEGORISED, []).append(entry)
-        return [
-            RegionGroup(region, [CategoryGroup(cat, entries) for cat, entries in cats.items()])
-            for region, cats in by_region.items()
-        ]
+        return group_by_region(self.new)
 
     def shortened(self, keep: int) -> Digest:
         """The digest with only its first `keep` items (in section order); the rest are counted."""

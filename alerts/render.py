@@ -13,7 +13,7 @@ from functools import cache
 from typing import Literal
 from urllib.parse import quote, urlsplit
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined
 
 from alerts.model import Digest
 from core.timezone import CHINA_TZ
@@ -62,10 +62,10 @@ def slack_url(url: str) -> str:
     return quote(safe_href(url), safe=":/?#=&%+,;@!$'*~.-_()")
 
 
-@cache
-def _environment(autoescape: bool) -> Environment:
+def template_environment(loader: BaseLoader, *, autoescape: bool) -> Environment:
+    """A Jinja2 environment with the digests' settings and filters (times in China time, safe links)."""
     env = Environment(
-        loader=PackageLoader("alerts", "templates"),
+        loader=loader,
         autoescape=autoescape,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -82,6 +82,11 @@ def _environment(autoescape: bool) -> Environment:
         slackurl=slack_url,
     )
     return env
+
+
+@cache
+def _environment(autoescape: bool) -> Environment:
+    return template_environment(PackageLoader("alerts", "templates"), autoescape=autoescape)
 
 
 def _tidy(text: str) -> str:

@@ -1,6 +1,12 @@
-"""Capacity figures: crawl CPU per article and per source, database bytes per stored article.
+"""Capacity figures: the daemon's batch tick over many sources, and storage costs per article.
 
-    .venv/bin/python -m bench.capacity [--sites 50] [--articles 20] [--seed 0]
+    .venv/bin/python -m bench.capacity [--daemon-sources 1000] [--batch-size 300] [--sites 50]
+
+First the daemon-driven run (bench/capacity_daemon.py): a real daemon over `--daemon-sources`
+generated sources on a compressed schedule, with CPU per source per unchanged cycle, per new
+article, crawl processes per tick, peak memory, and the extrapolation to 10,000 sources every 6 h
+with 10 new articles per source a day, beside the one-process-per-source design it replaces.
+`--skip-storage` stops there. Then the storage costs:
 
 For each database (SQLite in a temporary file; PostgreSQL in a fresh schema on
 COUNTYWATCH_TEST_POSTGRES_URL, `source scripts/services.sh; start_services`, left out and said so
@@ -35,6 +41,7 @@ import yaml
 from redis import Redis
 from sqlalchemy import Engine, select, text
 
+from bench.capacity_daemon import report_daemon, run_daemon_capacity
 from bench.crawl import COUNTYWATCH, run_child
 from bench.databases import postgres_schema_url, sqlite_url
 from replica.generate import GeneratedNetwork
@@ -275,8 +282,18 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="countywatch extraction processes")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--daemon-sources", type=int, default=1000, help="sources of the daemon-driven run")
+    parser.add_argument("--daemon-articles", type=int, default=2, help="articles per source there")
+    parser.add_argument("--batch-size", type=int, default=300, help="crawl.batch_size of the daemon run")
+    parser.add_argument("--legacy-sample", type=int, default=8, help="one-source crawl processes measured")
+    parser.add_argument("--skip-storage", action="store_true", help="only the daemon-driven run")
     args = parser.parse_args()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory(prefix="bench-capacity-daemon-") as tmp:
+        print(report_daemon(run_daemon_capacity(args, Path(tmp))))
+    print()
+    if args.skip_storage:
+        return
     pg = os.environ.get("COUNTYWATCH_TEST_POSTGRES_URL")
     redis = os.environ.get("COUNTYWATCH_TEST_REDIS_URL")
     for backend in ("sqlite", "postgresql"):

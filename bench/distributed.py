@@ -13,6 +13,12 @@ COUNTYWATCH_TEST_REDIS_URL):
 Every process gets --extract-workers extraction processes. Timing runs from the first request the
 sites answered to the end of the work (the crawl process exiting; the queue drained), so process
 start-up, the same for all, is reported apart. With --repeat N the table shows medians.
+Also per system: CPU seconds per stored article (each process's user + system time from wait4,
+plus the CPU its extraction workers report in the crawl stats), also net of what each process spent
+before its first request ("after start": workers are long-lived, so their start-up is not a cost per
+article in a deployment), the ratio to `countywatch crawl`
+(goal: a worker at most 1.2x), the requests each worker sent (from its closing Scrapy stats; goal:
+within 20 % of each other) and the bytes that went to and from Redis per request (INFO stats).
 Then the Redis sizes for docs/distributed.md: bytes per queued request and per seen-URL entry
 (MEMORY USAGE).
 """
@@ -20,7 +26,10 @@ Then the Redis sizes for docs/distributed.md: bytes per queued request and per s
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -45,9 +54,9 @@ from tests.distributed_support import (
     Worker,
     distributed_config,
     drop_keys,
-    wait_for,
     write_config,
 )
+from tests.polling import wait_for
 
 SYSTEMS = ("crawl", "1 worker", "2 workers")
 REDIS_ENV = "COUNTYWATCH_TEST_REDIS_URL"
@@ -63,11 +72,31 @@ class Run:
     seconds: float  # first request to the end of the work
     requests: int
     stored: int
+    cpu: float = 0.0  # CPU seconds of the crawl or worker processes, extraction included
+    per_worker: tuple[int, ...] = ()  # requests each worker sent
+    redis_bytes: int = 0  # bytes to and from Redis during the run
+    startup_cpu: float = 0.0  # CPU seconds the processes spent before their first request
 
     @property
     def rate(self) -> float:
         """Articles stored per second of crawling."""
         return self.stored / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_per_article(self) -> float:
+        """CPU milliseconds per stored article."""
+        return 1000 * self.cpu / self.stored if self.stored else 0.0
+
+    @property
+    def working_cpu_per_article(self) -> float:
+        """CPU milliseconds per stored article once the processes had started (long-lived workers)."""
+        return 1000 * (self.cpu - self.startup_cpu) / self.stored if self.stored else 0.0
+
+
+def _cpu_now(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Databases:
@@ -111,10 +140,53 @@ def run_crawl(net: GeneratedNetwork, db: str, folder: Path, args: argparse.Names
     net.requests.clear()
     started = time.time()
     with (folder / "crawl.log").open("wb") as log:
-        subprocess.run([*COUNTYWATCH, "crawl", "--config", str(path)], stdout=log, stderr=log, check=True)
+        child = subprocess.Popen(
+            [*COUNTYWATCH, "crawl", "--json", "--config", str(path)], stdout=subprocess.PIPE, stderr=log
+        )
+        assert child.stdout is not None
+        wait_for(lambda: net.requests.records() or child.poll() is not None, 600, "the first request")
+        startup_cpu = _cpu_now(child.pid) if child.poll() is None else 0.0
+        report = json.loads(child.stdout.read())
+        _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"countywatch crawl failed, see {folder / 'crawl.log'}")
     ended = time.time()
     first = first_request(net)
-    return Run("crawl", first - started, ended - first, len(net.requests.records()), stored(db))
+    cpu = usage.ru_utime + usage.ru_stime + float(report["extract_cpu_seconds"])
+    requests = len(net.requests.records())
+    return Run(
+        "crawl",
+        first - started,
+        ended - first,
+        requests,
+        stored(db),
+        cpu,
+        (int(report["requests"]),),
+        0,
+        startup_cpu,
+    )
+
+
+_REQUEST_COUNT = re.compile(r"'downloader/request_count': (\d+)")
+_EXTRACT_CPU = re.compile(r"'countywatch/extract_cpu_seconds': ([\d.]+)")
+
+
+def _stop_measured(worker: Worker) -> tuple[float, int]:
+    """SIGTERM a worker and reap it: (its CPU seconds with its extraction workers', requests sent)."""
+    if worker.process.poll() is None:
+        worker.process.send_signal(signal.SIGTERM)
+    _, _, usage = os.wait4(worker.process.pid, 0)
+    worker.stop()  # the process is reaped: this only closes the log
+    log = worker.log_path.read_text(encoding="utf-8", errors="replace")
+    requests = _REQUEST_COUNT.findall(log)
+    extract = _EXTRACT_CPU.findall(log)
+    cpu = usage.ru_utime + usage.ru_stime + (float(extract[-1]) if extract else 0.0)
+    return cpu, int(requests[-1]) if requests else 0
+
+
+def _redis_traffic(server: Redis) -> int:
+    info = server.info("stats")
+    return int(info["total_net_input_bytes"]) + int(info["total_net_output_bytes"])
 
 
 def run_workers(
@@ -129,8 +201,10 @@ def run_workers(
     server = Redis.from_url(redis_url)
     queue = WorkQueue(server, Keys(prefix))
     net.requests.clear()
+    traffic = _redis_traffic(server)
     started = time.time()
     workers = [Worker(path, f"w{i}", dict(os.environ), folder, lease=30, tick=0.5) for i in range(n)]
+    measured: list[tuple[float, int]] = []
     try:
 
         def registered() -> bool:
@@ -141,19 +215,35 @@ def run_workers(
 
         wait_for(registered, 120, "the workers to start")
         ready = time.time()
+        startup_cpu = sum(_cpu_now(worker.process.pid) for worker in workers)
         subprocess.run(
             [*COUNTYWATCH, "worker", "--enqueue", "--config", str(path)], check=True, capture_output=True
         )
-        wait_for(queue.idle, 3600, "the queue to drain", poll=0.05)
+        wait_for(queue.idle, 3600, "the queue to drain")
         ended = time.time()
+        measured = [_stop_measured(worker) for worker in workers]
+        traffic = _redis_traffic(server) - traffic
     finally:
         for worker in workers:
-            worker.stop()
+            if worker.process.returncode is None:
+                worker.stop()
         server.close()
         drop_keys(redis_url, prefix)
     name = f"{n} worker{'s' if n > 1 else ''}"
     first = first_request(net)
-    return Run(name, ready - started, ended - first, len(net.requests.records()), stored(db))
+    cpu = sum(c for c, _ in measured)
+    per_worker = tuple(r for _, r in measured)
+    return Run(
+        name,
+        ready - started,
+        ended - first,
+        len(net.requests.records()),
+        stored(db),
+        cpu,
+        per_worker,
+        traffic,
+        startup_cpu,
+    )
 
 
 def redis_sizes(redis_url: str) -> dict[str, float]:
@@ -207,25 +297,41 @@ def redis_sizes(redis_url: str) -> dict[str, float]:
 def table(rows: list[Run]) -> str:
     head = (
         f"{'system':<12}{'start-up s':>11}{'crawl s':>9}{'requests':>10}{'stored':>8}{'art/s':>8}"
-        f"{'vs crawl':>10}"
+        f"{'vs crawl':>10}{'CPU ms/art':>11}{'CPU vs crawl':>13}{'after start':>12}{'vs crawl':>9}"
+        f"{'req per worker':>16}{'Redis B/req':>12}"
     )
-    base = next(r.rate for r in rows if r.system == "crawl")
+    base = next(r for r in rows if r.system == "crawl")
     lines = [head, "-" * len(head)]
     for r in rows:
+        cpu_ratio = r.cpu_per_article / base.cpu_per_article if base.cpu_per_article else 0.0
+        base_working = base.working_cpu_per_article
+        working_ratio = r.working_cpu_per_article / base_working if base_working else 0.0
+        per_worker = "/".join(str(n) for n in r.per_worker) if r.system != "crawl" else "-"
+        redis = f"{r.redis_bytes / r.requests:.0f}" if r.requests and r.system != "crawl" else "-"
         lines.append(
             f"{r.system:<12}{r.startup:>11.1f}{r.seconds:>9.1f}{r.requests:>10}{r.stored:>8}{r.rate:>8.1f}"
-            f"{r.rate / base if base else 0:>9.2f}x"
+            f"{r.rate / base.rate if base.rate else 0:>9.2f}x{r.cpu_per_article:>11.1f}{cpu_ratio:>12.2f}x"
+            f"{r.working_cpu_per_article:>12.1f}{working_ratio:>8.2f}x{per_worker:>16}{redis:>12}"
         )
+    two = next((r for r in rows if r.system == "2 workers"), None)
+    if two is not None and len(two.per_worker) == 2 and max(two.per_worker):
+        spread = (max(two.per_worker) - min(two.per_worker)) / max(two.per_worker)
+        lines.append(f"2 workers: requests differ by {spread:.0%} (goal within 20 %)")
     return "\n".join(lines)
 
 
 def median(runs: list[Run]) -> Run:
+    middle = sorted(runs, key=lambda r: r.cpu)[len(runs) // 2]  # per-worker counts of one real run
     return Run(
         runs[0].system,
         statistics.median(r.startup for r in runs),
         statistics.median(r.seconds for r in runs),
         int(statistics.median(r.requests for r in runs)),
         int(statistics.median(r.stored for r in runs)),
+        statistics.median(r.cpu for r in runs),
+        middle.per_worker,
+        int(statistics.median(r.redis_bytes for r in runs)),
+        statistics.median(r.startup_cpu for r in runs),
     )
 
 
@@ -259,7 +365,8 @@ def main() -> None:
     rows = [median(results[s]) for s in SYSTEMS]
     print(
         f"{args.sites} sites x {args.articles} articles, PostgreSQL, {args.extract_workers} extraction "
-        f"process(es) per process, {os.cpu_count()} cores, median of {args.repeat} run(s)"
+        f"process(es) per process, {os.cpu_count()} cores, median of {args.repeat} run(s), "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(table(rows))
     sizes = redis_sizes(redis_url)

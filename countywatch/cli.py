@@ -24,6 +24,9 @@ COMMANDS: dict[str, str] = {
     "db": "db",
     "worker": "worker",
     "replica": "replica",
+    "serve": "serve",
+    "feed": "feed",
+    "history": "history",
 }
 
 

@@ -365,7 +365,15 @@ class Crawl(_Model):
     timeout: float = Field(default=30, gt=0, le=3600)
     retries: int = Field(default=2, ge=0, le=10)
     max_page_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024**3)
-    time_limit: str = "1h"  # a crawl run is stopped after this long
+    time_limit: str = "1h"  # a crawl run (one process, a whole batch of sources) is stopped after this long
+    # Inside one crawl, each source stops being fetched after this long (its open requests are
+    # closed), so a slow or hanging site cannot hold the rest of a batch.
+    source_time_limit: str = "10m"
+    # The daemon's tick: this often it selects the sources that are due (by their own schedules)
+    # and crawls up to `batch_size` of them, most overdue first, in one process. 0 runs one process
+    # per source on its own APScheduler job instead (the design before batching).
+    tick: str = "1m"
+    batch_size: int = Field(default=300, ge=0, le=10000)
     extract_workers: int = Field(default=2, ge=0, le=64)  # processes for extraction; 0 = in-process
     # Per-page extraction budget (CPU time, bytes): a page over it is an `over_budget` error, and
     # the crawl goes on.
@@ -390,7 +398,14 @@ class Crawl(_Model):
     cache_dir: str | None = None  # default: <data_dir>/httpcache
 
     @field_validator(
-        "time_limit", "recheck_after", "recheck_max", "recheck_recent", "dedupe_window", "extract_time_limit"
+        "time_limit",
+        "source_time_limit",
+        "tick",
+        "recheck_after",
+        "recheck_max",
+        "recheck_recent",
+        "dedupe_window",
+        "extract_time_limit",
     )
     @classmethod
     def _duration(cls, value: str) -> str:
@@ -583,6 +598,20 @@ class Metrics(_Model):
     _env = field_validator("token_env")(_check_env_name)
 
 
+class Serve(_Model):
+    """`countywatch serve`: the web page, JSON API and Atom feeds (read-only)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8730, ge=1, le=65535)
+    # When this variable is set, every request needs its value as a bearer token; an address
+    # other than loopback is refused without one.
+    token_env: str | None = "COUNTYWATCH_SERVE_TOKEN"
+    page_size: int = Field(default=50, ge=1, le=500)  # articles per page and per API call
+    feed_entries: int = Field(default=50, ge=1, le=1000)  # entries of each Atom feed
+
+    _env = field_validator("token_env")(_check_env_name)
+
+
 class Logging(_Model):
     """Log level and format."""
 
@@ -618,6 +647,7 @@ class Config(_Model):
     notify: Notify = Notify()
     crawl: Crawl = Crawl()
     metrics: Metrics = Metrics()
+    serve: Serve = Serve()
     logging: Logging = Logging()
     distributed: Distributed = Distributed()
     # Where this file was read from; relative paths in it are taken from its folder.

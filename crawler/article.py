@@ -18,6 +18,7 @@ Flag = Literal[
     "not_article",  # a list/column page, index or empty page: no article body
     "document_sharing",  # from a document-sharing site, not an official source
     "deleted_notice",  # the page is a CMS "该信息已删除" notice standing where an article was
+    "prose_restored",  # cleaning dropped most of the page's prose, so the prose was kept as found
 ]
 
 PageKind = Literal["article", "list", "empty"]

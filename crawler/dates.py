@@ -1,7 +1,9 @@
 """Dates as Chinese pages write them, read into ISO 8601 in China time (+08:00).
 
 `parse_date` finds the first plausible date in a string: `2024年3月5日`, `2024-03-05 10:20`,
-`2024/3/5`, `2022/7/25 18:25:41`, `[03-05]`, `5月31日`, full-width digits and `二〇二四年三月五日`.
+`2024/3/5`, `2022/7/25 18:25:41`, `[03-05]`, `5月31日`, full-width digits and `二〇二四年三月五日`,
+and the month-first `7/5/2005 9:23:57 PM` that old ASP.NET pages print (a 12-hour time is read
+with its AM/PM).
 A date without a year takes it from the reference date and says so (`inferred`), so the record
 can carry the `date_inferred` flag.
 """
@@ -30,6 +32,9 @@ _FULL = re.compile(
     r"(?<!\d)(?P<year>(?:19|20)\d{2})\s*(?:年\s*|[-/.])(?P<month>\d{1,2})\s*(?:月\s*|[-/.])"
     r"(?P<day>\d{1,2})(?!\d)\s*[日号]?" + _TIME
 )
+# Month first, as .NET's default US culture prints it: only with a four-digit year last.
+_US = re.compile(r"(?<![\d/])(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>(?:19|20)\d{2})(?![\d/])" + _TIME)
+_MERIDIEM = re.compile(r"\s*(?P<half>AM|PM|am|pm|A\.M\.|P\.M\.)")
 _MONTH_DAY_CN = re.compile(r"(?<![\d年])(?P<month>\d{1,2})月(?P<day>\d{1,2})[日号]" + _TIME)
 # A bare month-day with dashes is a date only with a time after it (`09-30 22:46`).
 _MONTH_DAY_DASH = re.compile(
@@ -83,8 +88,12 @@ def _build(
     hour = groups.get("hour")
     if hour is None:
         return ParsedDate(day_value.isoformat(), has_time=False, inferred=inferred)
+    hours = int(hour)
+    half = _MERIDIEM.match(match.string, match.end())
+    if half and 1 <= hours <= 12:
+        hours = hours % 12 + (12 if half["half"][0] in "Pp" else 0)
     moment = datetime(
-        year, month, day, int(hour), int(groups["minute"]), int(groups.get("second") or 0), tzinfo=CHINA_TZ
+        year, month, day, hours, int(groups["minute"]), int(groups.get("second") or 0), tzinfo=CHINA_TZ
     )
     return ParsedDate(moment.isoformat(), has_time=True, inferred=inferred)
 
@@ -94,12 +103,12 @@ def parse_date(text: str, *, reference: date | None = None) -> ParsedDate | None
     text = normalize_digits(text)
     today = reference or datetime.now(CHINA_TZ).date()
     latest = today + timedelta(days=1)
-    for match in _FULL.finditer(text):
-        found = _build(
-            int(match["year"]), int(match["month"]), int(match["day"]), match, inferred=False, latest=latest
-        )
-        if found:
-            return found
+    for pattern in (_FULL, _US):
+        for match in pattern.finditer(text):
+            year, month, day = int(match["year"]), int(match["month"]), int(match["day"])
+            found = _build(year, month, day, match, inferred=False, latest=latest)
+            if found:
+                return found
     for pattern in (_MONTH_DAY_CN, _MONTH_DAY_BRACKET, _MONTH_DAY_DASH):
         for match in pattern.finditer(text):
             month, day = int(match["month"]), int(match["day"])

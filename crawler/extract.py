@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 import lxml.html
+from htmldate import find_date
 from lxml.etree import ParserError
 from lxml.html import HtmlElement
 
@@ -25,9 +26,21 @@ from crawler.decoding import MAX_BYTES, DecodedPage, decode_html, sniff_binary
 from crawler.errors import ExtractionError
 from crawler.hints import PageHints
 from crawler.page.attachments import find_attachments
-from crawler.page.content import MainContent, extract_main_content, find_cms_container, find_summary
+from crawler.page.content import (
+    MainContent,
+    choose_content,
+    content_of,
+    find_cms_container,
+    find_summary,
+)
 from crawler.page.deleted import DELETED_NOTICE_FLAG, is_deleted_notice
-from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_line, with_date_line
+from crawler.page.infoline import (
+    find_author_names,
+    find_editor_line,
+    find_footer_facts,
+    find_info_line,
+    with_date_line,
+)
 from crawler.page.listing import is_list_page
 from crawler.page.meta import MetaTags, read_meta_tags
 from crawler.page.title import find_headline, squash, strip_site_suffix
@@ -39,6 +52,7 @@ _HEAD_LINES = 5
 _SUMMARY_PROBE = 30  # characters of a summary that show the main text already has it
 # The text layer judges every line; a body beyond this is a dump, not an article, and is cut.
 MAX_TEXT_CHARS = 200_000
+_HTMLDATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def extract_article(
@@ -57,23 +71,22 @@ def extract_article(
     hints = read_hints(tree, url, meta, info_lines)
     if page.truncated and "truncated" not in hints.flags:
         hints.flags.append("truncated")
-    content = extract_main_content(tree, url)
+    container = find_cms_container(tree)
+    content = content_of(tree, url, container)
     page_title = squash(tree.findtext(".//title") or "")
     # Before the list test: a notice in the site's template can carry enough links to look like a list.
     if is_deleted_notice(page_title, content.text):
         hints.flags.append(DELETED_NOTICE_FLAG)
         return extract_text_article("", url, hints=hints, topics=topics)
     evidence = bool(
-        (meta.title and meta.published)
-        or info_line
-        or hints.attachments
-        or find_cms_container(tree) is not None
+        (meta.title and meta.published) or info_line or hints.attachments or container is not None
     )
     if is_list_page(tree, content, article_evidence=evidence):
         # A list page's text is its link titles: no body, and nothing to classify or alert on.
         hints.is_list_page = True
         hints.title = strip_site_suffix(page_title, meta.site_name) or hints.title
         return extract_text_article("", url, hints=hints, topics=topics)
+    content = choose_content(tree, url, content)
     summary = find_summary(tree, meta.description)
     text = compose_text(content, hints, info_lines, find_editor_line(tree), summary)
     if len(text) > MAX_TEXT_CHARS:
@@ -92,12 +105,12 @@ def read_hints(
         tree, meta_title=meta.title, site_name=meta.site_name, section=meta.section, keywords=meta.keywords
     )
     publisher, footer_site_id = find_footer_facts(tree)
-    published = _published(meta.published, info_lines or [])
+    published = _published(meta.published, info_lines or [], tree, url)
     body = tree.find("body")
     return PageHints(
         title=headline.title,
         published_at=published.iso if published and not published.inferred else None,
-        authors=_not_in_title_suffix(meta.authors, tree, headline.title),
+        authors=_not_in_title_suffix(meta.authors or find_author_names(tree), tree, headline.title),
         source=meta.source or headline.source,
         editor=meta.editor,
         site_name=meta.site_name,
@@ -110,15 +123,35 @@ def read_hints(
     )
 
 
-def _published(meta_value: str | None, info_lines: list[str]) -> ParsedDate | None:
-    """The meta tag's date; the metadata line's when the tag is missing or lacks the time of day."""
+def _published(
+    meta_value: str | None, info_lines: list[str], tree: HtmlElement, url: str | None
+) -> ParsedDate | None:
+    """The publication time, from the page's own words first.
+
+    The date the page shows (its labelled metadata line, or else the one date-time it shows) wins
+    when it agrees with the CMS tag on the day and gives the time (a tag often records when the
+    item was filed, to the second); the tag wins on another day, or when the shown date has no
+    time. With neither, htmldate's reading of the markup (JSON-LD, `<time>`, `itemprop`, URL
+    patterns) stands in.
+    """
     published = parse_date(meta_value) if meta_value else None
     shown = parse_date(info_lines[0]) if info_lines else None
-    if shown is None or shown.inferred:
+    if shown is not None and not shown.inferred:
+        if published is None or (shown.has_time and shown.day == published.day):
+            return shown
         return published
-    if published is None or (not published.has_time and shown.has_time and shown.day == published.day):
-        return shown
-    return published
+    return published or _htmldate(tree, url)
+
+
+def _htmldate(tree: HtmlElement, url: str | None) -> ParsedDate | None:
+    try:
+        found = find_date(tree, url=url, original_date=True, outputformat=_HTMLDATE_FORMAT)
+    except (ValueError, TypeError):  # a date the library cannot hold is no date
+        return None
+    if not found:
+        return None
+    # htmldate writes midnight for a date without a time of day.
+    return parse_date(found[:10] if found.endswith(" 00:00:00") else found)
 
 
 def _not_in_title_suffix(authors: list[str], tree: HtmlElement, headline: str | None) -> list[str]:
@@ -172,6 +205,11 @@ def _after_title(line: str, title: str) -> str:
     # A table cell often holds the headline and the next field together (`标题 来源于：东区办事处`).
     flat = squash(line)
     return flat[len(title) :].strip() if flat.startswith(title + " ") else line
+
+
+def parse_page(body: bytes | str, http_charset: str | None = None) -> HtmlElement:
+    """A page decoded and parsed as extract_article parses it (scripts, styles, comments gone)."""
+    return _parse(_decode(body, http_charset).text)
 
 
 def _decode(body: bytes | str, http_charset: str | None) -> DecodedPage:

@@ -29,6 +29,7 @@ ERROR_KINDS: tuple[str, ...] = (
     "over_budget",
     "connection",
     "robots",
+    "budget",  # requests dropped because the source's time in the crawl was used up
     "feed",
     "storage",
     "ignored",

@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from crawler.cleaning.title import is_outlet_name
 from crawler.dates import ParsedDate, normalize_digits, parse_date
-from crawler.names import ORGANISATION, ROLE, looks_like_person, split_names
+from crawler.names import HAN, ORGANISATION, ROLE, looks_like_person, split_names
 
 _FIELD_LABELS = {
     "date": (
@@ -80,6 +81,8 @@ _FIELD_LABELS = {
         "点击数",
         "点击量",
         "点击率",
+        "点击次数",
+        "点击",
         "访问量",
         "浏览",
         "阅读",
@@ -104,11 +107,11 @@ _LABEL = re.compile(
 )
 _EDITOR_LABELS = {"责任编辑", "责编", "编辑"}
 _CHROME_TOKEN = re.compile(
-    r"[\[【(（]?\s*(?:字号\s*[:：]?\s*\[?大\]?\s*\[?中\]?\s*\[?小\]?|打印本页|打印|关闭窗口|关闭|收藏|分享到\s*[:：]?"
+    r"[\[【(（]?\s*(?:字号\s*[:：]?\s*(?:\[?大\]?\s*\[?中\]?\s*\[?小\]?|A-\s*A\s*A\+|T\s*T\s*T)|打印本页|打印|关闭窗口|关闭|收藏|分享到\s*[:：]?"
     r"|分享给好友阅读\s*[:：]?|评论\s*[(（]\s*\d+\s*[)）]|调整字体|字体\s*[:：]?\s*大\s*中\s*小|历史版本)\s*[\]】)）]?"
 )
 _SEPARATORS = " \t|丨/\\【】[]()（）·,，;；"
-_DATE_VALUE = re.compile(r"^[\d\s年月日号:：\-/.T时分秒点]+$")
+_DATE_VALUE = re.compile(r"^[\d\s年月日号:：\-/.T时分秒点]+(?:\s*[AaPp]\.?[Mm]\.?)?$")
 # `最近更新：海濶（2020-02-14）`: who changed the page last, then when.
 _DATE_AFTER_WHO = re.compile(r"^[^()（）]{1,20}?\s*[(（](?P<date>[\d\s年月日号:：\-/.T时分秒点]+)[)）]?$")
 # `医技药剂党支部、药剂科供稿`: a source credit with the verb after the name.
@@ -121,6 +124,14 @@ _PHOTO_VALUE = re.compile(r"(?:摄|摄影|供图)$")
 _THIS_SITE = frozenset({"本站", "本网", "原创", "本站原创", "本网原创", "本站编辑", "本网编辑"})
 _ORGANISATION_VALUE = re.compile(r"^[\u4e00-\u9fff、·]{2,20}$")
 _MAX_LINE, _MAX_SOURCE, _MAX_EDITOR = 160, 30, 20
+# `石佳/中国青年报`: the reporter, then the paper, as reprints credit them.
+_NAME_SLASH_OUTLET = re.compile(
+    rf"^(?P<names>[{HAN}]{{2,4}}(?:[\s、]+[{HAN}]{{2,4}})*)\s*[/／]\s*(?P<source>[{HAN}·]{{2,16}})$"
+)
+_OUTLET_MARKS = "·•・"  # `· 新华社`: the mark info bars put between the date and the outlet
+_DATE_THEN_REST = re.compile(
+    r"^(?P<date>[\d\s年月日号:：\-/.T时分秒点]+(?:\s*[AaPp][Mm])?)\s*(?P<rest>[^\d].*)$"
+)
 
 # `本网讯(记者 …)`, `长江网10月4日讯（记者陈智 整合）`, `新华社巴黎12月9日电（记者唐霁）`: the medium
 # (and the place and day of the dateline), 讯 or 电, then the reporters in parentheses.
@@ -128,11 +139,24 @@ _NEWS_BYLINE = re.compile(
     r"^(?:本[报网台刊站]|[\u4e00-\u9fff]{2,12}?(?:\d{1,2}月\d{1,2}日)?)[讯电]\s*"
     rf"[(（](?P<names>\s*[\u4e00-\u9fff]{{0,6}}?{ROLE}[^()（）]{{2,60}})[)）]\s*"
 )
-# `本报记者 鲁婷 肖中华`, `半月谈记者 史卫燕`: a role (after a short media name), then names only.
-_NAMES = r"[\u4e00-\u9fff·]{2,4}(?:[\s、,，]+[\u4e00-\u9fff·]{2,4})*"
+# `本报记者 鲁婷 肖中华`, `半月谈记者 史卫燕`, `（记者 岳品瑜 董晗萱）`, `新华社记者邹多为、唐诗凝、丁乐`,
+# `文/栗思`, `作者 王之言 高孜然`, `【文/观察者网专栏作者 王文】`, `《棱镜》作者 周纯`: a role (after a
+# short media name), then names only, the whole line perhaps in brackets.
+_NAMES = rf"[{HAN}·]{{1,4}}(?:[\s、,，&＆]+[{HAN}·]{{1,4}})*"
 _LINE_BYLINE = re.compile(
-    rf"^(?:[\u4e00-\u9fff]{{2,8}}?)?(?:{ROLE}|文/图|图/文)(?:\s*[:：]\s*|\s+)(?P<names>{_NAMES})$"
+    rf"^[(（【\[]?\s*(?:文\s*[/／]\s*)?(?:《[^》]{{1,12}}》|[\u4e00-\u9fff]{{2,8}}?)?"
+    rf"(?P<role>{ROLE}|文/图|图/文|作者|执笔|文(?=\s*[/／]))(?P<gap>\s*[:：/／]\s*|\s+|)(?P<names>{_NAMES})\s*[)）】\]]?$"
 )
+# `新京报讯2019年…`, `华龙网-新重庆客户端讯 今（9）日…`: the medium's dateline without a reporter.
+_DATELINE = re.compile(
+    rf"^(?P<medium>[{HAN}]{{2,12}}(?:-[{HAN}]{{2,12}})?)讯(?:\s+|[，,：:]\s*|(?=[\d{HAN}]))"
+)
+# `本文来源于国家统计局`: a source named in a sentence rather than after a label.
+_SOURCE_SENTENCE = re.compile(
+    rf"^(?:本文|本稿|文章|稿件)?(?:来源于|来自|转自|转载自)\s*(?P<source>[{HAN}·]{{2,20}})[。.]?$"
+)
+# `2019-09-09 08:30 新华社`, `· 新华社`: an outlet's name beside the date, without a label.
+_UNLABELLED_SOURCE = re.compile(rf"^[·•・|丨\s]*(?P<source>[{HAN}]{{2,12}}(?:[-—][{HAN}]{{2,12}})?)$")
 # A credit closing the last paragraph: `…举行。（张巨峰）`, `（评论员 罗博 萧海川）`, `(文/图 刘玺东 易赛楠)`.
 _CLOSING_CREDIT = re.compile(
     rf"(?:^|(?<=[。！？!?”」…]))\s*[(（]\s*(?P<role>{ROLE}|文/图|图/文|文)?\s*[:：/]?\s*(?P<names>{_NAMES})\s*[)）]$"
@@ -206,11 +230,22 @@ def parse_meta_line(line: str, *, reference: date | None = None) -> MetaFields |
     text = line.strip()
     if not text or len(text) > _MAX_LINE:
         return None
+    credit = _NAME_SLASH_OUTLET.match(text)
+    if credit and is_outlet_name(credit["source"]):
+        names = split_names(credit["names"])
+        if names and all(looks_like_person(name) for name in names):
+            return MetaFields(source=credit["source"], authors=names)
+    sentence = _SOURCE_SENTENCE.match(text)
+    if sentence:
+        return MetaFields(source=sentence["source"])
     without_chrome = _CHROME_TOKEN.sub(" ", text)
     had_chrome = without_chrome != text
     labels = list(_LABEL.finditer(without_chrome))
     fields = MetaFields()
     lead = _clean_value(without_chrome[: labels[0].start()] if labels else without_chrome)
+    lead, fields.source = _outlet_after_date(lead)
+    if not labels and text[:1] in _OUTLET_MARKS and _UNLABELLED_SOURCE.match(lead) and is_outlet_name(lead):
+        return MetaFields(source=lead)
     supplied = _SUPPLIED.match(lead)
     if supplied:
         fields.source = supplied["source"]
@@ -230,14 +265,39 @@ def parse_meta_line(line: str, *, reference: date | None = None) -> MetaFields |
     return fields
 
 
+def _outlet_after_date(lead: str) -> tuple[str, str | None]:
+    """`2019-09-09 08:30 新华社` -> the date and the outlet, when the words after the date name one."""
+    found = parse_date(lead)
+    if found is None:
+        return lead, None
+    match = _DATE_THEN_REST.match(normalize_digits(lead))
+    if not match:
+        return lead, None
+    outlet = _UNLABELLED_SOURCE.match(match["rest"])
+    if outlet and is_outlet_name(outlet["source"]):
+        return match["date"], outlet["source"]
+    return lead, None
+
+
 def parse_byline(paragraph: str) -> Byline | None:
-    """Authors of a byline opening a paragraph (`本网讯(记者 杜娟 陆致吉)…`, `本报记者 鲁婷 肖中华`)."""
+    """Authors of a byline opening a paragraph (`本网讯(记者 杜娟 陆致吉)…`, `本报记者 鲁婷 肖中华`).
+
+    A dateline that names no reporter (`新京报讯 …`, `华龙网-新重庆客户端讯 …`) gives no authors,
+    but is not part of the paragraph either.
+    """
     text = paragraph.strip()
     match = _NEWS_BYLINE.match(text) or _LINE_BYLINE.match(text)
     if not match:
+        dateline = _DATELINE.match(text)
+        if dateline and is_outlet_name(dateline["medium"].split("-")[-1]) and text[dateline.end() :].strip():
+            return Byline(authors=[], rest=text[dateline.end() :].strip())
         return None
     names = split_names(match["names"])
     if not names:
+        return None
+    # `记者邹多为` runs role and name together; `记者见面会`, `作者简介` are words, not names.
+    run_together = "gap" in match.groupdict() and not match["gap"]
+    if run_together and (match["role"] in ("作者", "文") or not looks_like_person(names[0])):
         return None
     return Byline(authors=names, rest=text[match.end() :].strip())
 

@@ -12,11 +12,14 @@ import re
 
 ROLE = (
     r"(?:(?:本报|本台|本网|本刊|特约|见习|实习|首席|职工|融媒体?)?(?:记者|通讯员|评论员|撰稿人)"
-    r"|实习生|摄影|摄像)"
+    r"|(?:专栏|特约)作者|实习生|摄影|摄像)"
 )
+# CJK Unified Ideographs with Extension A: names like 刘䶮 use the rarer characters.
+HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _ROLE_PREFIX = re.compile(rf"^[\u4e00-\u9fff]{{0,6}}?{ROLE}")
-_NAME_SPLIT = re.compile(r"[\s、,，/;；]+")
-_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,5}$")
+_NAME_SPLIT = re.compile(r"[\s、,，/;；&＆]+")
+_NAME = re.compile(rf"^[{HAN}·]{{2,5}}$")
+_SINGLE = re.compile(rf"^[{HAN}]$")
 # Words of links and notes that follow a byline (`作者:余毅菁 返回富达,查看更多`, `记者陈智 整合`).
 _NOT_NAME = re.compile(
     r"查看|更多|返回|点击|阅读|原文|全文|分享|链接|网站|整理|整合|综合|编译|报道|转载|编辑"
@@ -40,10 +43,21 @@ _SURNAMES = frozenset(
 )
 
 
+def _join_spaced(tokens: list[str]) -> list[str]:
+    """`方 敏` typeset with a space between the characters is one two-character name."""
+    joined: list[str] = []
+    for token in tokens:
+        if joined and _SINGLE.match(token) and _SINGLE.match(joined[-1]):
+            joined[-1] += token
+        else:
+            joined.append(token)
+    return joined
+
+
 def split_names(value: str) -> list[str]:
-    """Personal names from `杜娟 陆致吉`, `王贤忠、李平` or `南都记者 余毅菁`; role words are dropped."""
+    """Personal names from `杜娟 陆致吉`, `王贤忠、李平`, `王乐文 方 敏` or `南都记者 余毅菁` (no roles)."""
     names = []
-    for token in _NAME_SPLIT.split(value):
+    for token in _join_spaced(_NAME_SPLIT.split(value)):
         part = _ROLE_PREFIX.sub("", token)
         if _NAME.match(part) and not _NOT_NAME.search(part) and part not in names:
             names.append(part)

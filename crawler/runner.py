@@ -28,11 +28,11 @@ from storage.db import make_engine, make_session_factory, upgrade
 from storage.repository import (
     KnownPage,
     SourceRef,
-    finish_crawl_run,
+    finish_crawl_runs,
     interrupt_dead_runs,
     known_pages,
     process_alive,
-    start_crawl_run,
+    start_crawl_runs,
 )
 
 
@@ -120,10 +120,8 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
         host, pid = socket.gethostname(), os.getpid()
         with sessions() as session, session.begin():
             interrupt_dead_runs(session, host, process_alive, now=started)
-            run_ids = {
-                s.name: start_crawl_run(session, SourceRef.from_config(s), now=started, pid=pid, host=host)
-                for s in sources
-            }
+            refs = [SourceRef.from_config(s) for s in sources]
+            run_ids = start_crawl_runs(session, refs, now=started, pid=pid, host=host)
             known: dict[str, dict[str, KnownPage]] = {s.name: known_pages(session, s.name) for s in sources}
 
         process = CrawlerProcess(scrapy_settings(config))
@@ -148,18 +146,16 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
             offsite_dropped=int(stats.get(DROPPED_STAT, 0)),
             extract_cpu_seconds=float(stats.get(EXTRACT_CPU_STAT, 0.0)),
         )
+        for source in sources:
+            source_stats = read_source_stats(stats, source.name)
+            history = SourceHistory.from_first_seen(page.first_seen for page in known[source.name].values())
+            health = decide_health(source_stats, history, finished)
+            report.sources.append(
+                SourceReport(source.name, source_stats, health, error_summary(source_stats))
+            )
         with sessions() as session, session.begin():
-            for source in sources:
-                source_stats = read_source_stats(stats, source.name)
-                history = SourceHistory.from_first_seen(
-                    page.first_seen for page in known[source.name].values()
-                )
-                health = decide_health(source_stats, history, finished)
-                error = error_summary(source_stats)
-                finish_crawl_run(
-                    session, run_ids[source.name], source_stats.to_json(), health, error, now=finished
-                )
-                report.sources.append(SourceReport(source.name, source_stats, health, error))
+            ends = [(run_ids[s.name], s.stats.to_json(), s.health, s.error) for s in report.sources]
+            finish_crawl_runs(session, ends, now=finished)
         return report
     finally:
         engine.dispose()

@@ -9,6 +9,7 @@ more precise), and the body is classified, placed and fingerprinted.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -30,6 +31,7 @@ from crawler.cleaning.noise import (
     truncation,
 )
 from crawler.cleaning.pinyin import repair_mirror_text
+from crawler.cleaning.prose import has_sentence, prose_chars
 from crawler.cleaning.script import fold_width
 from crawler.cleaning.title import is_original_title_line, is_series_line, is_title_like, split_title
 from crawler.dates import ParsedDate, parse_date
@@ -47,6 +49,13 @@ _BYLINE_PARAGRAPHS = 3
 # A credit line (author, editor) after this much body closes the article: what follows is the
 # site's (teasers of other stories, comment boxes, app promotions).
 _CREDIT_CLOSES_AFTER = 100
+# A closing marker (footer, `相关阅读`, a closing credit) ends the article only when less prose
+# follows it than precedes it, and less than this: old table layouts emit the footer or a nav line
+# before the body, and a marker followed by the article is not its end.
+_SUBSTANTIAL_PROSE = 200
+# The page-level guard: when the cleaned body keeps less than this share of the prose the HTML
+# stage found, cleaning went wrong, and the prose is kept as found.
+_MIN_PROSE_KEPT = 0.5
 # A line of brackets alone is what is left of a bracketed credit split over lines (`【责任编辑:…` / `】`).
 _BRACKETS_ONLY = re.compile(r"^[\[\]【】()（）{}〈〉「」『』]+$")
 
@@ -67,6 +76,8 @@ class _Reading:
     site_id_code: str | None = None
     captions: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
+    # For each body line, how many closing markers came before it.
+    segments: list[int] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     announced_length: int | None = None
 
@@ -98,7 +109,7 @@ def _merge_meta(into: MetaFields, found: MetaFields) -> None:
 
 
 def _chrome_line(line: str, reading: _Reading, *, in_tail: bool) -> tuple[bool, bool]:
-    """Handle a chrome line; returns (consumed, tail started)."""
+    """Handle a chrome line; returns (consumed, a closing marker)."""
     if is_spam_line(line):
         reading.flag("injected_spam")
         return True, in_tail
@@ -131,23 +142,27 @@ def _chrome_line(line: str, reading: _Reading, *, in_tail: bool) -> tuple[bool, 
 
 def _read_lines(text: str, hint_title: str | None) -> _Reading:
     reading = _Reading()
-    in_tail = False
+    segment = 0  # closing markers seen so far
     for raw in text.split("\n"):
         line = _BLANKS.sub(" ", raw).strip()
         if not line:
             continue
-        consumed, in_tail = _chrome_line(line, reading, in_tail=in_tail)
+        consumed, marker = _chrome_line(line, reading, in_tail=False)
+        segment += marker
         if consumed:
             continue
         meta = parse_meta_line(line)
         if meta is not None:
             _merge_meta(reading.meta, meta)
             closes = (meta.authors or meta.editor) and meta.published_at is None
-            in_tail = in_tail or bool(closes and sum(map(len, reading.body)) >= _CREDIT_CLOSES_AFTER)
+            segment += bool(closes and _segment_chars(reading, segment) >= _CREDIT_CLOSES_AFTER)
             continue
-        if in_tail or _BRACKETS_ONLY.match(line):
+        if _BRACKETS_ONLY.match(line):
             continue
-        if len(reading.body) < _BYLINE_PARAGRAPHS and (byline := parse_byline(line)):
+        # A byline standing alone on its line is one wherever it is; one that opens a paragraph
+        # (`本报讯（记者 …）…`) only in the first paragraphs, where later sentences are content.
+        byline = parse_byline(line)
+        if byline and (not byline.rest or len(reading.body) < _BYLINE_PARAGRAPHS):
             reading.byline_authors.extend(a for a in byline.authors if a not in reading.byline_authors)
             line = byline.rest
             if not line:
@@ -171,9 +186,45 @@ def _read_lines(text: str, hint_title: str | None) -> _Reading:
             reading.captions.append(line)
             continue
         reading.body.append(line)
+        reading.segments.append(segment)
+    _close(reading)
     if reading.body:
         reading.credit_authors = parse_closing_credit(reading.body[-1])
     return reading
+
+
+def _segment_chars(reading: _Reading, segment: int) -> int:
+    """Body characters read since the last closing marker."""
+    return sum(
+        len(line) for line, seen in zip(reading.body, reading.segments, strict=True) if seen == segment
+    )
+
+
+def _close(reading: _Reading) -> None:
+    """End the body at the first closing marker after a sentence that less prose follows than precedes.
+
+    A marker before any sentence, or one that substantial prose follows, stood before the body (a
+    footer or nav line that an old table layout puts first): it is read past, and what came before
+    it when no line of it ends a sentence was the page's header. The next marker is judged the same.
+    """
+    prose = [prose_chars(line) for line in reading.body]
+    before = passed = 0
+    sentences = False  # whether a line before the marker ends a sentence: then the body has begun
+    index = 0
+    while index < len(reading.body):
+        segment = reading.segments[index]
+        if segment > passed:
+            after = sum(prose[index:])
+            if sentences and after < max(_SUBSTANTIAL_PROSE, before):
+                del reading.body[index:], reading.segments[index:]
+                return
+            if not sentences:
+                del reading.body[:index], reading.segments[:index], prose[:index]
+                index = 0
+            passed = segment
+        before += prose[index]
+        sentences = sentences or has_sentence(reading.body[index])
+        index += 1
 
 
 def _context_reference(text: str) -> date | None:
@@ -201,8 +252,30 @@ def _published(hint: str | None, meta: ParsedDate | None, body: list[str]) -> tu
     return lead.iso, True  # an event date in the lead stands in for the publication date
 
 
+def _authors(hints: PageHints, reading: _Reading) -> list[str]:
+    """The people the text names (metadata line, byline, closing credit) first.
+
+    `<meta name="author">` is often the editor who uploaded the item (责编) or the site itself: it
+    stands in only when the text names nobody, and never when it names the editor.
+    """
+    named = list(dict.fromkeys([*reading.meta.authors, *reading.byline_authors, *reading.credit_authors]))
+    if named:
+        return named
+    editors = {hints.editor, reading.meta.editor} - {None}
+    return [name for name in hints.authors if not any(name in editor for editor in editors if editor)]
+
+
 def _is_document_sharing_url(url: str | None) -> bool:
     return bool(url) and mentions_document_sharing(urlsplit(url or "").hostname or "")
+
+
+def _prose_kept(body: list[str], prose: list[str]) -> float:
+    """The share of the prose lines' characters that the body still has (as a bag of characters)."""
+    want = Counter(ch for line in prose for ch in line if not ch.isspace())
+    if not want:
+        return 1.0
+    got = Counter(ch for line in body for ch in line if not ch.isspace())
+    return sum((got & want).values()) / sum(want.values())
 
 
 def extract_text_article(
@@ -212,13 +285,27 @@ def extract_text_article(
     hints: PageHints | None = None,
     topics: Mapping[str, Topic] | None = None,
 ) -> Article:
-    """Clean the plain text of a page into a record, merged with the HTML layer's hints."""
+    """Clean the plain text of a page into a record, merged with the HTML layer's hints.
+
+    Do no harm: the lines of `text` that read as prose are what the article is at the least. If
+    cleaning left less than half of them, the record keeps them as they were, flagged
+    `prose_restored`, rather than an empty or nav-only body.
+    """
     hints = hints or PageHints()
     text, converted = normalize_script(text)
     hint_title = split_title(hints.title).title if hints.title else None
+    if hint_title and (converted or is_traditional(hint_title)):
+        # The headline comes from markup, apart from the body: converted with it, or on its own.
+        hint_title = to_simplified(fold_width(hint_title))
     reading = _read_lines(text, hint_title)
     if reading.flags and "truncated" in reading.flags and reading.body:
         reading.body[-1] = _TRAILING_CUT.sub("", reading.body[-1])
+    prose = [
+        line for line in (_BLANKS.sub(" ", raw).strip() for raw in text.split("\n")) if prose_chars(line)
+    ]
+    if _prose_kept(reading.body, prose) < _MIN_PROSE_KEPT:
+        reading.body = prose
+        reading.flag("prose_restored")
     body_text = "\n".join(reading.body)
     title = hint_title or reading.title
     published_at, inferred = _published(hints.published_at, reading.meta.published_at, reading.body)
@@ -228,8 +315,7 @@ def extract_text_article(
         title=title,
         text=body_text,
         published_at=published_at,
-        authors=list(hints.authors)
-        or list(dict.fromkeys([*reading.meta.authors, *reading.byline_authors, *reading.credit_authors])),
+        authors=_authors(hints, reading),
         source=hints.source or reading.meta.source or reading.title_source,
         editor=hints.editor or reading.meta.editor,
         site_name=hints.site_name or reading.site_name,

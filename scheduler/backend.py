@@ -13,7 +13,7 @@ from countywatch.config import Config, ConfigError
 from scheduler.crawl_process import CrawlOutcome
 from scheduler.state import INTERRUPTED
 from storage.crawlruns import INITIAL_HEALTH
-from storage.models import Alert
+from storage.models import Alert, Source
 from storage.repository import SourceRef, finish_crawl_run, health_history, source_health, start_crawl_run
 
 # A crawl that ran out of time says something about the site; one stopped by the daemon does not.
@@ -51,7 +51,8 @@ class StorageBackend:
             open_ids = [run.id for run in runs if run.finished_at is None]
             if not runs:
                 open_ids = [start_crawl_run(session, _source_ref(config, source), now=started_at)]
-            current = next((row.health for row in source_health(session) if row.name == source), None)
+            # One row, not every source's health: a failed batch records hundreds of sources.
+            current = session.scalar(select(Source.health).where(Source.name == source))
             health = (current or INITIAL_HEALTH) if outcome.status == INTERRUPTED else FAILING
             for run_id in open_ids:
                 finish_crawl_run(session, run_id, stats, health, error)

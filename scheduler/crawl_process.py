@@ -1,7 +1,8 @@
 """Running one crawl in its own process, with a time limit and a clean stop.
 
 Scrapy's Twisted reactor cannot restart inside a process, so every crawl run is a child process
-(`countywatch crawl --config F --source NAME --json`). The child gets its own process group so a
+(`countywatch crawl --config F --source NAME [--source NAME ...] --json`): a batch of due sources,
+or one source when the daemon runs a process per source. The child gets its own process group so a
 Ctrl-C or a SIGTERM aimed at the daemon reaches only the daemon, which decides how the child ends:
 it finishes, runs out of time (terminated, then killed) or is interrupted by a stopping daemon after
 a grace period.
@@ -24,20 +25,26 @@ from typing import Any, TextIO
 
 from scheduler.state import FAILED, INTERRUPTED, OK, TIMED_OUT
 
-# (config path or None, source name) -> argv of the crawl child.
-CrawlCommand = Callable[[str | None, str], Sequence[str]]
+# (config path or None, the names of the sources to crawl) -> argv of the crawl child.
+CrawlCommand = Callable[[str | None, Sequence[str]], Sequence[str]]
 
 _POLL = 0.2  # seconds between checks of the time limit and the stop flag
 
 
-def default_crawl_command(config_path: str | None, source: str) -> list[str]:
-    """`countywatch crawl --config F --source NAME --json` with this interpreter."""
-    return _countywatch(config_path, ["crawl", "--source", source, "--json"])
+def _source_args(sources: Sequence[str]) -> list[str]:
+    if isinstance(sources, str):  # a str is a Sequence[str] too: one name, not its characters
+        raise TypeError("give the source names as a list")
+    return [arg for name in sources for arg in ("--source", name)]
 
 
-def enqueue_command(config_path: str | None, source: str) -> list[str]:
-    """`countywatch worker --enqueue --source NAME`: with `distributed:` set, the workers crawl."""
-    return _countywatch(config_path, ["worker", "--enqueue", "--source", source])
+def default_crawl_command(config_path: str | None, sources: Sequence[str]) -> list[str]:
+    """`countywatch crawl --config F --source A --source B ... --json` with this interpreter."""
+    return _countywatch(config_path, ["crawl", *_source_args(sources), "--json"])
+
+
+def enqueue_command(config_path: str | None, sources: Sequence[str]) -> list[str]:
+    """`countywatch worker --enqueue --source A ...`: one push for them all; the workers crawl."""
+    return _countywatch(config_path, ["worker", "--enqueue", *_source_args(sources)])
 
 
 def _countywatch(config_path: str | None, args: list[str]) -> list[str]:

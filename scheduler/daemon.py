@@ -1,7 +1,12 @@
 """The countywatch daemon: APScheduler jobs for crawls, digests and delivery retries.
 
 One `Daemon` owns one database (the daemon lock), one job ledger (`scheduler.state`) and one
-BackgroundScheduler. The main thread only waits for signals: SIGTERM/SIGINT stop (no new job starts;
+BackgroundScheduler. Crawls run in batches: one tick job takes the sources that are due by their
+own schedules (kept in the database, `scheduler.batch`) and crawls them in one process, so the job
+store holds a handful of jobs and a tick starts one process whatever the number of sources
+(`crawl.batch_size: 0` runs a job and a process per source instead).
+
+The main thread only waits for signals: SIGTERM/SIGINT stop (no new job starts;
 a running crawl gets `stop_grace` seconds to finish, then is interrupted and recorded so), SIGHUP
 reloads the configuration (validated first; a bad file is logged and the old one kept).
 """
@@ -28,6 +33,7 @@ from countywatch.config import Config, ConfigError, load_config, parse_duration,
 from countywatch.logging_setup import log_context
 from countywatch.metrics import DaemonMetrics, MetricsServer, report_entry
 from scheduler.backend import Backend
+from scheduler.batch import ScheduleStore
 from scheduler.crawl_process import (
     CrawlCommand,
     default_crawl_command,
@@ -37,11 +43,14 @@ from scheduler.crawl_process import (
 from scheduler.jobs import (
     CATCHUP_JOB_ID,
     RETRY_JOB_ID,
+    TICK_JOB_ID,
     JobSpec,
+    batched,
     build_job_specs,
     crawl_job_id,
     digest_job_id,
     resume_time,
+    tick_spec,
 )
 from scheduler.lock import DaemonLock
 from scheduler.snapshot import write_snapshot
@@ -97,13 +106,16 @@ class Daemon:
             executors[DELIVERY_EXECUTOR] = ThreadPoolExecutor(max_workers=self.config.notify.workers)
         self.scheduler = BackgroundScheduler(executors=executors, timezone="UTC")
         self.specs: dict[str, JobSpec] = {}
+        self.schedules = ScheduleStore(self.config.database_url)
+        self._source_specs: dict[str, JobSpec] = {}  # in batch mode: the schedules last synced
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._reload_requested = False
         self._stop_requested = False
         self._sync = threading.Lock()
-        self._running: set[str] = set()  # digest jobs executing now
+        self._running: set[str] = set()  # digest jobs and the batch tick executing now
         self._running_lock = threading.Lock()
+        self._tick_again = False  # set under _running_lock: sources were scheduled during a tick
         # The accepted configuration as the crawl children read it (written when the lock is held).
         self.snapshot_path: Path | None = None
 
@@ -116,6 +128,7 @@ class Daemon:
         """
         self.lock.acquire()
         try:
+            self.schedules.open()
             self.snapshot_path = write_snapshot(self.config)
             # Before any job starts: a bad metrics setting must not leave crawls running behind.
             self._start_metrics()
@@ -147,6 +160,7 @@ class Daemon:
             if self.metrics_server is not None:
                 self.metrics_server.stop()
                 self.metrics_server = None
+            self.schedules.close()
             self.lock.release()
             raise
         log.info("daemon started: %d job(s), config %s", len(self.specs), self.config_path or "(defaults)")
@@ -162,6 +176,7 @@ class Daemon:
             self.metrics_server.stop()
             self.metrics_server = None
         self.ledger.daemon_stopped(self.now())
+        self.schedules.close()
         self.lock.release()
         log.info("daemon stopped")
 
@@ -245,7 +260,15 @@ class Daemon:
         leaves the running jobs as they were.
         """
         with self._sync:
-            desired = {spec.id: spec for spec in build_job_specs(self.config)}
+            specs = build_job_specs(self.config)
+            rescheduled = False
+            if batched(self.config):
+                rescheduled = self._sync_schedules([spec for spec in specs if spec.kind == "crawl"])
+                specs = [spec for spec in specs if spec.kind != "crawl"] + [tick_spec(self.config)]
+            else:
+                self._sync_schedules([])  # no source is the tick's while each has its own job
+            had_tick = TICK_JOB_ID in self.specs
+            desired = {spec.id: spec for spec in specs}
             changed = {job_id: spec for job_id, spec in desired.items() if self.specs.get(job_id) != spec}
             prepared = {job_id: self._job_arguments(spec) for job_id, spec in changed.items()}
             for job_id in list(self.specs):
@@ -257,10 +280,44 @@ class Daemon:
                 self.scheduler.add_job(**prepared[job_id])
                 log.info("job %s: %s", "rescheduled" if job_id in self.specs else "added", job_id)
                 self.specs[job_id] = spec
+            if rescheduled and had_tick:
+                # A source added (or rescheduled) by a reload may be due now: look at once.
+                self.request_tick()
             self._note_next_runs()
 
+    def request_tick(self) -> None:
+        """Look for due sources now: run the tick at once, or have a running tick look again."""
+        with self._running_lock:
+            if TICK_JOB_ID in self._running:
+                self._tick_again = True
+                return
+        if not self._stopping.is_set():
+            self.scheduler.modify_job(TICK_JOB_ID, next_run_time=datetime.now(UTC))
+
+    def _sync_schedules(self, crawl_specs: list[JobSpec]) -> bool:
+        """Schedule the sources of these specs in the database; whether any schedule changed."""
+        wanted = {spec.id: spec for spec in crawl_specs}
+        changed = {spec.target for spec in crawl_specs if self._source_specs.get(spec.id) != spec}
+        sources = [self.config.source(spec.target) for spec in crawl_specs if spec.target is not None]
+        fresh = not self._source_specs
+        self.schedules.sync(
+            sources,
+            None if fresh else {name for name in changed if name is not None},
+            lambda name: self.ledger.record(crawl_job_id(name)).last_success_at,
+            self.now(),
+        )
+        for job_id in set(self._source_specs) - set(wanted):
+            log.info("source unscheduled: %s", job_id)
+        for job_id in set(wanted) - set(self._source_specs):
+            log.info("source scheduled: %s", job_id)
+        self._source_specs = wanted
+        return bool(changed)
+
     def _note_next_runs(self) -> None:
-        self.ledger.set_next_runs({job.id: job.next_run_time for job in self.scheduler.get_jobs()})
+        next_runs = {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
+        if self._source_specs:
+            next_runs.update({crawl_job_id(name): due for name, due in self.schedules.next_runs().items()})
+        self.ledger.set_next_runs(next_runs)
 
     def _job_arguments(self, spec: JobSpec) -> dict[str, Any]:
         """The keyword arguments of `scheduler.add_job` for this spec."""
@@ -275,6 +332,10 @@ class Daemon:
             next_run = resume_time(probe, last, now, schedule.interval_delta)
             func = self._crawl_job
             trigger = spec.trigger(self.config, start=next_run if schedule.interval_delta else None)
+        elif spec.kind == "tick":
+            func = self._tick_job
+            trigger = spec.trigger(self.config)
+            next_run = datetime.now(UTC)  # look for due sources at once, on the scheduler's clock
         elif spec.kind == "digest":
             func = self._digest_job
             trigger = spec.trigger(self.config)
@@ -282,7 +343,7 @@ class Daemon:
             func = self._retry_job
             trigger = spec.trigger(self.config)
         extra: dict[str, Any] = {"next_run_time": next_run} if next_run is not None else {}
-        if spec.kind != "crawl":
+        if spec.kind not in ("crawl", "tick"):  # crawls, batched or not, run in the crawls' pool
             extra["executor"] = self.delivery_executor
         return {
             "func": func,
@@ -320,45 +381,82 @@ class Daemon:
     def _crawl_job(self, source: str) -> None:
         if self._stopping.is_set():
             return
-        config = self.config
-        job_id = crawl_job_id(source)
+        self._crawl(self.config, [source], f"crawl-{_file_safe(source)}.log")
+
+    def _tick_job(self) -> None:
+        """Crawl the sources that are due, most overdue first, at most `crawl.batch_size`, in one process."""
+        if self._stopping.is_set():
+            return
+        with self._running_lock:
+            self._running.add(TICK_JOB_ID)
+        try:
+            # Batch after batch while sources are due: a backlog (every source at the first start,
+            # or sources that fell due during a long batch) is not left to wait for the next tick.
+            while not self._stopping.is_set():
+                config = self.config
+                names = self.schedules.take_due(config, self.now(), config.crawl.batch_size)
+                if names:
+                    self._crawl(config, names, "crawl-batch.log")
+                    continue
+                with self._running_lock:
+                    if not self._tick_again:  # else a reload scheduled sources meanwhile: look again
+                        self._running.discard(TICK_JOB_ID)
+                        break
+                    self._tick_again = False
+        finally:
+            with self._running_lock:
+                self._running.discard(TICK_JOB_ID)
+
+    def _crawl(self, config: Config, sources: list[str], log_name: str) -> None:
+        """One crawl process over `sources`; each source's outcome goes to the ledger and metrics."""
         run_id = uuid.uuid4().hex[:8]
         started = self.now()
-        with log_context(source=source, run_id=run_id):
-            self.ledger.started(job_id, started)
-            log.info("crawl started")
+        label = sources[0] if len(sources) == 1 else f"{len(sources)} sources"
+        with log_context(source=label, run_id=run_id):
+            self.ledger.started_many([crawl_job_id(name) for name in sources], started)
+            if len(sources) == 1:
+                log.info("crawl started")
+            else:
+                log.info("batch crawl of %d due sources started", len(sources))
             outcome = run_crawl(
-                self._crawl_argv(config, source),
+                self._crawl_argv(config, sources),
                 time_limit=parse_duration(config.crawl.time_limit).total_seconds(),
                 stop=self._stopping,
                 stop_grace=self.stop_grace,
                 kill_grace=self.kill_grace,
-                stderr_path=config.data_path / "logs" / f"crawl-{_file_safe(source)}.log",
+                stderr_path=config.data_path / "logs" / log_name,
             )
-            self.ledger.finished(job_id, outcome.status, self.now(), outcome.error)
-            self.metrics.observe_crawl(source, outcome.status, outcome.duration, outcome.report)
+            finished = self.now()
+            self.ledger.finished_many(
+                [(crawl_job_id(name), outcome.status, outcome.error) for name in sources], finished
+            )
+            for name in sources:
+                self.metrics.observe_crawl(name, outcome.status, outcome.duration, outcome.report)
             if outcome.status != OK:
-                self.backend.record_crawl(config, source, outcome, started)
+                for name in sources:
+                    self.backend.record_crawl(config, name, outcome, started)
                 log.warning("crawl %s after %.1fs: %s", outcome.status, outcome.duration, outcome.error)
-            else:
+            elif len(sources) == 1:
                 log.info(
                     "crawl finished in %.1fs%s",
                     outcome.duration,
-                    _summary(report_entry(outcome.report, source)),
+                    _summary(report_entry(outcome.report, sources[0])),
                 )
+            else:
+                log.info("batch crawl finished in %.1fs%s", outcome.duration, _batch_summary(outcome.report))
             self._refresh_gauges()
         if outcome.status == OK:
             self._kick_immediate_digests()
 
-    def _crawl_argv(self, config: Config, source: str) -> Sequence[str]:
+    def _crawl_argv(self, config: Config, sources: Sequence[str]) -> Sequence[str]:
         # The child reads the accepted configuration, never the operator's file, which may hold an
         # edit the daemon rejected.
         path = str(self.snapshot_path) if self.snapshot_path is not None else self.config_path
         if self.crawl_command is not None:
-            return self.crawl_command(path, source)
+            return self.crawl_command(path, sources)
         if config.distributed.redis_url or config.distributed.redis_url_env:
-            return enqueue_command(path, source)
-        return default_crawl_command(path, source)
+            return enqueue_command(path, sources)
+        return default_crawl_command(path, sources)
 
     def _refresh_gauges(self) -> None:
         self.metrics.set_health(self.backend.health())
@@ -424,6 +522,18 @@ def _summary(entry: Mapping[str, Any] | None) -> str:
     pages = int(entry.get("list_pages", 0)) + int(entry.get("articles_fetched", 0))
     new, changed, health = entry.get("new", 0), entry.get("changed", 0), entry.get("health")
     return f": {pages} pages, {new} new, {changed} changed, health {health}"
+
+
+def _batch_summary(report: Mapping[str, Any] | None) -> str:
+    """`: 120 sources, 3 new, 1 changed, 2 not ok` from a batch's crawl report."""
+    entries = report.get("sources") if report else None
+    if not isinstance(entries, list):
+        return ""
+    rows = [e for e in entries if isinstance(e, Mapping)]
+    new = sum(int(e.get("new", 0)) for e in rows)
+    changed = sum(int(e.get("changed", 0)) for e in rows)
+    unwell = sum(1 for e in rows if e.get("health") != "ok")
+    return f": {len(rows)} sources, {new} new, {changed} changed, {unwell} not ok"
 
 
 def _file_safe(name: str) -> str:

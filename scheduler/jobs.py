@@ -6,6 +6,7 @@ daemon turns each spec into an APScheduler job with the same defaults every time
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -17,11 +18,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from core.timezone import CHINA_TZ_NAME
 from countywatch.config import Config, Schedule, parse_digest_schedule, parse_duration
 
-JobKind = Literal["crawl", "digest", "retry"]
+JobKind = Literal["crawl", "tick", "digest", "retry"]
 
 # Digest times are read on the clock of the people receiving them.
 RETRY_JOB_ID = "deliveries:retry"
 CATCHUP_JOB_ID = "deliveries:catchup"
+# The batch tick: one job that crawls whatever sources are due (per-source schedules are data).
+TICK_JOB_ID = "crawls:tick"
 
 # How late a run may still start after its time (e.g. the machine was suspended); later ones are
 # dropped and reported as missed — coalescing means only one catch-up run happens anyway.
@@ -47,6 +50,9 @@ class JobSpec:
             return source_trigger(config.source(self.target).schedule, start=start)
         if self.kind == "digest":
             return digest_trigger(self.schedule, start=start)
+        if self.kind == "tick":
+            tick = parse_duration(config.crawl.tick).total_seconds()
+            return IntervalTrigger(seconds=tick, start_date=start, timezone="UTC")
         # Outbox retries are due on the scale of notify.retry.backoff (tens of seconds by default).
         every = parse_duration(config.notify.retry.every)
         return IntervalTrigger(seconds=every.total_seconds(), start_date=start, timezone=CHINA_TZ_NAME)
@@ -88,8 +94,45 @@ def digest_trigger(schedule: str, *, start: datetime | None = None) -> BaseTrigg
     return CronTrigger(day_of_week=weekday, hour=hour, minute=minute, timezone=CHINA_TZ_NAME)
 
 
+def batched(config: Config) -> bool:
+    """Whether the daemon crawls due sources in batches (one tick job) rather than one job each."""
+    return config.crawl.batch_size > 0
+
+
+def tick_spec(config: Config) -> JobSpec:
+    """The batch tick's job."""
+    return JobSpec(TICK_JOB_ID, "tick", None, f"every {config.crawl.tick}", CRAWL_MISFIRE_GRACE)
+
+
+def next_due(schedule: Schedule, after: datetime, rng: random.Random | None = None) -> datetime:
+    """When a source crawled at `after` is due again: one interval later, or the next cron time,
+    plus a random jitter of up to the schedule's `jitter`."""
+    jitter = (
+        timedelta(seconds=(rng or random).uniform(0, schedule.jitter_seconds))
+        if schedule.jitter_seconds
+        else timedelta(0)
+    )
+    interval = schedule.interval_delta
+    if interval is not None:
+        return after + interval + jitter
+    assert schedule.cron is not None
+    fire = CronTrigger.from_crontab(schedule.cron, timezone=schedule.timezone).get_next_fire_time(None, after)
+    assert fire is not None  # a five-field crontab always fires again
+    return fire + jitter
+
+
+def first_due(schedule: Schedule, last_success: datetime | None, now: datetime) -> datetime:
+    """When a source is first due once the daemon (re)starts: now if a run was missed, else on schedule."""
+    due = resume_time(source_trigger(schedule), last_success, now, schedule.interval_delta)
+    return due if due is not None else next_due(schedule, now)
+
+
 def build_job_specs(config: Config) -> list[JobSpec]:
-    """Every job the configuration asks for (disabled sources have none)."""
+    """Every job the configuration asks for (disabled sources have none).
+
+    The per-source crawl specs are the sources' schedules; in batch mode (`crawl.batch_size` > 0)
+    the daemon keeps them as data and runs one `tick_spec` job instead of one job each.
+    """
     specs = [
         JobSpec(
             id=crawl_job_id(source.name),

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -121,23 +122,33 @@ class JobLedger:
 
     def started(self, job_id: str, at: datetime) -> None:
         """Note that a run of `job_id` started."""
+        self.started_many([job_id], at)
+
+    def started_many(self, job_ids: Iterable[str], at: datetime) -> None:
+        """Note that runs of all these jobs started (one write of the file for a whole batch)."""
         with self._lock:
-            rec = self._state.jobs.setdefault(job_id, JobRecord())
-            rec.last_started = at.isoformat()
+            for job_id in job_ids:
+                rec = self._state.jobs.setdefault(job_id, JobRecord())
+                rec.last_started = at.isoformat()
             self._save()
 
     def finished(self, job_id: str, status: str, at: datetime, error: str | None = None) -> None:
         """Note how a run of `job_id` ended."""
+        self.finished_many([(job_id, status, error)], at)
+
+    def finished_many(self, ends: Iterable[tuple[str, str, str | None]], at: datetime) -> None:
+        """Note how runs ended, as (job id, status, error), with one write of the file."""
         with self._lock:
-            rec = self._state.jobs.setdefault(job_id, JobRecord())
-            rec.last_finished = at.isoformat()
-            rec.last_status = status
-            rec.last_error = error
-            rec.runs += 1
-            if status == OK:
-                rec.last_success = at.isoformat()
-            else:
-                rec.failures += 1
+            for job_id, status, error in ends:
+                rec = self._state.jobs.setdefault(job_id, JobRecord())
+                rec.last_finished = at.isoformat()
+                rec.last_status = status
+                rec.last_error = error
+                rec.runs += 1
+                if status == OK:
+                    rec.last_success = at.isoformat()
+                else:
+                    rec.failures += 1
             self._save()
 
     def event(self, job_id: str, kind: str, message: str, at: datetime) -> None:

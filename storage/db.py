@@ -147,6 +147,51 @@ def missing_sqlite_file(url: str) -> str | None:
     return path
 
 
+def _sqlite_read_only_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # Belt and braces over mode=ro: even a statement that slipped through could not write.
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def make_read_only_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine that cannot write: SQLite opened with mode=ro, PostgreSQL read-only transactions."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "").resolve()
+        # The sqlite3 module takes a URI only with uri=true; mode=ro makes the file itself read-only.
+        ro_url = parsed.set(database=f"file:{path}?mode=ro", query={"uri": "true"})
+        engine = create_engine(ro_url, json_serializer=_json_dumps, **kwargs)
+        event.listen(engine, "connect", _sqlite_read_only_on_connect)
+        event.listen(engine, "begin", _sqlite_begin_deferred)
+        return engine
+    given = parsed.query.get("options")
+    # No JIT: the web's queries are short, and compiling them costs more than it saves (tens of ms).
+    ours = ["-c default_transaction_read_only=on", "-c jit=off"]
+    options = " ".join([*([given] if isinstance(given, str) else given or ()), *ours])
+    ro = parsed.update_query_dict({"options": options})
+    return create_engine(ro, json_serializer=_json_dumps, pool_pre_ping=True, **kwargs)
+
+
+def open_read_only(url: str) -> Engine:
+    """A read-only engine on a database that exists and is migrated; StorageError otherwise."""
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        raise StorageError(f"database file {missing} does not exist: run `countywatch db upgrade`")
+    engine = make_read_only_engine(url)
+    try:
+        require_current(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StorageError(f"cannot read database {display_url(url)}: {error_reason(exc)}") from None
+    except StorageError:
+        engine.dispose()
+        raise
+    return engine
+
+
 def open_existing(url: str, *, read_only: bool = False) -> Engine:
     """An engine on a database that exists and is migrated; StorageError (one line) otherwise."""
     missing = missing_sqlite_file(url)

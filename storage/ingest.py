@@ -38,6 +38,7 @@ from storage.neardup import (
 )
 from storage.outbox import add_alert
 from storage.rules import RecheckPolicy, SourceRef, default_topics, kind_rank, may_alert
+from storage.search import index_article, search_document
 
 Outcome = Literal["new", "duplicate", "changed", "unchanged"]
 # Article.to_json keys kept in their own columns; the rest go to Article.extra.
@@ -269,6 +270,7 @@ def _add_new(
     session.add(row)
     session.flush()
     session.add(_version(row, 1, "", now))
+    index_article(session, row.id, search_document(row.title, row.text))
     if article.attachments:
         store_attachments(
             session,
@@ -398,6 +400,7 @@ def _new_version(
     row.version += 1
     row.last_changed = now
     session.add(_version(row, row.version, change.as_text(), now))
+    index_article(session, row.id, search_document(row.title, row.text))
     alert_ids: list[int] = []
     if alertable:
         payload = {

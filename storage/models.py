@@ -88,6 +88,7 @@ class Source(Base):
     __tablename__ = "sources"
     __table_args__ = (
         UniqueConstraint("name"),
+        Index(None, "next_due_at"),
         CheckConstraint(_in("health", HEALTH_STATES), name="health"),
     )
 
@@ -97,6 +98,9 @@ class Source(Base):
     health: Mapped[Label | None]
     health_changed_at: Mapped[Timestamp | None]
     last_run_at: Mapped[Timestamp | None]
+    # When the daemon's tick crawls it next (from its schedule); None: not scheduled (disabled,
+    # removed from the configuration, or no daemon has scheduled it yet).
+    next_due_at: Mapped[Timestamp | None]
     created_at: Mapped[Timestamp]
 
 
@@ -129,6 +133,10 @@ class Article(Base):
         Index(None, "content_hash"),
         Index(None, "source_id", "next_check_at"),
         Index(None, "story_id"),
+        # Newest first is how every list (web page, API cursor, `countywatch articles`) reads them.
+        Index(None, "first_seen", "id"),
+        # Per-source counts and weekly chart (/sources), a source's newest articles: index only.
+        Index(None, "source_id", "first_seen", "status"),
         CheckConstraint(_in("status", ARTICLE_STATUSES), name="status"),
     )
 
@@ -249,6 +257,7 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("key"),
         Index(None, "created_at"),
+        Index(None, "story_id"),  # a story's page lists its alerts
         CheckConstraint(_in("kind", ALERT_KINDS), name="kind"),
     )
 

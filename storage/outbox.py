@@ -122,13 +122,32 @@ def alerts_by_id(session: Session, alert_ids: Iterable[int]) -> list[DigestAlert
     return _digest_alerts(session, Alert.id.in_(ids)) if ids else []
 
 
-def _digest_alerts(session: Session, *conditions: ColumnElement[bool]) -> list[DigestAlert]:
+def recent_alerts(
+    session: Session,
+    *,
+    kinds: Sequence[str] = CONTENT_KINDS,
+    before: tuple[datetime, int] | None = None,
+    limit: int = 200,
+) -> list[DigestAlert]:
+    """Up to `limit` alerts of these kinds, newest first, older than `before` (created_at, id)."""
+    conditions: list[ColumnElement[bool]] = [Alert.kind.in_(list(kinds))]
+    if before is not None:
+        at, alert_id = before
+        conditions.append(or_(Alert.created_at < at, and_(Alert.created_at == at, Alert.id < alert_id)))
+    return _digest_alerts(session, *conditions, newest_first=True, limit=limit)
+
+
+def _digest_alerts(
+    session: Session, *conditions: ColumnElement[bool], newest_first: bool = False, limit: int | None = None
+) -> list[DigestAlert]:
+    order = (Alert.created_at.desc(), Alert.id.desc()) if newest_first else (Alert.created_at, Alert.id)
     stmt = (
         select(Alert, Article, Source.name, Source.kind)
         .outerjoin(Article, Article.id == Alert.article_id)
         .outerjoin(Source, Source.id == Alert.source_id)
         .where(*conditions)
-        .order_by(Alert.created_at, Alert.id)
+        .order_by(*order)
+        .limit(limit)
     )
     return [
         DigestAlert(

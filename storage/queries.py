@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, cast, exists, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from storage import search
 from storage.models import Article, ArticleAttachment, AttachmentFile, Source
 
 _BATCH = 200
@@ -19,13 +21,16 @@ _BATCH = 200
 class ArticleFilter:
     """Which stored articles to list; every field narrows the selection."""
 
-    search: str | None = None  # in title, text or the text of an attachment
+    search: str | None = None  # terms in title or text (the search index), or in an attachment's text
     source: str | None = None  # configured source name
     region: str | None = None  # part of the region, e.g. 镇坪县
     category: str | None = None  # category label, e.g. 招生入学
     status: str | None = None  # active | withdrawn
     since: date | None = None  # published on or after (first seen, when the date is unknown)
+    until: date | None = None  # published on or before (first seen, when the date is unknown)
     limit: int | None = None
+    # Keyset pagination: only articles after this (first_seen, id) in newest-first order.
+    after: tuple[datetime, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,55 +80,120 @@ def article_record(row: Article) -> dict[str, Any]:
     return record
 
 
-def iter_articles(session: Session, filters: ArticleFilter) -> Iterator[StoredArticle]:
-    """Stored articles matching `filters`, newest first, streamed in batches."""
-    stmt = select(Article, Source.name).join(Source, Source.id == Article.source_id)
-    if filters.search:
-        # Words only in an attachment (附件) count too: the 岗位表 is often the whole notice.
-        in_attachment = (
-            select(ArticleAttachment.article_id)
-            .join(AttachmentFile, AttachmentFile.sha256 == ArticleAttachment.sha256)
-            .where(AttachmentFile.text.contains(filters.search, autoescape=True))
+def _has_category(dialect: str, label: str) -> ColumnElement[bool]:
+    """Article.categories (a JSON list) holds `label`."""
+    if dialect == "postgresql":
+        return cast(Article.categories, JSONB).contains([label])
+    element = func.json_each(Article.categories).table_valued("value")
+    return exists(select(1).select_from(element).where(element.c.value == label))
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def article_query(session: Session, filters: ArticleFilter) -> Select[Article, str]:
+    """(article, source name) of the articles matching `filters`, newest first seen first.
+
+    With a limit, the matching ids are found first and only those rows are read: ordering ids on
+    the (first_seen, id) index is cheap, ordering thousands of whole rows (text included) is not.
+    """
+    dialect = session.get_bind().dialect.name
+    chosen = search.plan(session, filters.search) if filters.search else None
+    rows = select(Article, Source.name).join(Source, Source.id == Article.source_id)
+
+    def found(article_id: Any) -> ColumnElement[bool] | None:
+        return _search(chosen, filters.search or "", article_id) if chosen is not None else None
+
+    if filters.limit is None:
+        return _matching(rows, dialect, filters, found(Article.id))
+    if chosen is not None and chosen.scanned and dialect == "postgresql":
+        # PostgreSQL guesses that few articles match a per-row check and would sort them all;
+        # OFFSET 0 keeps the newest-first index scan intact, the checks then stop at a page.
+        newest = (
+            _matching(select(Article.id, Article.first_seen), dialect, filters, None).offset(0).subquery()
         )
-        stmt = stmt.where(
-            or_(
-                Article.title.contains(filters.search, autoescape=True),
-                Article.text.contains(filters.search, autoescape=True),
-                Article.id.in_(in_attachment),
-            )
+        ids = (
+            select(newest.c.id, newest.c.first_seen)
+            .where(_search(chosen, filters.search or "", newest.c.id))
+            .order_by(newest.c.first_seen.desc(), newest.c.id.desc())
         )
+    else:
+        ids = _matching(select(Article.id, Article.first_seen), dialect, filters, found(Article.id))
+    page = ids.limit(filters.limit).subquery()
+    return rows.where(Article.id.in_(select(page.c.id))).order_by(
+        Article.first_seen.desc(), Article.id.desc()
+    )
+
+
+def _search(chosen: search.SearchPlan, query: str, article_id: Any) -> ColumnElement[bool]:
+    """The search's condition on an article id: its document matches, or one of its attachments."""
+    # Words only in an attachment (附件) count too: the 岗位表 is often the whole notice.
+    in_attachment = (
+        select(ArticleAttachment.article_id)
+        .join(AttachmentFile, AttachmentFile.sha256 == ArticleAttachment.sha256)
+        .where(AttachmentFile.text.contains(query, autoescape=True))
+    )
+    return or_(chosen.condition(article_id), article_id.in_(in_attachment))
+
+
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
+
+
+def _matching(stmt: S, dialect: str, filters: ArticleFilter, found: ColumnElement[bool] | None) -> S:
+    """The statement narrowed by `filters` (`found`: the search condition) and ordered newest first."""
+    if found is not None:
+        stmt = stmt.where(found)
     if filters.source:
-        stmt = stmt.where(Source.name == filters.source)
+        stmt = stmt.where(Article.source_id.in_(select(Source.id).where(Source.name == filters.source)))
     if filters.region:
         stmt = stmt.where(Article.region.contains(filters.region, autoescape=True))
+    if filters.category:
+        stmt = stmt.where(_has_category(dialect, filters.category))
     if filters.status:
         stmt = stmt.where(Article.status == filters.status)
     if filters.since:
-        start = datetime.combine(filters.since, time(), tzinfo=UTC)
         stmt = stmt.where(
             or_(
                 Article.published_at >= filters.since.isoformat(),
-                and_(Article.published_at.is_(None), Article.first_seen >= start),
+                and_(Article.published_at.is_(None), Article.first_seen >= _day_start(filters.since)),
             )
         )
-    stmt = stmt.order_by(Article.first_seen.desc(), Article.id.desc()).execution_options(yield_per=_BATCH)
-    emitted = 0
-    for row, source_name in session.execute(stmt):
-        # Categories are a JSON list; matching them in Python keeps the query portable.
-        if filters.category and filters.category not in row.categories:
-            continue
-        yield StoredArticle(
-            article_record(row),
-            row.id,
-            source_name,
-            row.story_id,
-            row.status,
-            row.first_seen,
-            row.last_changed,
-            row.version,
+    if filters.until:
+        # Published dates are ISO text: everything of the day sorts below the next day's date.
+        next_day = filters.until + timedelta(days=1)
+        stmt = stmt.where(
+            or_(
+                Article.published_at < next_day.isoformat(),
+                and_(Article.published_at.is_(None), Article.first_seen < _day_start(next_day)),
+            )
         )
+    if filters.after:
+        seen, article_id = filters.after
+        stmt = stmt.where(
+            or_(Article.first_seen < seen, and_(Article.first_seen == seen, Article.id < article_id))
+        )
+    return stmt.order_by(Article.first_seen.desc(), Article.id.desc())
+
+
+def stored_article(row: Article, source_name: str) -> StoredArticle:
+    """The record `countywatch articles` prints for a row."""
+    return StoredArticle(
+        article_record(row),
+        row.id,
+        source_name,
+        row.story_id,
+        row.status,
+        row.first_seen,
+        row.last_changed,
+        row.version,
+    )
+
+
+def iter_articles(session: Session, filters: ArticleFilter) -> Iterator[StoredArticle]:
+    """Stored articles matching `filters`, newest first, streamed in batches."""
+    stmt = article_query(session, filters).execution_options(yield_per=_BATCH)
+    for row, source_name in session.execute(stmt):
+        yield stored_article(row, source_name)
         # Rows already printed need not stay in the session: an export holds one batch at a time.
         session.expunge(row)
-        emitted += 1
-        if filters.limit is not None and emitted >= filters.limit:
-            return

@@ -10,6 +10,7 @@ from storage.crawlruns import (
     CrawlRunRow,
     SourceHealthRow,
     finish_crawl_run,
+    finish_crawl_runs,
     health_history,
     interrupt_dead_runs,
     latest_runs,
@@ -17,6 +18,7 @@ from storage.crawlruns import (
     run_status,
     source_health,
     start_crawl_run,
+    start_crawl_runs,
 )
 from storage.ingest import (
     IngestResult,
@@ -71,6 +73,7 @@ __all__ = [
     "due_deliveries",
     "ensure_deliveries",
     "finish_crawl_run",
+    "finish_crawl_runs",
     "health_history",
     "ingest_article",
     "interrupt_dead_runs",
@@ -89,4 +92,5 @@ __all__ = [
     "source_health",
     "source_row",
     "start_crawl_run",
+    "start_crawl_runs",
 ]

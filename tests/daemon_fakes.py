@@ -6,7 +6,7 @@ import json
 import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -51,17 +51,20 @@ class RecordingBackend:
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()]
 
 
-def fake_crawl_command(folder: Path, *, reads_config: bool = False) -> Callable[[str | None, str], list[str]]:
+def fake_crawl_command(
+    folder: Path, *, reads_config: bool = False
+) -> Callable[[str | None, Sequence[str]], list[str]]:
     """A crawl command running tests/fake_crawl.py with its behaviour files in `folder`.
 
-    `reads_config`: first read the configuration file the daemon hands the child, as a real crawl
-    does (tests/fake_crawl_config.py), and fail as it would on a bad one.
+    The sources of one crawl process travel as one comma-joined argument. `reads_config`: first
+    read the configuration file the daemon hands the child, as a real crawl does
+    (tests/fake_crawl_config.py), and fail as it would on a bad one.
     """
 
-    def command(config_path: str | None, source: str) -> list[str]:
+    def command(config_path: str | None, sources: Sequence[str]) -> list[str]:
         if reads_config and config_path is not None:
-            return [sys.executable, str(FAKE_CRAWL_CONFIG), str(folder), source, config_path]
-        return [sys.executable, str(FAKE_CRAWL), str(folder), source]
+            return [sys.executable, str(FAKE_CRAWL_CONFIG), str(folder), ",".join(sources), config_path]
+        return [sys.executable, str(FAKE_CRAWL), str(folder), ",".join(sources)]
 
     return command
 

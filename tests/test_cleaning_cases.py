@@ -22,8 +22,15 @@ from crawler.cleaning.pinyin import (
     repair_gbk_debris,
     repair_mirror_text,
 )
+from crawler.cleaning.prose import prose_chars
 from crawler.cleaning.script import fold_width
-from crawler.cleaning.title import is_original_title_line, is_series_line, is_title_like, split_title
+from crawler.cleaning.title import (
+    is_original_title_line,
+    is_outlet_name,
+    is_series_line,
+    is_title_like,
+    split_title,
+)
 from tests.yaml_cases import load_cases, plain
 
 
@@ -139,3 +146,13 @@ def test_is_series_line(value: str, expected: Any) -> None:
 @pytest.mark.parametrize(("value", "expected"), load_cases("is_original_title_line"))
 def test_is_original_title_line(value: str, expected: Any) -> None:
     _check(is_original_title_line, value, expected)
+
+
+@pytest.mark.parametrize(("value", "expected"), load_cases("prose_chars"))
+def test_prose_chars(value: str, expected: Any) -> None:
+    _check(prose_chars, value, expected)
+
+
+@pytest.mark.parametrize(("value", "expected"), load_cases("is_outlet_name"))
+def test_is_outlet_name(value: str, expected: Any) -> None:
+    _check(is_outlet_name, value, expected)

@@ -145,7 +145,7 @@ def test_sighup_adds_a_new_source_and_a_bad_file_keeps_the_running_config(tmp_pa
     _write_config(config, tmp_path, ["a", "b"])
     daemon.signal(signal.SIGHUP)
     wait_for(lambda: "end" in " ".join(runs(tmp_path, "b")), what="the new source to be crawled")
-    assert daemon.logged("job added: crawl:b")
+    assert daemon.logged("source scheduled: crawl:b")
 
     config.write_text(config.read_text() + "surprise: 1\n", encoding="utf-8")
     daemon.signal(signal.SIGHUP)
@@ -157,7 +157,7 @@ def test_sighup_adds_a_new_source_and_a_bad_file_keeps_the_running_config(tmp_pa
 
     _write_config(config, tmp_path, ["b"])
     daemon.signal(signal.SIGHUP)
-    wait_for(lambda: daemon.logged("job removed: crawl:a"), what="the removed source's job to go")
+    wait_for(lambda: daemon.logged("source unscheduled: crawl:a"), what="the removed source to go")
     daemon.signal(signal.SIGTERM)
     assert daemon.wait() == 0
 

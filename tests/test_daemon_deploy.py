@@ -153,15 +153,16 @@ def compose():
 
 
 def test_compose_has_the_services(compose):
-    assert set(compose["services"]) == {"postgres", "redis", "migrate", "scheduler", "worker-1", "worker-2"}
+    assert set(compose["services"]) == {"postgres", "redis", "migrate", "scheduler", "worker"}
+    # More workers: `docker compose up --scale worker=N`; two by default.
+    assert compose["services"]["worker"]["deploy"]["replicas"] == 2
     assert compose["services"]["postgres"]["image"].startswith("postgres:")
     assert compose["services"]["redis"]["image"].startswith("redis:")
 
 
 @pytest.mark.parametrize(
     ("service", "command"),
-    [("migrate", ["db", "upgrade"]), ("scheduler", ["run", "--log-json"]), ("worker-1", ["worker"]),
-     ("worker-2", ["worker"])],
+    [("migrate", ["db", "upgrade"]), ("scheduler", ["run", "--log-json"]), ("worker", ["worker"])],
 )  # fmt: skip
 def test_compose_services_run_the_right_commands(compose, service, command):
     spec = compose["services"][service]
@@ -174,7 +175,7 @@ def test_compose_services_run_the_right_commands(compose, service, command):
 
 
 def test_compose_starts_the_daemon_after_migrations(compose):
-    for name in ("scheduler", "worker-1", "worker-2"):
+    for name in ("scheduler", "worker"):
         assert compose["services"][name]["depends_on"]["migrate"] == {
             "condition": "service_completed_successfully"
         }

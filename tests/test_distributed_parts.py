@@ -212,3 +212,23 @@ def test_each_cycle_starts_the_spiders_bookkeeping_afresh() -> None:
     # An entry of an older cycle does not reset the newer one's bookkeeping.
     assert spider.request_from_entry({**listing, "cycle": 1}) is None
     assert spider.request_from_entry({**article, "source": "elsewhere", "cycle": 3}) is None
+
+
+def test_an_advertised_feed_is_shared_among_workers_once_per_cycle() -> None:
+    # Every page of a list advertises the same feed and different workers read those pages: the
+    # feed goes through the shared seen filter, keyed by its cycle so the next cycle reads it again.
+    source = config_from_dict({"sources": [SOURCE]}).sources[0]
+    workers = []
+    for name in ("w1", "w2"):
+        crawler = get_crawler(DistributedSpider, {"COUNTYWATCH_WORKER_ID": name})
+        workers.append(DistributedSpider.from_crawler(crawler, sources=[source]))
+    feed = "http://www.zhenping.gov.cn/col/col1/rss.xml"
+    keys = []
+    for spider in workers:  # each read a page of the list advertising the feed
+        (request,) = spider._advertised_feed_requests(source, [feed])
+        assert request.dont_filter is False and request.url == feed
+        request.meta[META_CYCLE] = 7  # what the claim tracker stamps on a child request
+        keys.append(spider.seen_key(request))
+    assert keys[0] == keys[1]
+    request.meta[META_CYCLE] = 8
+    assert spider.seen_key(request) != keys[0]

@@ -6,13 +6,26 @@ diff; review it before committing.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.golden import CHECKED_FIELDS, TEXT_CHECKS, Case, cases, mismatches, record
+from tests.golden import (
+    CHECKED_FIELDS,
+    TEXT_CHECKS,
+    Case,
+    dev_cases,
+    held_out_cases,
+    is_held_out,
+    labelled_cases,
+    mismatches,
+    record,
+    updated_expectations,
+)
 
-CASES = cases()
+CASES = labelled_cases()
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +47,15 @@ def test_enough_golden_pages() -> None:
     assert all(set(case.expected()) >= {"title", "page_kind", "gold_text"} for case in CASES)
 
 
+def test_held_out_split_is_by_name_and_splits_the_pages() -> None:
+    # The split depends on the name only: a case cannot move between halves when it is relabelled.
+    assert [is_held_out(case.name) for case in CASES] == [case.held_out for case in CASES]
+    assert is_held_out("traf_hebei_play") is False and is_held_out("list_tieba") is True
+    dev, held = dev_cases(), held_out_cases()
+    assert {case.name for case in dev} | {case.name for case in held} == {case.name for case in CASES}
+    assert len(dev) >= len(CASES) // 4 and len(held) >= len(CASES) // 4
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_golden_page(records: dict[str, dict[str, Any]], case: Case) -> None:
     gaps = case.expected().get("known_gaps", {})
@@ -50,3 +72,23 @@ def test_known_gaps_are_still_gaps(records: dict[str, dict[str, Any]], case: Cas
     failing = {name for name, _ in mismatches(case, cached_record(records, case))}
     closed = sorted(set(gaps) - failing)
     assert not closed, f"known gaps now pass, remove them from known_gaps: {closed}"
+
+
+def test_update_never_writes_gold_text(tmp_path: Path) -> None:
+    case = Case("some_case", tmp_path)
+    (tmp_path / "expected.json").write_text(
+        json.dumps({"title": "旧标题", "gold_text": "手写的正文。", "known_gaps": {}}), encoding="utf-8"
+    )
+    new = updated_expectations(case, {"title": "新标题", "text": "程序输出的正文。"})
+    assert new["title"] == "新标题"
+    assert new["gold_text"] == "手写的正文。"
+
+
+def test_text_check_compares_the_whole_gold_text(tmp_path: Path) -> None:
+    case = Case("some_case", tmp_path)
+    gold = "第一段正文，讲述事情的起因。\n第二段正文，讲述事情的经过。\n第三段正文，讲述事情的结果。"
+    (tmp_path / "expected.json").write_text(json.dumps({"gold_text": gold}), encoding="utf-8")
+    # Same first and last line, the middle paragraph lost: the old edge check would pass.
+    lost_middle = "第一段正文，讲述事情的起因。\n第三段正文，讲述事情的结果。"
+    assert [check for check, _ in mismatches(case, {"text": lost_middle})] == ["text_f1"]
+    assert mismatches(case, {"text": gold}) == []

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import lxml.html
 
-from crawler.page.infoline import find_editor_line, find_footer_facts, find_info_line, with_date_line
+from crawler.metaline import parse_meta_line
+from crawler.page.infoline import (
+    find_author_names,
+    find_editor_line,
+    find_footer_facts,
+    find_info_line,
+    with_date_line,
+)
 from crawler.page.meta import read_meta_tags
 
 HANWEB_HEAD = """
@@ -148,3 +155,58 @@ def test_editor_credit_from_tail_text() -> None:
 def test_no_editor_credit_inside_a_sentence() -> None:
     body = "<p>本报编辑：张三同志在会上发言，强调要做好教育工作。</p>"
     assert find_editor_line(tree_of("", body)) is None
+
+
+def test_editor_credits_of_many_forms() -> None:
+    forms = {
+        "(责编：胡永秋、杨光宇)": "责编：胡永秋、杨光宇",
+        "[责任编辑：杜智 PX209]": "责任编辑：杜智",
+        "责编：黄忆南 PN269": "责编：黄忆南",
+        "编辑：赵敏 校对：孙磊": "编辑：赵敏",
+        "责任编辑：刘䶮": "责任编辑：刘䶮",
+    }
+    for credit, expected in forms.items():
+        assert find_editor_line(tree_of("", f"<p>正文。</p><div>{credit}</div>")) == expected
+
+
+def test_publication_date_in_a_table_cell_of_an_old_page() -> None:
+    body = """<table><tr><td>发布日期：</td><td>2005-3-11 12:12</td><td>点击数：</td><td>235</td></tr></table>
+      <p>正文。</p>"""
+    assert info_lines(body)[0].startswith("发布日期：2005-3-11 12:12")
+
+
+def test_month_first_date_of_an_old_asp_page() -> None:
+    body = "<p>正文。</p><div>更新时间：7/5/2005 9:23:57 PM</div>"
+    assert info_lines(body) == ["更新时间：7/5/2005 9:23:57 PM"]
+
+
+def test_the_outlet_printed_beside_the_date_comes_with_it() -> None:
+    body = """<h1>标题</h1><div class="date-source"><span class="date">2019年09月07日 04:04</span>
+      <a class="source" href="http://bjrb.example.cn/">北京日报</a></div><p>正文。</p>"""
+    assert info_lines(body) == ["2019年09月07日 04:04 北京日报"]
+
+
+def test_a_word_beside_the_date_that_names_no_outlet_stays_out() -> None:
+    body = """<h1>标题</h1><div><span class="time">2019-05-17 09:20</span><span>图片新闻</span></div>"""
+    assert info_lines(body) == ["2019-05-17 09:20"]
+
+
+def test_the_author_element_of_the_template_names_the_author() -> None:
+    body = """<div class="author-txt"><p class="author-name">八卦大相公</p>
+      <span>发布时间：01-14 17:58</span></div><p>正文。</p>
+      <div class="comment"><span class="author">网友甲</span></div>"""
+    assert find_author_names(tree_of("", body)) == ["八卦大相公"]
+
+
+def test_an_organisation_in_the_author_element_is_no_author() -> None:
+    body = """<span class="author">县教育局</span><p>正文。</p>"""
+    assert find_author_names(tree_of("", body)) == []
+
+
+def test_an_info_bar_styled_as_a_list_is_one_metadata_line() -> None:
+    body = """<h1>标题</h1>
+      <ul class="info"><li>2019-09-09 08:30</li><li>来源：新华社</li><li>浏览：12</li></ul><p>正文。</p>"""
+    (line,) = info_lines(body)
+    fields = parse_meta_line(line)
+    assert fields is not None and fields.source == "新华社"
+    assert fields.published_at is not None and fields.published_at.iso == "2019-09-09T08:30:00+08:00"

@@ -9,7 +9,13 @@ import pytest
 
 from crawler.article import Attachment
 from crawler.page.attachments import find_attachments
-from crawler.page.content import extract_main_content, find_cms_container, find_summary
+from crawler.page.content import (
+    MainContent,
+    choose_content,
+    extract_main_content,
+    find_cms_container,
+    find_summary,
+)
 from crawler.page.listing import is_list_page
 
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
@@ -137,3 +143,88 @@ def test_summary_block_that_the_description_does_not_confirm_is_ignored() -> Non
     tree = tree_of(SUMMARY_PAGE)
     assert find_summary(tree, "湘潭市教育局网站，发布教育新闻和通知公告。") == []
     assert find_summary(tree, None) == []
+
+
+def test_a_short_news_item_ringed_by_related_links_is_an_article() -> None:
+    # About a hundred characters of news between two related-link blocks, no CMS evidence.
+    related = column_page(12).split("<body>")[1].split("</body>")[0]
+    item = (
+        "6月3日上午，县教育局召开全县中小学安全工作会议，部署暑期学生安全教育工作。"
+        "会议要求各校落实防溺水责任，开展一次隐患大排查，并通过家长会提醒家长履行监护责任。"
+    )
+    page = (
+        f"<html><body><div class='related'>{related}</div><div class='main'><h1>县教育局部署暑期安全工作</h1>"
+        f"<p>{item}</p></div><div class='related'>{related}</div></body></html>"
+    )
+    tree = tree_of(page)
+    assert not is_list_page(tree, extract_main_content(tree, None), article_evidence=False)
+
+
+def test_a_search_results_page_is_a_list_though_its_snippets_are_prose() -> None:
+    results = "".join(
+        f"<div class='result'><a href='/art/2022/{i}.html'>"
+        f"关于做好2022年第{i}批城乡居民医保参保工作的通知</a>"
+        f"<p>各乡镇人民政府：为进一步做好我县城乡居民基本医疗保险参保缴费工作，现将第{i}批有关事项通知如下……</p>"
+        f"<span>http://www.example.gov.cn/art/2022/{i}.html</span></div>"
+        for i in range(15)
+    )
+    page = f"<html><body><div class='search'><p>为您找到相关结果约126个</p>{results}</div></body></html>"
+    tree = tree_of(page)
+    assert is_list_page(tree, extract_main_content(tree, None), article_evidence=False)
+
+
+def test_a_home_page_with_a_teaser_is_a_list() -> None:
+    teaser = "<p>12月27日，县委十三届五次全体（扩大）会议暨县委经济工作会议召开，总结全年工作。[详细]</p>"
+    page = column_page(20).replace("<body>", f"<body><div class='focus'>{teaser}</div>")
+    tree = tree_of(page)
+    assert is_list_page(tree, extract_main_content(tree, None), article_evidence=False)
+
+
+PARAGRAPHS = [
+    "6月3日上午，县教育局召开全县中小学安全工作会议，部署暑期学生安全教育工作，要求各校落实责任。",
+    "会议指出，今年以来全县学校安全形势总体平稳，但防溺水、交通安全等方面仍存在隐患，必须常抓不懈。",
+    "会议强调，各学校要在放假前开展一次安全隐患大排查，并通过家长会、告家长书提醒家长履行监护责任。",
+]
+NAV = ["首页", "新闻中心", "政务公开", "办事服务", "互动交流", "县情概况", "专题专栏", "图片新闻"]
+
+
+def test_the_reading_with_the_same_body_and_less_navigation_wins() -> None:
+    body = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    nav = "".join(f"<a href='/{i}'>{name}</a>" for i, name in enumerate(NAV))
+    tree = tree_of(f"<html><body><div class='nav'>{nav}</div><div class='text'>{body}</div></body></html>")
+    first = MainContent([*NAV, *PARAGRAPHS], 0, sum(map(len, PARAGRAPHS)))
+    assert choose_content(tree, None, first).lines == PARAGRAPHS
+
+
+def test_a_reading_with_much_more_prose_is_not_the_same_body() -> None:
+    # The densest block here is the comment thread: more prose than the article, not its body.
+    comments = "".join(
+        f"<p>{text}网友评论说，这样的会议很有必要，希望落到实处。</p>" for text in PARAGRAPHS * 3
+    )
+    body = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    page = (
+        f"<html><body><div class='text'><h1>标题</h1>{body}</div>"
+        f"<div class='comments'>{comments}</div></body></html>"
+    )
+    tree = tree_of(page)
+    first = MainContent(["分享", *PARAGRAPHS], 0, sum(map(len, PARAGRAPHS)))
+    assert choose_content(tree, None, first).lines[-1] == PARAGRAPHS[-1]
+
+
+def test_a_reading_that_finds_the_body_beats_one_that_found_only_navigation() -> None:
+    # Old table layouts: the first reading took the nav bar; the density reading finds the article.
+    paragraphs = [*PARAGRAPHS, *(text.replace("会议", "座谈会") for text in PARAGRAPHS)]
+    body = "".join(f"<p>{text}</p>" for text in paragraphs)
+    nav = "".join(f"<td><a href='/{i}'>{name}</a></td>" for i, name in enumerate(NAV))
+    page = f"<html><body><table><tr>{nav}</tr><tr><td>{body}</td></tr></table></body></html>"
+    tree = tree_of(page)
+    assert choose_content(tree, None, MainContent(list(NAV), 0, 0)).lines == paragraphs
+
+
+def test_the_metadata_line_above_the_body_stays_when_another_reading_wins() -> None:
+    body = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    nav = "".join(f"<a href='/{i}'>{name}</a>" for i, name in enumerate(NAV))
+    tree = tree_of(f"<html><body><div class='nav'>{nav}</div><div class='text'>{body}</div></body></html>")
+    info = "县教育局部署暑期安全工作 来源于：县教育局办公室"
+    first = MainContent([*NAV, info, *PARAGRAPHS, "“可爱的中国”之朝鲜族 2019-09-09 19:05"], 0, 0)
+    assert choose_content(tree, None, first).lines == [info, *PARAGRAPHS]

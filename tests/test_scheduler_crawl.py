@@ -27,15 +27,15 @@ def _pids(folder, source):
 
 
 def test_default_command_is_countywatch_crawl_json():
-    argv = default_crawl_command("/etc/countywatch/sources.yaml", "镇坪县")
+    argv = default_crawl_command("/etc/countywatch/sources.yaml", ["镇坪县"])
     assert argv[1:] == ["-m", "countywatch", "crawl", "--config", "/etc/countywatch/sources.yaml",
                         "--source", "镇坪县", "--json"]  # fmt: skip
-    assert "--config" not in default_crawl_command(None, "x")
+    assert "--config" not in default_crawl_command(None, ["x"])
 
 
 def test_finished_crawl_returns_its_json_report(tmp_path):
     outcome = run_crawl(
-        fake_crawl_command(tmp_path)(None, "a"),
+        fake_crawl_command(tmp_path)(None, ["a"]),
         time_limit=30,
         stop=threading.Event(),
         stop_grace=1,
@@ -51,7 +51,7 @@ def test_finished_crawl_returns_its_json_report(tmp_path):
 def test_failed_crawl_reports_the_last_line_of_its_log(tmp_path):
     (tmp_path / "a.fail").touch()
     outcome = run_crawl(
-        fake_crawl_command(tmp_path)(None, "a"),
+        fake_crawl_command(tmp_path)(None, ["a"]),
         time_limit=30,
         stop=threading.Event(),
         stop_grace=1,
@@ -65,7 +65,7 @@ def test_failed_crawl_reports_the_last_line_of_its_log(tmp_path):
 def test_time_limit_terminates_the_crawl(tmp_path):
     (tmp_path / "a.sleep").write_text("60")
     outcome = run_crawl(
-        fake_crawl_command(tmp_path)(None, "a"),
+        fake_crawl_command(tmp_path)(None, ["a"]),
         time_limit=0.5,
         stop=threading.Event(),
         stop_grace=1,
@@ -82,7 +82,7 @@ def test_a_crawl_ignoring_sigterm_is_killed(tmp_path):
     (tmp_path / "a.sleep").write_text("60")
     (tmp_path / "a.ignore-term").touch()
     outcome = run_crawl(
-        fake_crawl_command(tmp_path)(None, "a"),
+        fake_crawl_command(tmp_path)(None, ["a"]),
         time_limit=0.5,
         stop=threading.Event(),
         stop_grace=1,
@@ -99,7 +99,7 @@ def test_stop_lets_the_crawl_finish_within_the_grace_period(tmp_path):
     stop = threading.Event()
     stop.set()
     outcome = run_crawl(
-        fake_crawl_command(tmp_path)(None, "a"),
+        fake_crawl_command(tmp_path)(None, ["a"]),
         time_limit=30,
         stop=stop,
         stop_grace=20,
@@ -115,7 +115,7 @@ def test_stop_interrupts_a_crawl_that_outlasts_the_grace_period(tmp_path):
     thread = threading.Thread(
         target=lambda: result.update(
             outcome=run_crawl(
-                fake_crawl_command(tmp_path)(None, "a"),
+                fake_crawl_command(tmp_path)(None, ["a"]),
                 time_limit=60,
                 stop=stop,
                 stop_grace=0.3,
@@ -137,7 +137,7 @@ def test_with_distributed_set_the_daemon_enqueues_for_the_workers(tmp_path):
             "sources": [{"name": "a", "start_urls": ["http://127.0.0.1:1/"]}]}  # fmt: skip
     config.write_text(yaml.safe_dump(base), encoding="utf-8")
     local = Daemon(config, RecordingBackend(tmp_path / "c"))
-    assert local._crawl_argv(local.config, "a")[3:] == [
+    assert local._crawl_argv(local.config, ["a"])[3:] == [
         "crawl",
         "--config",
         str(config),
@@ -149,7 +149,7 @@ def test_with_distributed_set_the_daemon_enqueues_for_the_workers(tmp_path):
         yaml.safe_dump({**base, "distributed": {"redis_url_env": "CW_REDIS"}}), encoding="utf-8"
     )
     shared = Daemon(config, RecordingBackend(tmp_path / "c"))
-    assert shared._crawl_argv(shared.config, "a")[3:] == [
+    assert shared._crawl_argv(shared.config, ["a"])[3:] == [
         "worker",
         "--config",
         str(config),
@@ -157,4 +157,4 @@ def test_with_distributed_set_the_daemon_enqueues_for_the_workers(tmp_path):
         "--source",
         "a",
     ]
-    assert enqueue_command(None, "a")[3:] == ["worker", "--enqueue", "--source", "a"]
+    assert enqueue_command(None, ["a", "b"])[3:] == ["worker", "--enqueue", "--source", "a", "--source", "b"]

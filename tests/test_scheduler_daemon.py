@@ -15,6 +15,7 @@ import scheduler.jobs
 from countywatch.config import ConfigError
 from scheduler.daemon import Daemon
 from scheduler.state import FAILED, TIMED_OUT, read_state
+from storage.schedule import set_next_due
 from tests.daemon_fakes import RecordingBackend, fake_crawl_command, free_port, runs
 from tests.polling import wait_for
 
@@ -99,9 +100,10 @@ def test_a_job_that_raises_is_logged_recorded_and_counted(tmp_path, caplog):
 
 def test_a_missed_run_is_logged_recorded_and_counted(tmp_path, caplog):
     # A yearly cron: the only run time between `due` and now is `due` itself, so coalescing cannot
-    # turn it into a later, still-in-grace run.
+    # turn it into a later, still-in-grace run. One job per source (batch_size 0): the batch tick
+    # runs every minute, and a tick an hour late coalesces into one within its grace.
     yearly = [{"name": "slow", "start_urls": ["http://127.0.0.1:1/"], "schedule": "0 0 1 1 *"}]
-    daemon = _daemon(tmp_path, config=_config(tmp_path, sources=yearly))
+    daemon = _daemon(tmp_path, config=_config(tmp_path, sources=yearly, crawl={"batch_size": 0}))
     daemon.start(paused=True)
     due = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)  # beyond the 15 min grace
     try:
@@ -189,7 +191,10 @@ def test_after_a_rejected_reload_crawls_read_the_configuration_the_daemon_kept(t
         assert first.last_status == "ok"
         config.write_text(config.read_text(encoding="utf-8") + "surprise: [\n", encoding="utf-8")
         assert daemon.reload() is False
-        daemon.scheduler.modify_job("crawl:slow", next_run_time=datetime.now(UTC))
+        # Due again now (its schedule is data in the database), and the tick told to look.
+        with daemon.schedules.sessions() as session, session.begin():
+            set_next_due(session, {"slow": datetime.now(UTC)})
+        daemon.request_tick()
         second = wait_for(
             lambda: _crawl_status(daemon, "crawl:slow", runs_done=2),
             what="the crawl after the rejected reload to end",

@@ -17,12 +17,14 @@ from scheduler.jobs import (
     CRAWL_MISFIRE_GRACE,
     DIGEST_MISFIRE_GRACE,
     RETRY_JOB_ID,
+    TICK_JOB_ID,
     build_job_specs,
     digest_trigger,
     resume_time,
     source_trigger,
 )
 from scheduler.state import OK, STATE_FILE, JobLedger
+from storage.schedule import set_next_due
 from tests.daemon_fakes import RecordingBackend, fake_crawl_command
 
 NOW = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai, a Monday
@@ -146,16 +148,36 @@ def test_scheduled_jobs_carry_the_apscheduler_defaults(tmp_path):
     daemon.start(paused=True)
     try:
         jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
+        due = dict(daemon.schedules.next_runs())
     finally:
         daemon.stop()
-    assert set(jobs) == {s.id for s in build_job_specs(daemon.config)} | {CATCHUP_JOB_ID}
+    # Batch mode: the sources' schedules are data; one tick job crawls whatever is due.
+    others = {s.id for s in build_job_specs(daemon.config) if s.kind != "crawl"}
+    assert set(jobs) == others | {TICK_JOB_ID, CATCHUP_JOB_ID}
     for job in jobs.values():
         assert job.coalesce is True
         assert job.max_instances == 1
         assert job.misfire_grace_time is not None and job.misfire_grace_time > 0
+    assert jobs[TICK_JOB_ID].misfire_grace_time == CRAWL_MISFIRE_GRACE
+    assert jobs[TICK_JOB_ID].trigger.interval == timedelta(minutes=1)
+    # Never crawled: due at once on start; the disabled source is not scheduled.
+    assert due == {"zhenping": NOW, "ankang": NOW}
+
+
+def test_one_job_per_source_when_batching_is_off(tmp_path):
+    data = _config_dict(tmp_path)
+    data["crawl"] = {"batch_size": 0}
+    daemon = _daemon(tmp_path, data)
+    daemon.start(paused=True)
+    try:
+        jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
+        due = dict(daemon.schedules.next_runs())
+    finally:
+        daemon.stop()
+    assert set(jobs) == {s.id for s in build_job_specs(daemon.config)} | {CATCHUP_JOB_ID}
     assert jobs["crawl:zhenping"].misfire_grace_time == CRAWL_MISFIRE_GRACE
-    # Never crawled: due at once on start.
     assert jobs["crawl:zhenping"].next_run_time == NOW
+    assert due == {}  # no source is left for a tick that does not exist
 
 
 def test_restart_continues_from_the_last_successful_run(tmp_path):
@@ -165,28 +187,51 @@ def test_restart_continues_from_the_last_successful_run(tmp_path):
     daemon = _daemon(tmp_path, data)
     daemon.start(paused=True)
     try:
-        job = daemon.scheduler.get_job("crawl:zhenping")
-        assert job is not None
-        assert job.next_run_time == last + timedelta(hours=6)
+        assert daemon.schedules.next_runs()["zhenping"] == last + timedelta(hours=6)
+    finally:
+        daemon.stop()
+
+
+def test_a_due_time_kept_in_the_database_survives_a_restart(tmp_path):
+    data = _config_dict(tmp_path)
+    # crawled after today's 07:30 slot: by its schedule due tomorrow; the database says sooner
+    JobLedger(Path(data["data_dir"]) / STATE_FILE).finished("crawl:ankang", OK, NOW - timedelta(hours=1))
+    later = NOW + timedelta(hours=3)
+    daemon = _daemon(tmp_path, data)
+    daemon.start(paused=True)
+    try:
+        with daemon.schedules.sessions() as session, session.begin():
+            set_next_due(session, {"ankang": later})
+    finally:
+        daemon.stop()
+    daemon = _daemon(tmp_path, data)
+    daemon.start(paused=True)
+    try:
+        assert daemon.schedules.next_runs()["ankang"] == later
     finally:
         daemon.stop()
 
 
 def test_reload_reschedules_a_changed_source_and_leaves_the_others(tmp_path):
     data = _config_dict(tmp_path)
+    last = NOW - timedelta(hours=1)
+    JobLedger(Path(data["data_dir"]) / STATE_FILE).finished("crawl:zhenping", OK, last)
     daemon = _daemon(tmp_path, data)
     daemon.start(paused=True)
     try:
-        untouched = daemon.scheduler.get_job("crawl:ankang")
-        assert untouched is not None
-        before = untouched.next_run_time
+        before = dict(daemon.schedules.next_runs())
+        assert before["zhenping"] == last + timedelta(hours=6)
         data["sources"][0]["schedule"] = {"interval": "2h"}
         (tmp_path / "sources.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         assert daemon.reload() is True
-        job = daemon.scheduler.get_job("crawl:zhenping")
-        assert job is not None
-        assert job.trigger.interval == timedelta(hours=2)
-        assert daemon.scheduler.get_job("crawl:ankang").next_run_time == before
+        after = dict(daemon.schedules.next_runs())
+        assert after["zhenping"] == last + timedelta(hours=2)
+        assert after["ankang"] == before["ankang"]
+        # a source dropped from the file is taken off the schedule
+        data["sources"] = data["sources"][:1]
+        (tmp_path / "sources.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        assert daemon.reload() is True
+        assert set(daemon.schedules.next_runs()) == {"zhenping"}
     finally:
         daemon.stop()
 
@@ -200,6 +245,7 @@ def test_reload_refuses_a_new_database(tmp_path):
         data["sources"] = data["sources"][:1]
         (tmp_path / "sources.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         assert daemon.reload() is False
-        assert daemon.scheduler.get_job("crawl:ankang") is not None
+        assert daemon.scheduler.get_job(TICK_JOB_ID) is not None
+        assert "ankang" in daemon.schedules.next_runs()
     finally:
         daemon.stop()

@@ -11,11 +11,13 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import HtmlResponse, Response, XmlResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.misc import is_generator_with_return_value
 from twisted.python.failure import Failure
 
-from countywatch.config import Source
+from countywatch.config import Config, Source
 from crawler.items import CheckedItem, GoneItem, PageItem
 from crawler.middlewares import OffsiteRequest
+from crawler.runner import scrapy_settings
 from crawler.spiders.lists import ListSpider
 from crawler.tally import read_source_stats
 from storage.repository import KnownPage
@@ -369,3 +371,14 @@ def test_page_item_carries_the_answer_validators() -> None:
     (item,) = list(s.parse_article(response))
     assert isinstance(item, PageItem)
     assert (item.etag, item.last_modified) == ('W/"77-1"', "Wed, 01 May 2024 00:00:00 GMT")
+
+
+def test_no_callback_is_a_generator_returning_a_value() -> None:
+    # Scrapy's run-time lint for this is off (WARN_ON_GENERATOR_RETURN_VALUE: it parsed a callback's
+    # source for every response); the same check runs here, once, over every callback.
+    callbacks = [
+        getattr(ListSpider, name)
+        for name in ("parse_list", "parse_feed", "parse_sitemap", "parse_article", "on_error", "start")
+    ]
+    assert [c.__name__ for c in callbacks if is_generator_with_return_value(c)] == []
+    assert scrapy_settings(Config()).getbool("WARN_ON_GENERATOR_RETURN_VALUE") is False

@@ -14,8 +14,10 @@ from storage.models import Alert
 from storage.outbox import alerts_by_id
 from storage.repository import (
     RecheckPolicy,
+    SourceRef,
     Validators,
     finish_crawl_run,
+    finish_crawl_runs,
     health_history,
     ingest_article,
     known_pages,
@@ -23,6 +25,7 @@ from storage.repository import (
     next_check,
     source_health,
     start_crawl_run,
+    start_crawl_runs,
 )
 from tests.storage_builders import SOURCES, T0, make_article
 
@@ -123,3 +126,28 @@ def test_finish_rejects_unknown_health_and_run(session: Session) -> None:
         finish_crawl_run(session, run, {}, "great")
     with pytest.raises(ValueError, match="no crawl run with id 987654"):
         finish_crawl_run(session, 987654, {}, "ok")
+
+
+def test_batch_of_runs_records_what_one_by_one_would(session: Session) -> None:
+    refs = [GOV, SourceRef(name="fresh-paper", kind="newspaper")]
+    start_crawl_run(session, GOV, now=T0)  # GOV has a row and a health already; the paper is new
+    first = start_crawl_runs(session, refs, now=T0 + DAY)
+    alerts = finish_crawl_runs(
+        session,
+        [
+            (first["zhenping-gov"], {"pages": 3}, "ok", None),
+            (first["fresh-paper"], {}, "failing", "timeout: 2"),
+        ],
+        now=T0 + DAY,
+    )
+    session.commit()
+    assert alerts[0] is None and alerts[1] is not None  # only a change of health raises an alert
+    rows = {row.name: row for row in source_health(session)}
+    assert (rows["fresh-paper"].kind, rows["fresh-paper"].health) == ("newspaper", "failing")
+    assert rows["fresh-paper"].last_error == "timeout: 2"
+    assert rows["zhenping-gov"].last_run_at == T0 + DAY
+    assert health_history(session, "zhenping-gov", limit=1)[0].stats == {"pages": 3}
+    with pytest.raises(ValueError, match="no crawl run with id 987654"):
+        finish_crawl_runs(session, [(987654, {}, "ok", None)])
+    with pytest.raises(ValueError, match="unknown health state 'great'"):
+        finish_crawl_runs(session, [(first["fresh-paper"], {}, "great", None)])

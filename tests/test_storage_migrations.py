@@ -8,6 +8,7 @@ from sqlalchemy import inspect, text
 
 from storage.db import current_revision, downgrade, head_revision, make_engine, upgrade
 from storage.models import Base
+from storage.search import include_name
 
 
 def test_upgrade_creates_every_table_at_head(migrated_url: str) -> None:
@@ -25,7 +26,9 @@ def test_migrated_schema_matches_the_models(migrated_url: str) -> None:
     engine = make_engine(migrated_url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": include_name}
+            )
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()

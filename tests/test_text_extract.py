@@ -37,10 +37,27 @@ def test_hint_date_of_another_day_wins_over_the_text() -> None:
 
 
 def test_hint_fields_win_and_text_fills_the_rest() -> None:
-    hints = PageHints(authors=["李平"], site_name="安康教育", source="安康日报")
+    hints = PageHints(site_name="安康教育", source="安康日报")
     article = extract_text_article(ARTICLE, hints=hints)
-    assert (article.authors, article.site_name, article.source) == (["李平"], "安康教育", "安康日报")
+    assert (article.site_name, article.source) == ("安康教育", "安康日报")
     assert article.section == "新闻动态"
+
+
+def test_the_author_the_text_names_wins_over_the_meta_author() -> None:
+    # <meta name="author"> on Chinese sites is often the uploading editor; the byline is the author.
+    article = extract_text_article(ARTICLE, hints=PageHints(authors=["李平"]))
+    assert article.authors == ["王贤忠"]
+
+
+def test_the_meta_author_stands_in_when_the_text_names_nobody() -> None:
+    text = "9月7日,镇坪县召开2023年教育高质量发展大会,部署教育高质量发展工作。"
+    assert extract_text_article(text, hints=PageHints(authors=["李平"])).authors == ["李平"]
+
+
+def test_a_meta_author_who_is_the_editor_is_not_the_author() -> None:
+    text = "9月7日,镇坪县召开2023年教育高质量发展大会,部署教育高质量发展工作。\n责任编辑：李平"
+    article = extract_text_article(text, hints=PageHints(authors=["李平"]))
+    assert (article.authors, article.editor) == ([], "李平")
 
 
 def test_hint_flags_are_kept_first() -> None:
@@ -138,3 +155,57 @@ def test_bracket_left_of_a_split_credit_and_replacement_characters_leave_no_trac
 def test_site_suffix_after_an_underscore_is_no_template_blank() -> None:
     article = extract_text_article("蔡健雅是新加坡歌手。", hints=PageHints(title="蔡健雅_百度百科"))
     assert "template" not in article.flags
+
+
+# An old table layout: trafilatura emits the nav bar and the copyright line before the body.
+NAV_FIRST = (
+    "首页 | 新闻中心 | 政务公开 | 办事服务 | 互动交流\n"
+    "Copyright © 2000-2006 某某县人民政府 版权所有\n"
+    "6月3日上午，县教育局召开全县中小学安全工作会议，部署暑期学生安全教育工作。会议要求各校落实责任。\n"
+    "会议指出，今年以来全县学校安全形势总体平稳，但防溺水、交通安全等方面仍存在隐患，必须常抓不懈。\n"
+    "会议强调，各学校要在放假前开展一次安全隐患大排查，并通过家长会、告家长书等方式提醒家长履行监护责任。\n"
+)
+
+
+def test_a_footer_line_before_the_body_does_not_end_it() -> None:
+    article = extract_text_article(NAV_FIRST)
+    assert article.text.startswith("6月3日上午")
+    assert article.text.endswith("履行监护责任。")
+    assert "Copyright" not in article.text and "首页" not in article.text
+    assert article.page_kind == "article"
+
+
+def test_a_tail_marker_after_the_body_still_ends_it() -> None:
+    text = NAV_FIRST + "相关阅读\n县长调研农村学校建设\n全县启动暑期防溺水宣传月活动 2023-06-01\n"
+    article = extract_text_article(text)
+    assert article.text.endswith("履行监护责任。")
+    assert "prose_restored" not in article.flags
+
+
+def test_the_guard_keeps_the_prose_cleaning_would_drop() -> None:
+    # A short lead, then a marker, then more prose than the lead but less than a substantial
+    # block: the marker cuts, and the guard sees that most of the prose went with it.
+    lead = "6月3日上午，县教育局召开全县中小学安全工作会议，部署暑期学生安全工作。"
+    rest = (
+        "会议要求，各学校要在放假前开展一次安全隐患大排查，"
+        "通过家长会、告家长书提醒家长履行监护责任，确保学生度过平安暑假。"
+    )
+    article = extract_text_article(f"{lead}\n相关阅读\n{rest}\n")
+    assert article.text == f"{lead}\n{rest}"
+    assert "prose_restored" in article.flags
+
+
+def test_a_traditional_title_is_converted_with_the_body() -> None:
+    text = "縣教育局召開全體幹部會議，部署秋季開學工作。會議要求各校做好開學準備。"
+    article = extract_text_article(text, hints=PageHints(title="縣教育局召開秋季開學工作會議"))
+    assert article.title == "县教育局召开秋季开学工作会议"
+    assert article.text.startswith("县教育局召开全体干部会议")
+    assert "converted_script" in article.flags
+
+
+def test_a_traditional_title_repeated_in_the_body_leaves_the_body() -> None:
+    text = (
+        "縣教育局召開秋季開學工作會議\n縣教育局召開全體幹部會議，部署秋季開學工作。會議要求各校做好開學準備。"
+    )
+    article = extract_text_article(text, hints=PageHints(title="縣教育局召開秋季開學工作會議"))
+    assert article.text.startswith("县教育局召开全体干部会议")

@@ -46,7 +46,11 @@ TABLE_COLUMNS = (("id", 6), ("story", 6), ("status", 9), ("published", 10), ("so
     help="jsonl: one `extract` record per line plus story_id, status, first_seen, last_changed, versions.",
 )
 @click.option(
-    "--search", default=None, help="Only articles whose title, text or attachment text contains TEXT."
+    "--search",
+    default=None,
+    help="Only articles whose title or text contains every space-separated term of TEXT (found "
+    "through the search index; a term under 3 characters is matched by a slower scan), or whose "
+    "attachment text contains TEXT.",
 )
 @click.option("--source", default=None, help="Only articles from the configured source NAME.")
 @click.option("--region", default=None, help="Only articles whose region contains TEXT (e.g. 镇坪县).")

@@ -36,7 +36,9 @@ from storage.db import StorageError, display_url, make_engine, make_session_fact
 def command(config_path: str | None, log_json: bool | None, stop_grace: float, jobs: int) -> None:
     """Run the scheduler daemon until SIGTERM: crawls, digests and delivery retries on their schedules.
 
-    Each crawl runs as its own `countywatch crawl` process with the configured time limit, reading
+    Every `crawl.tick` the daemon takes the sources that are due by their own schedules (most
+    overdue first, up to `crawl.batch_size`) and crawls them together in one `countywatch crawl`
+    process with the configured time limit, each source within `crawl.source_time_limit`, reading
     the configuration the daemon accepted. SIGHUP reloads the configuration (a bad file is logged
     and the running one kept, for crawls too). Only one daemon may run per database. Run
     `countywatch db upgrade` first.

@@ -280,6 +280,11 @@ class _Demo:
         self.out.detail(f"  countywatch articles --config {config} --format table")
         self.out.detail(f"  countywatch status --config {config}")
         self.out.detail("  deploy/sources.example.yaml documents every key")
+        self.out.detail(
+            "open it in a browser: the changed notice with its diff, the withdrawn one, the stories"
+        )
+        self.out.detail("and the Atom feed (then open http://127.0.0.1:8730/):")
+        self.out.detail(f"  countywatch serve --config {config}")
 
 
 def _how_gone(article: ExpectedArticle) -> str:

@@ -51,6 +51,12 @@ _TAIL = re.compile(
     re.IGNORECASE,
 )
 _TAIL_MAX_LENGTH = 40
+# Notices of the site about every article: who holds the view, how to reprint.
+_NOTICE = re.compile(
+    r"^(?:本文(?:仅|只)?代表作者(?:本人|个人)?(?:观点|立场)|(?:请支持独立网站[，,]\s*)?(?:转载|转发)请注明(?:出处|来源|本文链接)"
+    r"|(?:未经授权|未经许可)[，,]?\s*(?:禁止|严禁|不得)(?:转载|复制))"
+)
+_NOTICE_MAX_LENGTH = 120
 # A teaser of another article: its lead, then a link to it (`…的作用、贡献。 【详细】`).
 _PROMO = re.compile(r"[【\[]\s*(详细|详情|全文|更多)\s*[】\]]$")
 _FRAME = " \t|丨"  # table-cell bars some CMSs leave around chrome lines
@@ -115,6 +121,8 @@ def boilerplate_kind(line: str) -> BoilerplateKind | None:
         return "footer"
     if len(line) <= _TAIL_MAX_LENGTH and _TAIL.match(line):
         return "tail"
+    if len(line) <= _NOTICE_MAX_LENGTH and _NOTICE.match(line):
+        return "chrome"
     if _PROMO.search(line):
         return "promo"
     return None

@@ -75,6 +75,9 @@ def open_runs(
 def enqueue_sources(config: Config, source_names: Sequence[str] | None = None) -> int:
     """Push the start requests of the named (default: all enabled) sources; how many were pushed.
 
+    The daemon's batch tick calls this once for all the sources that are due (one process, one
+    database transaction for their runs, one Redis round trip for their entries).
+
     Raises ConfigError for an unknown source or a configuration without Redis, and
     redis.exceptions.RedisError when the server cannot be reached.
     """
@@ -90,18 +93,21 @@ def enqueue_sources(config: Config, source_names: Sequence[str] | None = None) -
         runs, due = open_runs(config, sources, now)
         recorder.sweep()
         work = WorkQueue(server, keys)
-        pushed = 0
-        for source in sources:
-            run = runs[source.name]
-            entries = [
-                *start_entries(source, cycle, run),
-                *recheck_entries(source, due.get(source.name, []), cycle, run),
-            ]
-            added = work.push_many(entries, run=run)
-            pushed += len(entries)
+        batches = [
+            (
+                runs[source.name],
+                [
+                    *start_entries(source, cycle, runs[source.name]),
+                    *recheck_entries(source, due.get(source.name, []), cycle, runs[source.name]),
+                ],
+            )
+            for source in sources
+        ]
+        # One round trip for the whole batch of sources.
+        for (run, _), added in zip(batches, work.push_runs(batches), strict=True):
             if added == 0:
                 recorder.finish(run)  # nothing to crawl: the run is over as it starts
-        return pushed
+        return sum(len(entries) for _, entries in batches)
     finally:
         recorder.close()
         server.close()

@@ -145,6 +145,27 @@ class WorkQueue:
         keys = [self.keys.requests, run_pending_key(self.keys.prefix, run), runs_key(self.keys.prefix)]
         return int(self._push_run(keys=keys, args=args))
 
+    def push_runs(self, runs: list[tuple[int, list[tuple[bytes, int]]]]) -> list[int]:
+        """Queue the entries of several crawl runs, (run, entries) each, in one round trip.
+
+        A batch of due sources is pushed with one pipeline instead of one call per source; the
+        result is how many entries of each run were added, in order.
+        """
+        if not runs:
+            return []
+        with self.server.pipeline(transaction=False) as pipe:
+            for run, entries in runs:
+                args: list[bytes | int] = [run]
+                for data, priority in entries:
+                    args += [-priority, data]
+                keys = [
+                    self.keys.requests,
+                    run_pending_key(self.keys.prefix, run),
+                    runs_key(self.keys.prefix),
+                ]
+                self._push_run(keys=keys, args=args, client=pipe)
+            return [int(added) for added in pipe.execute()]
+
     def claim(self, worker: str) -> bytes | None:
         """Move the first entry into `worker`'s processing set and return it (None when empty)."""
         data = self._claim(keys=[self.keys.requests, self.keys.processing(worker)])

@@ -59,8 +59,10 @@ def worker_settings(
             "REDIS_URL": redis_url(config),
             "ITEM_PIPELINES": pipelines,
             "SPIDER_MIDDLEWARES": spider_mw,
-            # A worker runs until it is stopped, not for one run's time limit.
+            # A worker runs until it is stopped, not for one run's time limit; its sources come
+            # back cycle after cycle, so a per-source clock started in one cycle would end them all.
             "CLOSESPIDER_TIMEOUT": 0,
+            "COUNTYWATCH_SOURCE_TIME_LIMIT": 0,
             "COUNTYWATCH_QUEUE_PREFIX": keys.prefix,
             "COUNTYWATCH_SEEN_KEY": keys.seen,
             "COUNTYWATCH_SEEN_TTL": config.distributed.seen_ttl,

@@ -35,6 +35,7 @@ from storage.db import make_engine, make_session_factory
 from storage.repository import known_pages
 
 LIST_KINDS = ("list", "feed", "sitemap")
+META_ADVERTISED = "cw_advertised"  # a feed found on a list page, not configured
 
 
 class DistributedSpider(ListSpider):
@@ -146,11 +147,23 @@ class DistributedSpider(ListSpider):
             request = request.replace(dont_filter=False)
         return request
 
+    def advertised_feed_request(self, request: Request) -> Request:
+        """A feed advertised on a list page, asked for once per cycle across all workers.
+
+        Every page of a list advertises the same feed, and the pages of one list are read by
+        different workers: each worker's own memory of the run would let each of them fetch it.
+        """
+        return request.replace(dont_filter=False, meta={**request.meta, META_ADVERTISED: True})
+
     def seen_key(self, request: Request) -> str:
-        """What identifies a request in the shared seen filter: an article's canonical URL."""
+        """What identifies a request in the shared seen filter: an article's canonical URL, an
+        advertised feed's URL within its cycle (feeds are read again every cycle)."""
         source = self.sources.get(str(request.meta.get(META_SOURCE, "")))
         mobile = source.mobile_hosts if source is not None else None
-        return canonicalize_url(request.url, mobile_hosts=mobile)
+        canonical = canonicalize_url(request.url, mobile_hosts=mobile)
+        if request.meta.get(META_ADVERTISED):
+            return f"{canonical} cycle {request.meta.get(META_CYCLE)}"
+        return canonical
 
     def request_from_entry(self, entry: Mapping[str, Any]) -> Request | None:
         """The request of a start entry pushed by `enqueue_sources` (None: unknown source, or done)."""

@@ -19,3 +19,7 @@ class BlockedPage(IgnoreRequest):
 
 class BinaryPage(IgnoreRequest):
     """A binary file (PDF, archive, image, Office document) served where a page was expected."""
+
+
+class SourceOverBudget(IgnoreRequest):
+    """A request of a source whose time in this crawl (COUNTYWATCH_SOURCE_TIME_LIMIT) is used up."""

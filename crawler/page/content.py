@@ -17,10 +17,15 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import trafilatura
 from lxml.html import Element, HtmlElement
+
+from crawler.cleaning.prose import prose_chars
+from crawler.metaline import parse_meta_line
+from crawler.page.candidates import block_lines, densest_block
 
 _TABLE_RULE = re.compile(r"^\|?(?:\s*:?-{3,}:?\s*\|)+\s*$")
 _SUMMARY_XPATH = (
@@ -46,6 +51,10 @@ class MainContent:
 
 
 _PARAGRAPH_MIN = 40
+# Choosing between candidates (see choose_content).
+_KEEPS_PROSE, _AT_MOST_PROSE = 0.97, 1.3
+_ALMOST_NO_PROSE, _ARTICLE_PROSE = 60, 200
+_CLEAN_ENOUGH = 0.08  # share of a reading that is not prose below which it is not reconsidered
 _CONTAINER_MIN_TEXT = 10
 # Most specific first: the Hanweb marker and named containers, then the TRS editor class.
 _CMS_CONTAINERS = (
@@ -70,13 +79,75 @@ def find_cms_container(tree: HtmlElement) -> HtmlElement | None:
 
 def extract_main_content(tree: HtmlElement, url: str | None) -> MainContent:
     """Main text of a parsed page (of its CMS container, if marked); empty when nothing is found."""
-    container = find_cms_container(tree)
+    return content_of(tree, url, find_cms_container(tree))
+
+
+def content_of(tree: HtmlElement, url: str | None, container: HtmlElement | None) -> MainContent:
+    """Main text of a parsed page whose CMS container (or None) the caller already looked up."""
     if container is not None:
         # Everything in a marked container is the article: recall keeps its short lists and lines.
         content = _run_trafilatura(_document_of(container), url, recall=True)
         if content.lines:
             return content
     return _run_trafilatura(tree, url, recall=False)
+
+
+def _weigh(lines: list[str]) -> tuple[int, int]:
+    """Prose characters of the lines, and the rest (chrome, link lists, captions)."""
+    prose = sum(prose_chars(line) for line in lines)
+    return prose, sum(len("".join(line.split())) for line in lines) - prose
+
+
+def choose_content(tree: HtmlElement, url: str | None, content: MainContent) -> MainContent:
+    """The candidate that holds the same prose as `content` with the least else, by evidence.
+
+    Beside trafilatura's default reading (`content`), trafilatura's precision setting and the
+    densest text block are weighed. One that keeps the prose (within a few percent, not much more,
+    which would be comments or other articles) but carries less that is not prose wins: the same
+    body with less navigation. One that finds substantially more prose, as paragraphs, than a
+    reading that found almost none has found the body the other missed.
+    """
+    prose, rest = _weigh(content.lines)
+    if _clean(prose, rest):
+        return content  # all but a few lines are paragraphs: no other reading can do better
+    best, best_rest = content.lines, rest
+    block = densest_block(tree)
+    # The density reading costs one walk of the tree; trafilatura's precision reading costs as
+    # much as the first, so it runs only when the cheap one did not already give a clean body.
+    readings: list[Callable[[], list[str]]] = [lambda: block_lines(block) if block is not None else []]
+    readings.append(lambda: _run_trafilatura(tree, url, recall=False, precision=True).lines)
+    for read in readings:
+        lines = read()
+        their_prose, their_rest = _weigh(lines)
+        same_body = prose * _KEEPS_PROSE <= their_prose <= prose * _AT_MOST_PROSE
+        found_body = prose < _ALMOST_NO_PROSE and their_prose >= _ARTICLE_PROSE and their_rest <= their_prose
+        if (same_body and their_rest < best_rest) or (found_body and best is content.lines):
+            best, best_rest = lines, their_rest
+            if _clean(their_prose, their_rest):
+                break
+    if best is content.lines:
+        return content
+    # The metadata lines above the body in the first reading (`标题 来源于：东区办事处`) stay: the
+    # text layer reads the fields off them. Below the body they would be other stories' dates.
+    chosen = set(best)
+    head = next((i for i, line in enumerate(content.lines) if prose_chars(line)), len(content.lines))
+    meta = [line for line in content.lines[:head] if line not in chosen and _is_meta_line(line)]
+    lines = [*meta, *best]
+    return MainContent(lines, 0, prose_chars_total(lines))
+
+
+def _is_meta_line(line: str) -> bool:
+    # A table cell often holds the headline and the first field together.
+    return any(parse_meta_line(part) is not None for part in (line, line.split(" ", 1)[-1]))
+
+
+def _clean(prose: int, rest: int) -> bool:
+    return prose >= _ARTICLE_PROSE and rest <= (prose + rest) * _CLEAN_ENOUGH
+
+
+def prose_chars_total(lines: list[str]) -> int:
+    """Characters of the lines long enough to be paragraphs (how MainContent counts prose)."""
+    return sum(len(line) for line in lines if len(line) >= _PARAGRAPH_MIN)
 
 
 def find_summary(tree: HtmlElement, description: str | None) -> list[str]:
@@ -102,11 +173,14 @@ def _document_of(element: HtmlElement) -> HtmlElement:
     return document
 
 
-def _run_trafilatura(tree: HtmlElement, url: str | None, *, recall: bool) -> MainContent:
+def _run_trafilatura(
+    tree: HtmlElement, url: str | None, *, recall: bool, precision: bool = False
+) -> MainContent:
     document = trafilatura.bare_extraction(
         tree,
         url=url,
         favor_recall=recall,
+        favor_precision=precision,
         include_comments=False,
         include_tables=True,
         include_images=False,
@@ -141,3 +215,21 @@ def _run_trafilatura(tree: HtmlElement, url: str | None, *, recall: bool) -> Mai
             prose_chars += len(line)
         lines.append(line)
     return MainContent(lines, list_chars, prose_chars)
+
+
+def candidate_lines(tree: HtmlElement, url: str | None) -> dict[str, list[str]]:
+    """Every main-content candidate of a parsed page by name, for measuring them side by side."""
+    container = find_cms_container(tree)
+    block = densest_block(tree)
+    first = extract_main_content(tree, url)
+    return {
+        "trafilatura": _run_trafilatura(tree, url, recall=False).lines,
+        "trafilatura favor_precision": _run_trafilatura(tree, url, recall=False, precision=True).lines,
+        "trafilatura favor_recall": _run_trafilatura(tree, url, recall=True).lines,
+        "CMS container (recall)": (
+            _run_trafilatura(_document_of(container), url, recall=True).lines if container is not None else []
+        ),
+        "densest block": block_lines(block) if block is not None else [],
+        "first reading (extract_main_content)": first.lines,
+        "chosen by evidence (choose_content)": choose_content(tree, url, first).lines,
+    }

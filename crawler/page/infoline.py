@@ -12,17 +12,22 @@ import re
 
 from lxml.html import HtmlElement
 
+from crawler.cleaning.title import is_outlet_name
+from crawler.names import ORGANISATION, split_names
 from crawler.page.title import squash
 
 _LABELS = re.compile(
     r"(发布时间|发布日期|发表时间|发表日期|更新时间|成文日期|时间|日期|来源|源自|供稿|稿源|出处|作者|记者|通讯员|本报记者|"
     r"编辑|责编|责任编辑|审核|浏览量|浏览次数|阅读次数|阅读量|点击数|点击率|点击)\s*[:：]"
 )
-_DATE = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+_DATE = re.compile(
+    r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|(?<![\d/])\d{1,2}/\d{1,2}/(?:19|20)\d{2}(?![\d/])"
+)
 _MAX_LINE = 240
 _MAX_DATED_LINE = 60
 _DATE_TIME = re.compile(
-    r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s*\d{1,2}:\d{2}(?::\d{2})?"
+    r"(?:(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|(?<![\d/])\d{1,2}/\d{1,2}/(?:19|20)\d{2})"
+    r"\s*\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AP]M)?"
 )
 _DATE_TEXT_XPATH = (
     "//body//text()[contains(., ':') and (contains(., '-') or contains(., '年') or contains(., '/'))]"
@@ -33,10 +38,23 @@ _DATE_CLASS_XPATH = (
     " or contains(@class, 'pubtime') or contains(@id, 'pub_date')]"
 )
 _EDITOR_TEXT_XPATH = "//body//text()[contains(., '编辑') or contains(., '责编')]"
+# `(责编：胡永秋、杨光宇)`, `[责任编辑：杜智 PX209]`, `编辑：赵敏 校对：孙磊`, `责任编辑：刘䶮` (a CJK
+# Extension A character): the editors, a CMS user code after them, other credits after that.
+_EDITOR_NAMES = r"[\u3400-\u4dbf\u4e00-\u9fff·]{2,8}(?:[、,，\s]+[\u3400-\u4dbf\u4e00-\u9fff·]{2,8})*?"
 _EDITOR_LINE = re.compile(
-    r"^[【\[(（]?\s*(责任编辑|责编|编辑)\s*[:：|]\s*([\u4e00-\u9fff·]{2,8})\s*[】\])）]?$"
+    r"^[【\[(（]?\s*(责任编辑|责编|编辑)\s*[:：|]\s*(" + _EDITOR_NAMES + r")\s*(?:[A-Z]{1,4}\d{2,6})?"
+    r"\s*(?:(?:校对|审核|审校|终审|监制)\s*[:：]\s*[\u3400-\u4dbf\u4e00-\u9fff·、\s]{2,20})?\s*[】\])）]?$"
 )
 _MAX_CLIMB = 4
+_AUTHOR_CLASS_XPATH = (
+    "//body//*[self::p or self::span or self::div or self::a or self::em]"
+    "[contains(@class, 'author') or contains(@class, 'writer')]"
+    "[not(ancestor::*[contains(@class, 'comment')])]"
+)
+_AUTHOR_LABEL = re.compile(r"^(?:作者|文|撰文|记者)\s*[:：/]?\s*")
+_MAX_AUTHOR_TEXT = 16
+_MAX_AUTHOR_ELEMENTS = 4
+_OUTLET_MARKS = " ·•・|丨"
 _NOT_TEXT = frozenset({"script", "style", "title", "textarea", "option"})
 _LABEL_TEXT_XPATH = (
     "//text()[contains(., '时间') or contains(., '日期') or contains(., '来源') or contains(., '作者')"
@@ -101,16 +119,48 @@ def _dated_line(tree: HtmlElement) -> str | None:
         text = squash(element.text_content())
         match = _DATE_TIME.search(text) or _DATE.search(text)
         if match and len(text) <= _MAX_DATED_LINE:
-            return match.group(0)
-    found: set[str] = set()
+            return _with_outlet(match.group(0), element, text[match.end() :])
+    found: dict[str, HtmlElement] = {}
     for node in tree.xpath(_DATE_TEXT_XPATH):
         element = node.getparent()
         if element is None or element.tag in _NOT_TEXT:
             continue
-        found.update(match.group(0) for match in _DATE_TIME.finditer(squash(str(node))))
+        found.update((match.group(0), element) for match in _DATE_TIME.finditer(squash(str(node))))
         if len(found) > 1:
             return None
-    return found.pop() if found else None
+    return _with_outlet(*found.popitem()) if found else None
+
+
+def _with_outlet(date: str, element: HtmlElement, rest: str = "") -> str:
+    """The date, and the outlet's name when the element beside it gives one (`北京日报`, `中国网`).
+
+    Portals print the date and the outlet side by side under the headline, without a label.
+    """
+    candidates = [rest, element.tail or ""]
+    candidates += [squash(sibling.text_content()) for sibling in element.itersiblings()][:1]
+    candidates += [squash(sibling.text_content()) for sibling in element.itersiblings(preceding=True)][:1]
+    for text in candidates:
+        name = squash(text).strip(_OUTLET_MARKS)
+        if name and is_outlet_name(name):
+            return f"{date} {name}"
+    return date
+
+
+def find_author_names(tree: HtmlElement) -> list[str]:
+    """Names in the first elements the template classes for the author (`<p class="author-name">`).
+
+    Only the first few: later ones are usually the comment thread's. An organisation there is not
+    a person.
+    """
+    for element in tree.xpath(_AUTHOR_CLASS_XPATH)[:_MAX_AUTHOR_ELEMENTS]:
+        text = _AUTHOR_LABEL.sub("", squash(element.text_content()))
+        # A wrapper holding the name with the date and counters is passed for its name element.
+        if not text or len(text) > _MAX_AUTHOR_TEXT:
+            continue
+        names = [name for name in split_names(text) if not ORGANISATION.search(name)]
+        if names:
+            return names
+    return []
 
 
 def find_editor_line(tree: HtmlElement) -> str | None:

@@ -53,6 +53,7 @@ _ORGANISATION = re.compile(
     r"(?:网|网站|报|社|台|综合|消息|科技|财经|新闻|频道|客户端|中心|杂志|周刊|传媒|媒体|app|team|\.com|\.cn)$",
     re.IGNORECASE,
 )
+_LATIN_WORD = re.compile(r"^[A-Za-z0-9_.-]+$")
 _PLACEHOLDER_NAMES = frozenset(
     {"name", "author", "admin", "null", "none", "undefined", "未知", "佚名", "匿名"}
 )
@@ -141,6 +142,8 @@ def split_names(value: str) -> list[str]:
 def _is_person(name: str, site_name: str | None) -> bool:
     if not _name_or_none(name) or name.lower() in _PLACEHOLDER_NAMES or _ORGANISATION.search(name):
         return False
+    if _LATIN_WORD.match(name):
+        return False  # `chinanews`, `admin2`: on a Chinese page a single Latin word is a site or account
     return not (site_name and name in site_name)
 
 

@@ -27,6 +27,8 @@ _SITE_WORDS = re.compile(
     r"(?:网|站|局|厅|委|委员会|政府|办公室|门户|频道|中心|院|校|学|报|台|社|馆|吧|论坛|百科|cn|com|net|org)\s*$",
     re.IGNORECASE,
 )
+# A `<title>` that is an organisation's name alone (`浚县公共资源交易中心`, `某某县人民政府`).
+_ORGANISATION_TITLE = re.compile(r"^[\u4e00-\u9fff]{2,14}(?:中心|人民政府|政府|局|委员会|门户网站|网站)$")
 _BRACKET_PREFIX = re.compile(r"^\s*[【\[]\s*([^】\]]{2,20}?)\s*[】\]]\s*")
 _MIN_HEADLINE = 4
 _NUMBER_GAP = re.compile(r"(?<=\d)\s+(?=[\u4e00-\u9fff])")
@@ -74,7 +76,8 @@ def find_headline(
         best = meta_title
     if best is None and page_title:
         best = strip_site_suffix(page_title, site_name)
-        if len(best) < _WEAK_TITLE or best == section:
+        # `<title>` that only names the site (`浚县公共资源交易中心`), or only the column.
+        if len(best) < _WEAK_TITLE or best in (section, site_name) or _ORGANISATION_TITLE.match(best):
             # `<title>` names only the column (新闻动态--中国地理学会官网): the page's own heading
             # element, even an h5, is the headline.
             best = _first_heading(tree, column=best) or best

@@ -119,6 +119,7 @@ class StorePipeline:
         source = self._sources()[item.source]
         topics = getattr(self.crawler.spider, "topics", None) or None
         with self._sessions() as session, session.begin():
+            self._begin_ingest(session)
             result = ingest_article(
                 session,
                 item.article,
@@ -148,6 +149,9 @@ class StorePipeline:
                 mobile_hosts=mobile,
             )
         return result.outcome if result is not None else None
+
+    def _begin_ingest(self, session: Session) -> None:
+        """First step of an article's store transaction (the distributed pipeline locks here)."""
 
     def _gone(self, item: GoneItem) -> GoneResult:
         assert self._sessions is not None

@@ -16,7 +16,7 @@ from twisted.internet import defer
 from twisted.internet import error as tx_error
 from twisted.python.failure import Failure
 
-from crawler.middlewares import BinaryPage, BlockedPage, OffsiteRequest
+from crawler.middlewares import BinaryPage, BlockedPage, OffsiteRequest, SourceOverBudget
 from crawler.middlewares.blocked import BLOCK_STATUSES
 
 _TIMEOUTS = (DownloadTimeoutError, defer.TimeoutError, tx_error.TimeoutError, tx_error.TCPTimedOutError)
@@ -46,6 +46,8 @@ def failure_kind(failure: Failure) -> str:
     value = failure.value
     if isinstance(value, OffsiteRequest):
         return "offsite"
+    if isinstance(value, SourceOverBudget):
+        return "budget"
     if isinstance(value, BlockedPage):
         return "blocked"
     if isinstance(value, BinaryPage):

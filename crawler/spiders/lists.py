@@ -366,7 +366,11 @@ class ListSpider(Spider):
             self._list_budget[source.name] += 1  # a feed does not use up the list pages' budget
             request = self._list_request(source, url, "feed")
             if request is not None:
-                yield request
+                yield self.advertised_feed_request(request)
+
+    def advertised_feed_request(self, request: Request) -> Request:
+        """A feed found on a list page, as it is scheduled (the distributed spider shares it)."""
+        return request  # this run's `_lists_seen` already asks for it once
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """An RSS or Atom feed: its entries are articles, dated."""

@@ -8,6 +8,7 @@ responses served, a number of articles stored), taken from a measured clean run,
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -118,11 +119,19 @@ def kill_at(proc: subprocess.Popen[bytes], moment: Callable[[], Any], what: str)
 
 
 def cached_pages(folder: Path) -> int:
-    """Pages (robots.txt aside) written to the HTTP cache, committed or not."""
-    metas = (folder / "data" / "httpcache").rglob("meta")
-    return sum(
-        1 for meta in metas if "/robots.txt'" not in meta.read_text(encoding="utf-8", errors="replace")
-    )
+    """Pages (robots.txt aside) written to the HTTP cache, committed or not.
+
+    An entry is complete once its `pickled_meta` is written (the cache writes it last); it names
+    the URL. One still being written is not counted yet.
+    """
+    count = 0
+    for meta in (folder / "data" / "httpcache").rglob("pickled_meta"):
+        try:
+            url = pickle.loads(meta.read_bytes())["url"]
+        except (OSError, EOFError, pickle.UnpicklingError, KeyError):
+            continue
+        count += not url.endswith("/robots.txt")
+    return count
 
 
 def stored_articles(database_url: str) -> int:

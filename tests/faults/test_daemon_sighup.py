@@ -39,6 +39,9 @@ def _text(database: str, tmp_path: Path, sources: list[str], change: dict[str, A
         "sources": [
             {"name": n, "start_urls": [f"http://127.0.0.1:1/{n}/"], "schedule": "1h"} for n in sources
         ],
+        # Batches of two: crawl processes keep starting, one after another, while the broken
+        # files arrive (in one batch of twelve they would all have started before the first).
+        "crawl": {"batch_size": 2},
     }
     data["sources"][-1].update(change or {})
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
@@ -110,7 +113,9 @@ def test_sighup_with_broken_files_under_load_fails_no_crawl(migrated_url, tmp_pa
 
         config.write_text(_text(migrated_url, tmp_path, [*SOURCES, "late"]), encoding="utf-8")
         daemon.send_signal(signal.SIGHUP)
-        wait_for(lambda: _count(log, "job added: crawl:late") == 1, timeout=60, what="the good file to load")
+        wait_for(
+            lambda: _count(log, "source scheduled: crawl:late") == 1, timeout=60, what="the good file to load"
+        )
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=60) == 0
     finally:

@@ -1,0 +1,1 @@
+"""`countywatch serve`: the read-only web page, Atom feeds and JSON API."""

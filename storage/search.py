@@ -1,0 +1,235 @@
+"""Full-text search over stored articles: an index, not `LIKE` over every row.
+
+SQLite keeps an FTS5 table with the trigram tokenizer (rowid = article id); PostgreSQL a plain table
+with a GIN `pg_trgm` index. Both index the same document (`search_document`) and both find a term
+as a substring, which is what Chinese needs: there are no spaces between words to tokenize on.
+
+A trigram index cannot answer a term shorter than three characters (暑假, 招生): such terms fall
+back to a substring scan of the indexed documents, still correct, only slower. Migration 0005
+creates the index for existing databases; `storage.ingest` keeps it current.
+
+The search tables are not in the models' metadata (an FTS5 table has no portable SQLAlchemy form),
+so `include_name` keeps them out of Alembic's model comparison.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    true,
+)
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from storage.models import Article
+
+SEARCH_TABLE = "article_search"
+# Trigram indexes need at least this many characters to narrow a search.
+MIN_INDEXED_CHARS = 3
+_FILL_BATCH = 1000
+# Past this many matches, reading the newest articles until a page is full beats sorting them all.
+COMMON_MATCHES = 2000
+_LIKE_SPECIALS = re.compile(r"([\\%_])")
+
+
+def search_document(title: str | None, text: str) -> str:
+    """The text an article is found by: its title and its body, one per line."""
+    return "\n".join(part for part in (title or "", text) if part)
+
+
+def search_terms(query: str) -> list[str]:
+    """The terms of a search: words separated by spaces, each to be found as a substring."""
+    return list(dict.fromkeys(query.split()))
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic filter: the search tables (and FTS5's shadow tables) are not model tables."""
+    return not (type_ == "table" and name is not None and name.startswith(SEARCH_TABLE))
+
+
+def _like_pattern(term: str) -> str:
+    return "%" + _LIKE_SPECIALS.sub(r"\\\1", term) + "%"
+
+
+def _fts_phrase(term: str) -> str:
+    # A quoted FTS5 string is one phrase: the trigram tokenizer matches it as a substring.
+    return '"' + term.replace('"', '""') + '"'
+
+
+def create_index(connection: Connection) -> None:
+    """Create the search table and its index, and fill it from the stored articles."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_TABLE} USING fts5(document, tokenize='trigram')"
+        )
+        _fill(connection, f"INSERT INTO {SEARCH_TABLE} (rowid, document) VALUES (:id, :document)")
+        return
+    schema = _pg_trgm_schema(connection)
+    connection.exec_driver_sql(
+        f"CREATE TABLE IF NOT EXISTS {SEARCH_TABLE} ("
+        "article_id integer NOT NULL, document text NOT NULL, "
+        f"CONSTRAINT pk_{SEARCH_TABLE} PRIMARY KEY (article_id), "
+        f"CONSTRAINT fk_{SEARCH_TABLE}_article_id_articles FOREIGN KEY (article_id) "
+        "REFERENCES articles (id) ON DELETE CASCADE)"
+    )
+    connection.exec_driver_sql(
+        f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_document ON {SEARCH_TABLE} "
+        f'USING gin (document "{schema}".gin_trgm_ops)'
+    )
+    _fill(connection, f"INSERT INTO {SEARCH_TABLE} (article_id, document) VALUES (:id, :document)")
+
+
+def _fill(connection: Connection, insert: str) -> None:
+    """Index every stored article, a batch at a time (an old database may hold many)."""
+    # On the statement, not the connection: a connection's options would outlive this query.
+    query = text("SELECT id, title, text FROM articles ORDER BY id").execution_options(yield_per=_FILL_BATCH)
+    result = connection.execute(query)
+    for rows in result.partitions():
+        connection.execute(
+            text(insert), [{"id": r.id, "document": search_document(r.title, r.text)} for r in rows]
+        )
+
+
+def _pg_trgm_schema(connection: Connection) -> str:
+    """The schema holding pg_trgm, installed (into `public`, where databases share it) when missing.
+
+    The extension is database-wide: installing it into a per-application schema would tie every
+    other schema's index to that one, and dropping it would take them along.
+    """
+    found = _extension_schema(connection)
+    if found is not None:
+        return found
+    try:
+        with connection.begin_nested():
+            connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+    except DBAPIError:
+        # Another migration installed it at the same moment (a unique violation): use theirs.
+        pass
+    found = _extension_schema(connection)
+    if found is None:
+        raise RuntimeError("the pg_trgm extension could not be installed (it needs PostgreSQL's contrib)")
+    return found
+
+
+def _extension_schema(connection: Connection) -> str | None:
+    query = text(
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+        "WHERE e.extname = 'pg_trgm'"
+    )
+    value = connection.execute(query).scalar()
+    return str(value) if value is not None else None
+
+
+def drop_index(connection: Connection) -> None:
+    """Remove the search table (the pg_trgm extension stays: other schemas may use it)."""
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {SEARCH_TABLE}")
+
+
+def index_article(session: Session, article_id: int, document: str) -> None:
+    """Put an article's current document in the search index (replacing what it had)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = :id"), {"id": article_id})
+        session.execute(
+            text(f"INSERT INTO {SEARCH_TABLE} (rowid, document) VALUES (:id, :document)"),
+            {"id": article_id, "document": document},
+        )
+        return
+    session.execute(
+        text(
+            f"INSERT INTO {SEARCH_TABLE} (article_id, document) VALUES (:id, :document) "
+            "ON CONFLICT (article_id) DO UPDATE SET document = excluded.document"
+        ),
+        {"id": article_id, "document": document},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPlan:
+    """How a search is answered: ids from the index, and terms checked article by article."""
+
+    found: Select[Any] | None  # the ids the index matched (few), if it was asked
+    scanned: tuple[str, ...]  # terms to check against each article's document as it is read
+    dialect: str
+
+    def condition(self, article_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bool]:
+        """The article with id `article_id` is among the index's matches and passes the checks."""
+        found = [article_id.in_(self.found)] if self.found is not None else []
+        return and_(true(), *found, self.check(article_id))
+
+    def check(self, article_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bool]:
+        """The scanned terms all occur in the document of the article with id `article_id`.
+
+        A scalar subquery, not EXISTS: PostgreSQL turns EXISTS into a join over the whole index
+        table, which reads every document; a scalar subquery stays one lookup per article read.
+        """
+        key_name = "rowid" if self.dialect == "sqlite" else "article_id"
+        scanned = table(SEARCH_TABLE, column(key_name), column("document")).alias("scanned")
+        document = select(scanned.c.document).where(scanned.c[key_name] == article_id).scalar_subquery()
+        like = document.like if self.dialect == "sqlite" else document.ilike
+        return and_(true(), *(like(_like_pattern(t), escape="\\") for t in self.scanned))
+
+
+def plan(session: Session, query: str) -> SearchPlan:
+    """How to find the articles whose document holds every term of `query`.
+
+    Lists are read newest first and a page at a time, so there are two ways to answer:
+    - look the terms up in the index once and keep those articles (`IN (subquery)`): best when
+      few articles match, since the index hands over every match and they are then sorted;
+    - check each article's document as the newest-first scan reaches it: best when many match,
+      since a page fills after a few rows. Terms under three characters can only be answered so.
+    The index is asked first how many articles match, up to COMMON_MATCHES, to choose.
+    """
+    terms = search_terms(query)
+    dialect = session.get_bind().dialect.name
+    long_terms = [t for t in terms if len(t) >= MIN_INDEXED_CHARS]
+    if long_terms:
+        key_name = "rowid" if dialect == "sqlite" else "article_id"
+        index = table(SEARCH_TABLE, column(key_name), column("document"))
+        if dialect == "sqlite":
+            phrase = " AND ".join(_fts_phrase(t) for t in long_terms)
+            found = select(index.c[key_name]).where(literal_column(SEARCH_TABLE).op("MATCH")(phrase))
+        else:
+            patterns = (index.c.document.ilike(_like_pattern(t), escape="\\") for t in long_terms)
+            found = select(index.c[key_name]).where(*patterns)
+        probe = select(func.count()).select_from(found.limit(COMMON_MATCHES).subquery())
+        if (session.scalar(probe) or 0) < COMMON_MATCHES:
+            short_terms = tuple(t for t in terms if len(t) < MIN_INDEXED_CHARS)
+            return SearchPlan(found, short_terms, dialect)
+    return SearchPlan(None, tuple(terms), dialect)
+
+
+def matches(session: Session, query: str) -> ColumnElement[bool]:
+    """A condition on Article: every term of `query` occurs in the article's search document."""
+    return plan(session, query).condition(Article.id)
+
+
+def like_matches(query: str) -> ColumnElement[bool]:
+    """The same condition by `LIKE` over the articles' own columns: the baseline the index replaces."""
+    return and_(
+        true(),
+        *(
+            or_(Article.title.contains(t, autoescape=True), Article.text.contains(t, autoescape=True))
+            for t in search_terms(query)
+        ),
+    )
+
+
+def index_size(engine: Engine) -> int:
+    """How many documents the search index holds."""
+    with engine.connect() as connection:
+        return int(connection.execute(text(f"SELECT count(*) FROM {SEARCH_TABLE}")).scalar() or 0)
