@@ -107,9 +107,12 @@ _LABEL = re.compile(
 )
 _EDITOR_LABELS = {"责任编辑", "责编", "编辑"}
 _CHROME_TOKEN = re.compile(
-    r"[\[【(（]?\s*(?:字号\s*[:：]?\s*(?:\[?大\]?\s*\[?中\]?\s*\[?小\]?|A-\s*A\s*A\+|T\s*T\s*T)|打印本页|打印|关闭窗口|关闭|收藏|分享到\s*[:：]?"
+    r"[\[【(（]?\s*(?:字号\s*[:：]?\s*(?:\[?大\]?\s*\[?中\]?\s*\[?小\]?|A-\s*A\s*A\+|T\s*T\s*T)|打印本页|我要打印|打印|关闭窗口|关闭|收藏|分享到\s*[:：]?"
     r"|分享给好友阅读\s*[:：]?|评论\s*[(（]\s*\d+\s*[)）]|调整字体|字体\s*[:：]?\s*大\s*中\s*小|历史版本)\s*[\]】)）]?"
 )
+# `2010年6月15日 星期二 来源：…`: the weekday old portals print after the date says nothing the date
+# does not; only right after a date's digits or 日, so `周一` in a value stays.
+_WEEKDAY = re.compile(r"(?<=[\d日号])\s*[(（]?(?:星期|礼拜|周)[一二三四五六日天][)）]?")
 _SEPARATORS = " \t|丨/\\【】[]()（）·,，;；"
 _DATE_VALUE = re.compile(r"^[\d\s年月日号:：\-/.T时分秒点]+(?:\s*[AaPp]\.?[Mm]\.?)?$")
 # `最近更新：海濶（2020-02-14）`: who changed the page last, then when.
@@ -134,9 +137,10 @@ _DATE_THEN_REST = re.compile(
 )
 
 # `本网讯(记者 …)`, `长江网10月4日讯（记者陈智 整合）`, `新华社巴黎12月9日电（记者唐霁）`: the medium
-# (and the place and day of the dateline), 讯 or 电, then the reporters in parentheses.
+# (and the place and day of the dateline), 讯 or 电 (Hong Kong papers bracket it: `【本报讯】`), then
+# the reporters in parentheses.
 _NEWS_BYLINE = re.compile(
-    r"^(?:本[报网台刊站]|[\u4e00-\u9fff]{2,12}?(?:\d{1,2}月\d{1,2}日)?)[讯电]\s*"
+    r"^[【\[]?(?:本[报网台刊站]|[\u4e00-\u9fff]{2,12}?(?:\d{1,2}月\d{1,2}日)?)[讯电][】\]]?\s*"
     rf"[(（](?P<names>\s*[\u4e00-\u9fff]{{0,6}}?{ROLE}[^()（）]{{2,60}})[)）]\s*"
 )
 # `本报记者 鲁婷 肖中华`, `半月谈记者 史卫燕`, `（记者 岳品瑜 董晗萱）`, `新华社记者邹多为、唐诗凝、丁乐`,
@@ -147,9 +151,11 @@ _LINE_BYLINE = re.compile(
     rf"^[(（【\[]?\s*(?:文\s*[/／]\s*)?(?:《[^》]{{1,12}}》|[\u4e00-\u9fff]{{2,8}}?)?"
     rf"(?P<role>{ROLE}|文/图|图/文|作者|执笔|文(?=\s*[/／]))(?P<gap>\s*[:：/／]\s*|\s+|)(?P<names>{_NAMES})\s*[)）】\]]?$"
 )
-# `新京报讯2019年…`, `华龙网-新重庆客户端讯 今（9）日…`: the medium's dateline without a reporter.
+# `新京报讯2019年…`, `华龙网-新重庆客户端讯 今（9）日…`: the medium's dateline without a reporter;
+# `证券时报e公司讯，`: the paper, then its channel named with Latin letters.
 _DATELINE = re.compile(
-    rf"^(?P<medium>[{HAN}]{{2,12}}(?:-[{HAN}]{{2,12}})?)讯(?:\s+|[，,：:]\s*|(?=[\d{HAN}]))"
+    rf"^(?P<medium>[{HAN}]{{2,12}}(?:-[{HAN}]{{2,12}})?)(?:[A-Za-z]+[{HAN}]{{0,6}})?讯"
+    rf"(?:\s+|[，,：:]\s*|(?=[\d{HAN}]))"
 )
 # `本文来源于国家统计局`: a source named in a sentence rather than after a label.
 _SOURCE_SENTENCE = re.compile(
@@ -238,8 +244,8 @@ def parse_meta_line(line: str, *, reference: date | None = None) -> MetaFields |
     sentence = _SOURCE_SENTENCE.match(text)
     if sentence:
         return MetaFields(source=sentence["source"])
-    without_chrome = _CHROME_TOKEN.sub(" ", text)
-    had_chrome = without_chrome != text
+    without_chrome = _CHROME_TOKEN.sub(" ", _WEEKDAY.sub(" ", text))
+    had_chrome = _CHROME_TOKEN.search(text) is not None
     labels = list(_LABEL.finditer(without_chrome))
     fields = MetaFields()
     lead = _clean_value(without_chrome[: labels[0].start()] if labels else without_chrome)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import lxml.html
+import pytest
 
 from crawler.metaline import parse_meta_line
 from crawler.page.infoline import (
@@ -13,6 +14,7 @@ from crawler.page.infoline import (
     with_date_line,
 )
 from crawler.page.meta import read_meta_tags
+from tests.yaml_cases import load_cases
 
 HANWEB_HEAD = """
 <meta name="SiteName" content="安康市教育体育局">
@@ -128,6 +130,11 @@ def test_footer_gives_publisher_and_site_identification_code() -> None:
 def info_lines(body: str) -> list[str]:
     tree = tree_of("", body)
     return with_date_line(tree, find_info_line(tree))
+
+
+@pytest.mark.parametrize(("body", "expected"), load_cases("info_lines"))
+def test_info_lines_cases(body: str, expected: list[str]) -> None:
+    assert info_lines(body) == expected
 
 
 def test_info_lines_add_the_only_date_with_time_when_the_labelled_line_has_none() -> None:

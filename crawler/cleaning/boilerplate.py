@@ -25,11 +25,14 @@ _CRUMB_SPLIT = re.compile(r"\s*(?:>>|>|»|→|/|＞|›)\s*")
 _CRUMB_END = {"正文", "正文内容", "详情", "内容", "详细内容", "浏览文章", "阅读", "文章"}
 _CRUMB_HOME = {"首页", "网站首页", "主页", "返回首页"}
 _CHROME = re.compile(
-    r"^[\[【(（]?\s*(打印本页|打印|关闭窗口|关闭本页|关闭|返回顶部|返回|收藏|收藏本页|纠错|我要纠错|扫一扫"
+    r"^[\[【(（]?\s*(打印本页|我要打印|打印|关闭窗口|关闭本页|关闭|返回顶部|返回|收藏|收藏本页|纠错|我要纠错|扫一扫"
+    r"|点击(?:查看|看)?(?:清晰)?大图"
     r"|字号\s*[:：]?\s*(大\s*中\s*小|\[?大\]?\s*\[?中\]?\s*\[?小\]?)?|调整字体|图集|分享到\s*[:：]?.*|分享给好友阅读\s*[:：]?)"
     r"\s*[\]】)）]?"
     r"(\s*[\[【(（]?\s*(打印本页|打印|关闭窗口|关闭|收藏|分享给好友阅读\s*[:：]?|分享到\s*[:：]?.*)\s*[\]】)）]?)*$"
 )
+# The mark a WeChat-style article closes with (`THE END`, `- END -`): alone on its line, in capitals.
+_END_MARK = re.compile(r"^[-—–_=\s]*(?:THE\s+)?END[-—–_=\s]*$")
 _PAGER = re.compile(
     r"^(共有?\s*\d+\s*页\s*(当前第\s*\d+\s*页)?|当前第\s*\d+\s*页|上一页|下一页|首页\s+(上一页\s+)?(下一页\s+)?尾页"
     r"|[\d\s]*(上一页|下一页)[\d\s]*(上一页|下一页)?[\d\s]*)$"
@@ -113,7 +116,7 @@ def boilerplate_kind(line: str) -> BoilerplateKind | None:
         return "breadcrumb"
     if len(line) <= _BANNER_MAX_LENGTH and _BANNER.search(line):
         return "banner"
-    if _CHROME.match(line):
+    if _CHROME.match(line) or _END_MARK.match(line):
         return "chrome"
     if _PAGER.match(line):
         return "pager"

@@ -16,9 +16,14 @@ from crawler.cleaning.title import is_outlet_name
 from crawler.names import ORGANISATION, split_names
 from crawler.page.title import squash
 
+# Labels in either script: Hong Kong, Macao and Taiwan pages (and old Big5 portals) write
+# `來源：`, `發佈時間：`, `記者：`; the line is read before the text layer converts the script.
 _LABELS = re.compile(
-    r"(发布时间|发布日期|发表时间|发表日期|更新时间|成文日期|时间|日期|来源|源自|供稿|稿源|出处|作者|记者|通讯员|本报记者|"
-    r"编辑|责编|责任编辑|审核|浏览量|浏览次数|阅读次数|阅读量|点击数|点击率|点击)\s*[:：]"
+    r"((?:发|發)(?:布|佈|表)(?:时|時)(?:间|間)|(?:发|發)(?:布|佈|表)日期|更新(?:时|時)(?:间|間)|成文日期|(?:时|時)(?:间|間)|日期|"
+    r"(?:来|來)源|源自|供稿|稿源|出(?:处|處)|作者|(?:记|記)者|通(?:讯|訊)(?:员|員)|本(?:报|報)(?:记|記)者|"
+    r"(?:编|編)(?:辑|輯)|(?:责|責)(?:编|編)|(?:责|責)任(?:编|編)(?:辑|輯)|审核|審核|(?:浏|瀏)(?:览|覽)量|"
+    r"(?:浏|瀏)(?:览|覽)次(?:数|數)|(?:阅|閱)(?:读|讀)次(?:数|數)|(?:阅|閱)(?:读|讀)量|(?:点|點)(?:击|擊)(?:数|數)|"
+    r"(?:点|點)(?:击|擊)率|(?:点|點)(?:击|擊))\s*[:：]"
 )
 _DATE = re.compile(
     r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|(?<![\d/])\d{1,2}/\d{1,2}/(?:19|20)\d{2}(?![\d/])"
@@ -29,6 +34,11 @@ _DATE_TIME = re.compile(
     r"(?:(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|(?<![\d/])\d{1,2}/\d{1,2}/(?:19|20)\d{2})"
     r"\s*\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AP]M)?"
 )
+# A software build stamp (`版本号 3.4.40-1.0.141 (2019-9-5 9:38:01 PM)` in an embedded video
+# player's console) dates the player, not the article.
+_BUILD_STAMP = re.compile(r"\d+\.\d+\.\d+[\w.\-]*\s*[(（\[]?\s*$")
+_AFTER_HEADLINE_XPATH = "following::text()[normalize-space()][position() <= 12]"
+_HEADLINE_NEIGHBOURHOOD = 120  # characters between the headline and its date line
 _DATE_TEXT_XPATH = (
     "//body//text()[contains(., ':') and (contains(., '-') or contains(., '年') or contains(., '/'))]"
 )
@@ -59,7 +69,10 @@ _NOT_TEXT = frozenset({"script", "style", "title", "textarea", "option"})
 _LABEL_TEXT_XPATH = (
     "//text()[contains(., '时间') or contains(., '日期') or contains(., '来源') or contains(., '作者')"
     " or contains(., '记者') or contains(., '编辑') or contains(., '发布') or contains(., '浏览')"
-    " or contains(., '阅读') or contains(., '供稿') or contains(., '源自') or contains(., '点击')]"
+    " or contains(., '阅读') or contains(., '供稿') or contains(., '源自') or contains(., '点击')"
+    " or contains(., '時間') or contains(., '來源') or contains(., '記者') or contains(., '編輯')"
+    " or contains(., '發佈') or contains(., '發布') or contains(., '瀏覽') or contains(., '閱讀')"
+    " or contains(., '點擊')]"
 )
 _PUBLISHER = re.compile(r"主\s*办(?:单位)?\s*[:：]\s*([^\s|｜,，;；]{2,40}(?:\s+[^\s|｜:：,，;；]{2,40})?)")
 _SITE_ID = re.compile(r"网站标识码\s*[:：]?\s*(\d{10})")
@@ -125,10 +138,39 @@ def _dated_line(tree: HtmlElement) -> str | None:
         element = node.getparent()
         if element is None or element.tag in _NOT_TEXT:
             continue
-        found.update((match.group(0), element) for match in _DATE_TIME.finditer(squash(str(node))))
+        text = squash(str(node))
+        found.update(
+            (match.group(0), element)
+            for match in _DATE_TIME.finditer(text)
+            if not _BUILD_STAMP.search(text, 0, match.start())
+        )
         if len(found) > 1:
-            return None
+            return _near_headline(tree)
     return _with_outlet(*found.popitem()) if found else None
+
+
+def _near_headline(tree: HtmlElement) -> str | None:
+    """With several date-times on the page: the one right under the page's one headline.
+
+    Related-link lists and comments come after the body, a header showing today's date before the
+    headline; the article's own time sits between the headline and the first paragraph.
+    """
+    headlines = tree.xpath("//body//h1")
+    if len(headlines) != 1:
+        return None
+    seen = 0
+    for node in headlines[0].xpath(_AFTER_HEADLINE_XPATH):
+        element = node.getparent()
+        if element is None or element.tag in _NOT_TEXT:
+            continue
+        text = squash(str(node))
+        match = _DATE_TIME.search(text)
+        if match and not _BUILD_STAMP.search(text, 0, match.start()):
+            return _with_outlet(match.group(0), element, text[match.end() :])
+        seen += len(text)
+        if seen > _HEADLINE_NEIGHBOURHOOD or "。" in text:
+            return None
+    return None
 
 
 def _with_outlet(date: str, element: HtmlElement, rest: str = "") -> str:

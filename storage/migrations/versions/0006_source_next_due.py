@@ -17,12 +17,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("sources") as batch:
-        batch.add_column(sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=True))
-        batch.create_index("ix_sources_next_due_at", ["next_due_at"])
+    op.add_column("sources", sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_sources_next_due_at", "sources", ["next_due_at"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sources") as batch:
-        batch.drop_index("ix_sources_next_due_at")
-        batch.drop_column("next_due_at")
+    # Not in batch mode: on SQLite that copies and drops the table, which the foreign keys of
+    # articles and crawl runs forbid once sources has rows; SQLite (3.35+) drops a column in place.
+    op.drop_index("ix_sources_next_due_at", table_name="sources")
+    op.drop_column("sources", "next_due_at")
