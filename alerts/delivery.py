@@ -32,12 +32,19 @@ from sqlalchemy.orm import Session
 from alerts.channels import DeliveryError, make_channel
 from alerts.digest import digest_from_alerts, wanted_alerts
 from alerts.model import Digest, RenderedDigest
-from alerts.outbox import digest_alerts, last_sent_at, next_attempt
 from alerts.render import render_html, render_text
+from alerts.retry import next_attempt
 from alerts.schedule import first_lookback, last_slot
 from countywatch.config import Config, ConfigError, Subscription, parse_duration
 from storage.models import Delivery
-from storage.outbox import due_deliveries, ensure_deliveries, mark_delivered, mark_failed
+from storage.outbox import (
+    alerts_by_id,
+    due_deliveries,
+    ensure_deliveries,
+    last_sent_at,
+    mark_delivered,
+    mark_failed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +242,7 @@ def _send_group(
         return None
     ids, key = group.ids, group.key
     with session_factory() as session:
-        alerts = digest_alerts(session, group.alert_ids)
+        alerts = alerts_by_id(session, group.alert_ids)
         since = min((a.created_at for a in alerts), default=now)
         digest = digest_from_alerts(session, config, subscription, alerts, since=since, until=now)
     rendered = _archive(config, subscription.name, render_digest(digest, key))

@@ -10,10 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.model import ChangedEntry, Digest, HealthEntry, NewEntry, WithdrawnEntry
-from alerts.outbox import failing_deliveries
 from countywatch.config import Config, Subscription
 from storage.models import ALERT_KINDS, Article, Story
-from storage.outbox import AlertArticle, DigestAlert, alerts_for_digest
+from storage.outbox import AlertArticle, DigestAlert, alerts_for_digest, failing_deliveries
 
 SUMMARY_LINES = 2
 SUMMARY_LINE_CHARS = 60

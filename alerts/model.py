@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
+from storage.outbox import FailingDelivery
+
 UNKNOWN_REGION = "未知地区"
 UNCATEGORISED = "其他"
 
@@ -61,19 +63,6 @@ class HealthEntry:
     status: str  # e.g. "failing", "ok", "degraded"
     message: str
     at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class FailingDelivery:
-    """A delivery that keeps failing (operators only)."""
-
-    subscription: str
-    channel: str
-    state: str  # "retrying" or "gave_up"
-    deliveries: int  # how many alerts are affected
-    attempts: int
-    last_error: str
-    next_attempt_at: datetime | None
 
 
 class Groupable(Protocol):

@@ -8,19 +8,18 @@ digest to fit a byte budget, ending it with an "N more" line and a link to the f
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Literal
 from urllib.parse import quote, urlsplit
-from zoneinfo import ZoneInfo
 
 from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined
 
 from alerts.model import Digest
+from core.timezone import CHINA_TZ
 
 MarkdownFlavor = Literal["markdown", "slack"]
 
-DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#~|!])")
 _TEMPLATES: dict[MarkdownFlavor, str] = {"markdown": "digest.md.j2", "slack": "digest.slack.j2"}
 
@@ -28,8 +27,8 @@ _TEMPLATES: dict[MarkdownFlavor, str] = {"markdown": "digest.md.j2", "slack": "d
 def format_when(value: datetime) -> str:
     """A time as `2024-04-19 08:53` in China Standard Time (naive times are taken as UTC)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo("UTC"))
-    return value.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def format_pubdate(value: str) -> str:

@@ -6,12 +6,11 @@ the same alerts, and alerts created after the slot wait for the next one.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
+from core.timezone import CHINA_TZ
 from countywatch.config import Subscription, parse_digest_schedule
 
-SCHEDULE_TZ = ZoneInfo("Asia/Shanghai")
 # How far back a subscription's first digest looks, by schedule kind.
 FIRST_LOOKBACK = {
     "immediate": timedelta(hours=24),
@@ -24,7 +23,7 @@ FIRST_LOOKBACK = {
 def last_slot(subscription: Subscription, moment: datetime) -> datetime:
     """The latest time at or before `moment` at which the subscription's digest is due (aware, UTC)."""
     kind, weekday, hour, minute = parse_digest_schedule(subscription.schedule)
-    local = moment.astimezone(SCHEDULE_TZ)
+    local = moment.astimezone(CHINA_TZ)
     if kind == "immediate":
         slot = local
     elif kind == "hourly":
@@ -37,7 +36,7 @@ def last_slot(subscription: Subscription, moment: datetime) -> datetime:
             slot -= timedelta(days=(local.weekday() - weekday) % 7)
         if slot > local:
             slot -= timedelta(days=7 if kind == "weekly" else 1)
-    return slot.astimezone(ZoneInfo("UTC"))
+    return slot.astimezone(UTC)
 
 
 def first_lookback(subscription: Subscription) -> timedelta:

@@ -37,10 +37,10 @@ from pathlib import Path
 
 import yaml
 
+from core.urls import canonicalize_url
 from replica.generate import GeneratedNetwork
 from storage.db import make_engine, make_session_factory
 from storage.models import Article
-from storage.urls import canonicalize_url
 
 COUNTYWATCH = [
     sys.executable,

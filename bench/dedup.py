@@ -70,7 +70,18 @@ DEDUP = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "dedup"
 THRESHOLD = 0.7
 LOW_THRESHOLD = 0.5  # what a caller may use for a copy flagged truncated
 HAMMING = 3
-POSITIVE_KINDS = ("repost", "mirror", "template", "edit", "truncated", "reprint", "shortened")
+POSITIVE_KINDS = (
+    "repost",
+    "mirror",
+    "mirror_hk",
+    "mirror_tw",
+    "mirror_hand",
+    "template",
+    "edit",
+    "truncated",
+    "reprint",
+    "shortened",
+)
 NEGATIVE_KINDS = ("same_template", "same_bureau", "same_form")
 
 

@@ -33,6 +33,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from core.timezone import CHINA_TZ_NAME
 from countywatch.topics import DEFAULT_TOPICS
 
 CONFIG_ENV = "COUNTYWATCH_CONFIG"
@@ -138,7 +139,7 @@ class Schedule(_Model):
     interval: str | None = None
     cron: str | None = None
     jitter: str = "0s"
-    timezone: str = "Asia/Shanghai"
+    timezone: str = CHINA_TZ_NAME
 
     @field_validator("timezone")
     @classmethod
@@ -201,7 +202,7 @@ def _check_host(host: str) -> None:
 def _validate_cron(expr: str) -> None:
     # APScheduler's own parser is the authority on what it accepts.
     try:
-        CronTrigger.from_crontab(expr, timezone="Asia/Shanghai")
+        CronTrigger.from_crontab(expr, timezone=CHINA_TZ_NAME)
     except ValueError as exc:
         raise ValueError(f"invalid cron expression {expr!r}: {exc}") from exc
 

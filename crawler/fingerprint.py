@@ -17,14 +17,15 @@ shingle sets of the few candidates the MinHash index proposes, never for the who
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import numpy.typing as npt
-from opencc import OpenCC
+
+from core.chinese import strip_pinyin, to_simplified
+from core.hashing import mix64
 
 SHINGLE_SIZE = 3
 NUM_PERM = 128
@@ -35,11 +36,6 @@ _SEED = 20231108
 _U64 = np.uint64
 _MASK32 = (1 << 32) - 1
 
-# A pinyin annotation as content-farm converters add it after a Han character: `網(wǎng)`. Requiring a
-# tone mark keeps genuine bracketed Latin text such as `(a)` or `(PDF)`.
-_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
-_PINYIN = re.compile(rf"[(（][a-zü]*[{_TONED}][a-zü]*[)）]")
-
 
 @cache
 def _permutations() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
@@ -48,35 +44,6 @@ def _permutations() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
     a = rng.integers(0, 2**31, size=NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)  # odd
     b = rng.integers(0, 2**32, size=NUM_PERM, dtype=np.uint64).astype(np.uint32)
     return a, b
-
-
-@cache
-def _t2s() -> OpenCC:
-    return OpenCC("t2s")
-
-
-@cache
-def _traditional_pattern() -> re.Pattern[str]:
-    """A character class of the CJK ideographs that OpenCC t2s changes on their own."""
-    block = [chr(c) for c in range(0x4E00, 0xA000)]
-    converter = _t2s()
-    traditional = [c for c in block if converter.convert(c) != c]
-    return re.compile("[" + "".join(traditional) + "]")
-
-
-def needs_simplification(text: str) -> bool:
-    """Whether the text holds any character that only occurs in Traditional script."""
-    return _traditional_pattern().search(text) is not None
-
-
-def to_simplified(text: str) -> str:
-    """The text in Simplified script (OpenCC t2s, phrase-aware), converted only when needed."""
-    return _t2s().convert(text) if needs_simplification(text) else text
-
-
-def strip_pinyin(text: str) -> str:
-    """Remove pinyin annotations such as `(wǎng)` that mirror sites put after Han characters."""
-    return _PINYIN.sub("", text)
 
 
 @cache
@@ -116,13 +83,6 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
 
 
-def _mix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """The splitmix64 finaliser: spreads packed code points over all 64 bits."""
-    x = (x ^ (x >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> _U64(27))) * _U64(0x94D049BB133111EB)
-    return x ^ (x >> _U64(31))
-
-
 def shingle_hashes(normalized: npt.NDArray[np.uint32], k: int = SHINGLE_SIZE) -> npt.NDArray[np.uint64]:
     """64-bit hashes of the character k-grams of normalised code points (one for a shorter text)."""
     if not normalized.size:
@@ -133,7 +93,7 @@ def shingle_hashes(normalized: npt.NDArray[np.uint32], k: int = SHINGLE_SIZE) ->
     for i in range(1, min(k, len(codes))):
         # Code points fit in 21 bits, so shift-and-xor keeps three of them collision-free.
         packed = (packed << _U64(21)) ^ codes[i : i + n]
-    return _mix64(packed)
+    return mix64(packed)
 
 
 def shingle_set(text: str) -> npt.NDArray[np.uint64]:

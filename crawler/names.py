@@ -64,11 +64,6 @@ def split_names(value: str) -> list[str]:
     return names
 
 
-def has_role(value: str) -> bool:
-    """Whether a credit names a role (`记者`, `职工通讯员`, `评论员` …) before its names."""
-    return _ROLE_PREFIX.match(value.strip()) is not None
-
-
 def looks_like_person(name: str) -> bool:
     """Whether a 2-4 character word, standing alone, is a person's name rather than an organisation."""
     if not 2 <= len(name) <= 4 or ORGANISATION.search(name) or _NOT_NAME.search(name):

@@ -42,7 +42,7 @@ from crawler.attachment_text import AttachmentText, read_attachment
 from crawler.classify import classify
 from crawler.errors import ExtractionError
 from crawler.extract import extract_article
-from crawler.text_extract import default_topics
+from storage.rules import default_topics
 
 ALARM_REPEAT = 0.5  # seconds between repeated alarms once a page is over its time limit
 HARD_LIMIT_GRACE = 2.0  # CPU seconds past the time limit before the worker is ended

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from crawler.fingerprint import strip_pinyin, to_simplified
+from core.chinese import strip_pinyin, to_simplified
 from crawler.region_data import MUNICIPALITIES, Alias, Division, DivisionTable, common_words, division_table
 
 # Words that, right after a short name, show it is used as a place (松桃教育, 镇坪人民政府). Bare 区

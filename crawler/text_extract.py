@@ -13,10 +13,11 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from urllib.parse import urlsplit
 
-from countywatch.config import Config, Topic
+from core.chinese import has_pinyin_annotations, is_traditional, to_simplified
+from core.timezone import CHINA_TZ
+from countywatch.config import Topic
 from crawler.article import Article, Flag
 from crawler.classify import classify
 from crawler.cleaning.boilerplate import boilerplate_kind, footer_fields, parse_breadcrumb
@@ -29,15 +30,16 @@ from crawler.cleaning.noise import (
     mentions_document_sharing,
     truncation,
 )
-from crawler.cleaning.pinyin import has_pinyin_annotations, repair_mirror_text
+from crawler.cleaning.pinyin import repair_mirror_text
 from crawler.cleaning.prose import has_sentence, prose_chars
-from crawler.cleaning.script import fold_width, is_traditional, to_simplified
+from crawler.cleaning.script import fold_width
 from crawler.cleaning.title import is_original_title_line, is_series_line, is_title_like, split_title
-from crawler.dates import CHINA_TZ, ParsedDate, parse_date
+from crawler.dates import ParsedDate, parse_date
 from crawler.fingerprint import simhash_hex
 from crawler.hints import PageHints
 from crawler.metaline import MetaFields, parse_byline, parse_closing_credit, parse_meta_line
 from crawler.region import find_region
+from storage.rules import default_topics
 
 _BLANKS = re.compile(r"[ \t\u00a0\u2002\u2003\u200b\ufeff]+")
 _CONTEXT_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
@@ -56,12 +58,6 @@ _SUBSTANTIAL_PROSE = 200
 _MIN_PROSE_KEPT = 0.5
 # A line of brackets alone is what is left of a bracketed credit split over lines (`【责任编辑:…` / `】`).
 _BRACKETS_ONLY = re.compile(r"^[\[\]【】()（）{}〈〉「」『』]+$")
-
-
-@lru_cache(maxsize=1)
-def default_topics() -> Mapping[str, Topic]:
-    """The built-in topics, built once."""
-    return Config().topics
 
 
 @dataclass(slots=True)

@@ -23,12 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta, timezone
 
+from core.timezone import CHINA_TZ
 from replica import urls
 from replica.catalog import DELETED_NOTICE, ArticleSpec, SiteSpec
-
-CST = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ class ExpectedArticle:
 
 
 def _iso(article: ArticleSpec) -> str:
-    published = article.published.replace(tzinfo=CST)
+    published = article.published.replace(tzinfo=CHINA_TZ)
     if len(article.date) == 10:
         return published.date().isoformat()
     return published.isoformat()

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from functools import cache, partial
 from typing import Any
 
 import jinja2
 
+from core.timezone import CHINA_TZ
 from replica import cms_lists, urls
 from replica.attachments import attachment_pdf
 from replica.catalog import ArticleSpec, Column, SiteSpec
 from replica.pages import HTML_UTF8, Page, binary_blob, huge_table, redirect
 
-CST = timezone(timedelta(hours=8))
 HUGE_PAGE_BYTES = 20 * 1024 * 1024
 _REASONS = {
     404: ("Not Found", "您访问的页面不存在或已被删除。"),
@@ -128,7 +128,7 @@ def article_page(ctx: SiteContext, article: ArticleSpec, cycle: int) -> Page:
         paras=body,
         summary=body[0][:80] if body else article.title,
         pub=article.date,
-        iso_pub=article.published.replace(tzinfo=CST).isoformat(),
+        iso_pub=article.published.replace(tzinfo=CHINA_TZ).isoformat(),
         doc_date=f"{article.published:%Y/%-m/%-d %H:%M:%S}",
         attachment_href=attachment.rsplit("/", 1)[1] if attachment else None,
         related=_related(ctx, article),
@@ -222,7 +222,7 @@ def _feed(ctx: SiteContext, cycle: int) -> Page:
             {
                 "title": a.title,
                 "link": ctx.base + urls.article_path(site, a),
-                "pub_date": format_datetime(a.published.replace(tzinfo=CST)),
+                "pub_date": format_datetime(a.published.replace(tzinfo=CHINA_TZ)),
                 "summary": body[0][:120] if body else a.title,
             }
         )

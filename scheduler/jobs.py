@@ -15,12 +15,12 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from core.timezone import CHINA_TZ_NAME
 from countywatch.config import Config, Schedule, parse_digest_schedule, parse_duration
 
 JobKind = Literal["crawl", "tick", "digest", "retry"]
 
 # Digest times are read on the clock of the people receiving them.
-DIGEST_TIMEZONE = "Asia/Shanghai"
 RETRY_JOB_ID = "deliveries:retry"
 CATCHUP_JOB_ID = "deliveries:catchup"
 # The batch tick: one job that crawls whatever sources are due (per-source schedules are data).
@@ -55,7 +55,7 @@ class JobSpec:
             return IntervalTrigger(seconds=tick, start_date=start, timezone="UTC")
         # Outbox retries are due on the scale of notify.retry.backoff (tens of seconds by default).
         every = parse_duration(config.notify.retry.every)
-        return IntervalTrigger(seconds=every.total_seconds(), start_date=start, timezone=DIGEST_TIMEZONE)
+        return IntervalTrigger(seconds=every.total_seconds(), start_date=start, timezone=CHINA_TZ_NAME)
 
 
 def crawl_job_id(source: str) -> str:
@@ -86,12 +86,12 @@ def digest_trigger(schedule: str, *, start: datetime | None = None) -> BaseTrigg
     """immediate: every minute; hourly: on the hour; daily HH:MM; weekly <day> HH:MM."""
     kind, weekday, hour, minute = parse_digest_schedule(schedule)
     if kind == "immediate":
-        return IntervalTrigger(minutes=1, start_date=start, timezone=DIGEST_TIMEZONE)
+        return IntervalTrigger(minutes=1, start_date=start, timezone=CHINA_TZ_NAME)
     if kind == "hourly":
-        return CronTrigger(minute=0, timezone=DIGEST_TIMEZONE)
+        return CronTrigger(minute=0, timezone=CHINA_TZ_NAME)
     if kind == "daily":
-        return CronTrigger(hour=hour, minute=minute, timezone=DIGEST_TIMEZONE)
-    return CronTrigger(day_of_week=weekday, hour=hour, minute=minute, timezone=DIGEST_TIMEZONE)
+        return CronTrigger(hour=hour, minute=minute, timezone=CHINA_TZ_NAME)
+    return CronTrigger(day_of_week=weekday, hour=hour, minute=minute, timezone=CHINA_TZ_NAME)
 
 
 def batched(config: Config) -> bool:

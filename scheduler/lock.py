@@ -10,12 +10,14 @@ import fcntl
 import os
 from pathlib import Path
 
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-# Two int4 keys for pg_try_advisory_lock(int, int): "coun" "tywa" in ASCII.
-_PG_KEYS = (0x636F756E, 0x74797761)
+from storage.locks import advisory_lock_holder, try_advisory_lock
+
+# The advisory lock key: "countywa" in ASCII.
+DAEMON_LOCK = 0x63_6F_75_6E_74_79_77_61
 
 
 class DaemonLockError(Exception):
@@ -69,9 +71,8 @@ class DaemonLock:
     def _acquire_pg(self) -> None:
         engine = create_engine(self.database_url, poolclass=NullPool)
         conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:a, :b)"), {"a": _PG_KEYS[0], "b": _PG_KEYS[1]})
-        if not got.scalar():
-            holder = _pg_holder(conn)
+        if not try_advisory_lock(conn, DAEMON_LOCK):
+            holder = advisory_lock_holder(conn, DAEMON_LOCK)
             conn.close()
             raise DaemonLockError(f"another daemon (server pid {holder}) is running on this database")
         self._conn = conn
@@ -85,18 +86,6 @@ class DaemonLock:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-
-def _pg_holder(conn: Connection) -> int | None:
-    row = conn.execute(
-        text(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND classid = :a AND objid = :b AND objsubid = 2"
-            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ),
-        {"a": _PG_KEYS[0], "b": _PG_KEYS[1]},
-    ).first()
-    return int(row[0]) if row else None
 
 
 def daemon_running(database_url: str, data_dir: Path) -> bool:
@@ -116,6 +105,6 @@ def daemon_running(database_url: str, data_dir: Path) -> bool:
     engine = create_engine(database_url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            return _pg_holder(conn) is not None
+            return advisory_lock_holder(conn, DAEMON_LOCK) is not None
     finally:
         engine.dispose()

@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.outbox import failing_deliveries, last_sent_at
 from countywatch.config import Config
 from scheduler.jobs import build_job_specs, resume_time
 from scheduler.lock import daemon_running
 from scheduler.state import SchedulerState
 from storage.models import Delivery
+from storage.outbox import failing_deliveries, last_sent_at
 from storage.repository import CrawlRunRow, latest_runs, process_alive, run_status, source_health
 
 

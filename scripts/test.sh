@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything (Python packages, and the PostgreSQL, Redis, SMTP-free test services and
-# Chromium the tests use) and runs the whole suite: ruff, mypy, pytest.
+# Chromium the tests use) and runs the whole suite: ruff, mypy, import contracts, pytest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -13,4 +13,5 @@ trap stop_services EXIT
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports
 .venv/bin/python -m pytest -n 2 "$@"

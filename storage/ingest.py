@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.urls import canonicalize_url
 from countywatch.config import Topic
 from crawler.article import Article as Record
 from crawler.article import Attachment
@@ -38,7 +39,6 @@ from storage.neardup import (
 from storage.outbox import add_alert
 from storage.rules import RecheckPolicy, SourceRef, default_topics, kind_rank, may_alert
 from storage.search import index_article, search_document
-from storage.urls import canonicalize_url
 
 Outcome = Literal["new", "duplicate", "changed", "unchanged"]
 # Article.to_json keys kept in their own columns; the rest go to Article.extra.

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from core.hashing import mix64
 from crawler.fingerprint import MinHashSignature, containment, titles_agree
 
 DEFAULT_THRESHOLD = 0.7
@@ -75,12 +76,6 @@ def contained_copy(a: ShingledText, b: ShingledText) -> bool:
 def _band_multipliers(bands: int, rows: int) -> npt.NDArray[np.uint64]:
     rng = np.random.default_rng(0x5EED)
     return rng.integers(1, 2**63, size=(bands, rows), dtype=np.uint64) * _U64(2) + _U64(1)
-
-
-def _mix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    x = (x ^ (x >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> _U64(27))) * _U64(0x94D049BB133111EB)
-    return x ^ (x >> _U64(31))
 
 
 class NearDupIndex:
@@ -177,7 +172,7 @@ class NearDupIndex:
         combined = (banded * self._mult[None, :, :]).sum(axis=2, dtype=np.uint64)
         # The band number is mixed in so that equal values in different bands do not collide.
         combined += np.arange(self.bands, dtype=np.uint64)[None, :] * _U64(0x9E3779B97F4A7C15)
-        return (_mix64(combined) >> _U64(32)).astype(np.uint32)
+        return (mix64(combined) >> _U64(32)).astype(np.uint32)
 
     def _bulk_load(self, ids: npt.NDArray[np.int64], matrix: npt.NDArray[np.uint32]) -> None:
         if not len(ids):

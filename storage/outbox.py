@@ -1,4 +1,4 @@
-"""The alerts outbox: alerts created once per idempotency key, and their deliveries.
+"""The alerts outbox: alerts created once per idempotency key, and their deliveries (both sides).
 
 A delivery is one alert for one subscription over one channel. States: `pending` (not tried yet, or
 waiting), `sent`, `failed` (the last attempt failed; it is retried at `next_attempt_at`, or never
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,21 @@ from storage.models import ALERT_KINDS, Alert, Article, Delivery, Source, utcnow
 
 CONTENT_KINDS = ("new", "changed", "withdrawn")
 MAX_ERROR_CHARS = 2000
+# Deliveries that gave up stay in the operators' digest this long after they were created.
+GAVE_UP_SHOWN_FOR = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class FailingDelivery:
+    """A delivery that keeps failing (operators only)."""
+
+    subscription: str
+    channel: str
+    state: str  # "retrying" or "gave_up"
+    deliveries: int  # how many alerts are affected
+    attempts: int
+    last_error: str
+    next_attempt_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,3 +282,44 @@ def mark_failed(session: Session, delivery_id: int, error: str, next_attempt_at:
     delivery.next_attempt_at = next_attempt_at
     session.flush()
     return delivery
+
+
+# --- read side for digests and status -------------------------------------------------------
+
+
+def last_sent_at(session: Session, subscription: str) -> datetime | None:
+    """When the subscription last had a digest accepted by any of its channels."""
+    return session.scalar(select(func.max(Delivery.sent_at)).where(Delivery.subscription == subscription))
+
+
+def failing_deliveries(session: Session, *, now: datetime) -> list[FailingDelivery]:
+    """Failed deliveries, one line per subscription × channel × (retrying | gave_up)."""
+    query = (
+        select(
+            Delivery.subscription,
+            Delivery.channel,
+            Delivery.next_attempt_at.is_(None),
+            func.count(Delivery.id),
+            func.max(Delivery.attempts),
+            func.max(Delivery.last_error),
+            func.min(Delivery.next_attempt_at),
+        )
+        .where(
+            Delivery.state == "failed",
+            Delivery.next_attempt_at.is_not(None) | (Delivery.created_at >= now - GAVE_UP_SHOWN_FOR),
+        )
+        .group_by(Delivery.subscription, Delivery.channel, Delivery.next_attempt_at.is_(None))
+        .order_by(Delivery.subscription, Delivery.channel)
+    )
+    return [
+        FailingDelivery(
+            subscription=sub,
+            channel=channel,
+            state="gave_up" if gave_up else "retrying",
+            deliveries=count,
+            attempts=attempts or 0,
+            last_error=error or "",
+            next_attempt_at=next_at,
+        )
+        for sub, channel, gave_up, count, attempts, error, next_at in session.execute(query)
+    ]

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.urls import canonicalize_url
 from storage.ingest import next_check, seen_again
 from storage.models import Article, ArticleAttachment, Source, utcnow
 from storage.neardup import NearDupIndex
 from storage.outbox import add_alert
 from storage.rules import RecheckPolicy, is_recent
-from storage.urls import canonicalize_url
 
 # The status a crawler passes when the page answered 200 but now shows a "this item was deleted"
 # notice (信息已删除 / 该信息不存在) instead of the article: the page is withdrawn at once.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from functools import cache
 
+from core.timezone import CHINA_TZ
 from countywatch.config import Crawl, Source, SourceKind, Topic, parse_duration
 from countywatch.topics import DEFAULT_TOPICS
 
@@ -56,9 +57,6 @@ class RecheckPolicy:
         return cls(after=parse_duration(crawl.recheck_after), max_age=parse_duration(crawl.recheck_max))
 
 
-_CHINA = timezone(timedelta(hours=8))
-
-
 def is_recent(first_seen: datetime, published_at: str | None, now: datetime, window: timedelta) -> bool:
     """Whether an article is recent enough to be asked every cycle (`crawl.recheck_recent`).
 
@@ -73,7 +71,7 @@ def is_recent(first_seen: datetime, published_at: str | None, now: datetime, win
     except ValueError:
         return True  # no readable date: the first sighting is all there is to go by
     # Whole days in China time, so a notice dated today is never in the future.
-    return (now.astimezone(_CHINA).date() - published).days <= window.days
+    return (now.astimezone(CHINA_TZ).date() - published).days <= window.days
 
 
 @cache

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from core.chinese import has_pinyin_annotations, is_traditional, strip_pinyin, to_simplified
 from crawler.cleaning.boilerplate import boilerplate_kind, footer_fields, parse_breadcrumb
 from crawler.cleaning.captions import is_caption, strip_image_label
 from crawler.cleaning.noise import (
@@ -18,13 +19,11 @@ from crawler.cleaning.noise import (
     truncation,
 )
 from crawler.cleaning.pinyin import (
-    has_pinyin_annotations,
     repair_gbk_debris,
     repair_mirror_text,
-    strip_pinyin_annotations,
 )
 from crawler.cleaning.prose import prose_chars
-from crawler.cleaning.script import fold_width, is_traditional, to_simplified
+from crawler.cleaning.script import fold_width
 from crawler.cleaning.title import (
     is_original_title_line,
     is_outlet_name,
@@ -51,7 +50,7 @@ def test_repair_gbk_debris(value: str, expected: Any) -> None:
 
 @pytest.mark.parametrize(("value", "expected"), load_cases("strip_pinyin_annotations"))
 def test_strip_pinyin_annotations(value: str, expected: Any) -> None:
-    _check(strip_pinyin_annotations, value, expected)
+    _check(strip_pinyin, value, expected)
 
 
 @pytest.mark.parametrize(("value", "expected"), load_cases("has_pinyin_annotations"))

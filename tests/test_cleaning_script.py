@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.cleaning import script
-from crawler.cleaning.script import SIMPLIFIED_ONLY, TRADITIONAL_ONLY, is_traditional, to_simplified
+from core import chinese
+from core.chinese import SIMPLIFIED_ONLY, TRADITIONAL_ONLY, is_traditional, to_simplified
 from crawler.text_extract import normalize_script
 
 
@@ -23,7 +23,7 @@ def test_simplified_text_is_never_sent_to_opencc(monkeypatch: pytest.MonkeyPatch
     def refuse() -> None:
         raise AssertionError("OpenCC was called for simplified text")
 
-    monkeypatch.setattr(script, "_converter", refuse)
+    monkeypatch.setattr(chinese, "_t2s", refuse)
     text, converted = normalize_script("镇坪县召开教育高质量发展大会\n会上还表彰了先进单位。")
     assert (text, converted) == ("镇坪县召开教育高质量发展大会\n会上还表彰了先进单位。", False)
 

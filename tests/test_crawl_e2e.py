@@ -30,11 +30,11 @@ import pytest
 import yaml
 from sqlalchemy import select, update
 
+from core.urls import canonicalize_url
 from replica.expected import Expected
 from replica.network import ReplicaNetwork
 from storage.db import make_engine, make_session_factory
 from storage.models import Alert, Article, ArticleVersion
-from storage.urls import canonicalize_url
 
 pytestmark = pytest.mark.e2e
 SLOW = 0.2

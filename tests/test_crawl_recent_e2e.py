@@ -23,11 +23,11 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from core.urls import canonicalize_url
 from countywatch.cli import cli
 from replica.network import ReplicaNetwork
 from storage.db import make_engine, make_session_factory
 from storage.models import ArticleVersion
-from storage.urls import canonicalize_url
 from tests.test_crawl_e2e import SLOW, article_requests, check_store, crawl, database
 
 pytestmark = pytest.mark.e2e

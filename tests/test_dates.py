@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from crawler.dates import CHINA_TZ, parse_date
+from core.timezone import CHINA_TZ
+from crawler.dates import parse_date
 from tests.yaml_cases import load_cases, plain
 
 REFERENCE = date(2024, 6, 1)

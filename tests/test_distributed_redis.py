@@ -164,12 +164,19 @@ def test_a_stopping_worker_hands_its_claims_back(server: Redis, keys: Keys) -> N
 def test_racing_workers_never_claim_the_same_entry(server: Redis, keys: Keys, redis_url: str) -> None:
     WorkQueue(server, keys).push_many([(f"r{i}".encode(), 0) for i in range(400)])
     got: dict[str, list[bytes]] = {"w1": [], "w2": []}
+    # Both workers are connected before either claims, and each waits after its first claim until
+    # the other has one too: the rest of the queue is then drained by two workers at once.
+    start = threading.Barrier(2, timeout=20)
+    first_claimed = threading.Barrier(2, timeout=20)
 
     def drain(worker: str) -> None:
         client = Redis.from_url(redis_url)
         work = WorkQueue(client, keys)
+        start.wait()
         while (data := work.claim(worker)) is not None:
             got[worker].append(data)
+            if len(got[worker]) == 1:
+                first_claimed.wait()
         client.close()
 
     threads = [threading.Thread(target=drain, args=(w,)) for w in got]
@@ -177,6 +184,8 @@ def test_racing_workers_never_claim_the_same_entry(server: Redis, keys: Keys, re
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert got["w1"] and got["w2"], {w: len(items) for w, items in got.items()}
     assert not set(got["w1"]) & set(got["w2"])
     assert len(got["w1"]) + len(got["w2"]) == 400
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from opencc import OpenCC
 
+from core.chinese import needs_simplification, strip_pinyin
 from crawler.fingerprint import (
     NUM_PERM,
     MinHashSignature,
@@ -15,13 +16,11 @@ from crawler.fingerprint import (
     content_hash,
     hamming,
     minhash_signature,
-    needs_simplification,
     normalize_text,
     shingle_hashes,
     shingle_set,
     simhash_hex,
     similarity,
-    strip_pinyin,
     titles_agree,
 )
 

@@ -16,10 +16,15 @@ def middleware() -> ScopeMiddleware:
 
 
 def test_own_hosts_pass(middleware: ScopeMiddleware) -> None:
-    middleware.process_request(request("http://jyj.zhenping.gov.cn/art/2024/4/19/art_1_2.html"))
-    # mobile host of the source
-    middleware.process_request(request("http://m.zhenping.gov.cn/art/1.html"))  # passes: no OffsiteRequest
-    middleware.process_request(request("HTTP://JYJ.ZHENPING.GOV.CN./x.html"))  # passes: no OffsiteRequest
+    own = [
+        "http://jyj.zhenping.gov.cn/art/2024/4/19/art_1_2.html",
+        "http://m.zhenping.gov.cn/art/1.html",  # mobile host of the source
+        "HTTP://JYJ.ZHENPING.GOV.CN./x.html",  # upper case and a trailing dot name the same host
+    ]
+    for url in own:
+        assert middleware.process_request(request(url)) is None, url
+    assert middleware.stats is not None
+    assert middleware.stats.get_value(DROPPED_STAT, 0) == 0
 
 
 def test_other_hosts_are_dropped_and_counted(middleware: ScopeMiddleware) -> None:

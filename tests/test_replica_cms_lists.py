@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.urls import canonicalize_url
 from replica import cms_lists
 from replica.network import ReplicaNetwork
 from storage.db import make_engine, make_session_factory
 from storage.models import Article
-from storage.urls import canonicalize_url
 from tests.test_crawl_e2e import SLOW, crawl, write_config
 
 pytestmark = pytest.mark.e2e

@@ -1,12 +1,19 @@
-"""Two workers storing the same page at the same time: one article, one alert, no error."""
+"""Two workers storing the same page at the same time: one article, one alert, no error.
+
+SQLite serialises writers from the start of their transaction, so the real race below never reaches
+the fallback for a lost insert there; the second test makes the other worker's row appear between
+the lookup and the insert on both databases, which is the interleaving that fallback exists for.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_session_factory
 from storage.ingest import source_row
@@ -64,6 +71,42 @@ def test_racing_workers_store_one_article_with_one_alert(engine: Engine) -> None
     assert not worker.is_alive() and errors == []
     assert results["a"].outcome == "new" and results["b"].outcome == "unchanged"
     assert results["b"].article_id == results["a"].article_id and results["b"].alert_ids == ()
+    with factory() as check:
+        assert check.scalar(select(func.count()).select_from(Article)) == 1
+        assert check.scalar(select(func.count()).select_from(Alert)) == 1
+
+
+class _OtherWorkerWinsSession(Session):
+    """A session whose first lookup of an article misses, after which another worker stores it.
+
+    The other worker's ingest runs in the same transaction, right after the miss: the insert that
+    follows then hits the URL's unique index exactly as it does when a parallel worker commits first.
+    """
+
+    other_worker_done = False
+
+    def scalar(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        found = super().scalar(statement, *args, **kwargs)
+        if (
+            found is None
+            and not self.other_worker_done
+            and Article in statement.column_descriptions[0].values()
+        ):
+            self.other_worker_done = True
+            with self.begin_nested():
+                ingest_article(self, make_article(), source=GOV, fetched_url=URL, now=T0)
+        return found
+
+
+def test_an_insert_lost_to_another_worker_becomes_a_recheck(engine: Engine) -> None:
+    factory = sessionmaker(engine, class_=_OtherWorkerWinsSession, expire_on_commit=False)
+    with factory() as session:
+        result = ingest_article(
+            session, make_article(), source=GOV, fetched_url=URL, now=T0 + timedelta(minutes=1)
+        )
+        session.commit()
+        assert session.other_worker_done
+    assert result.outcome == "unchanged" and result.alert_ids == ()
     with factory() as check:
         assert check.scalar(select(func.count()).select_from(Article)) == 1
         assert check.scalar(select(func.count()).select_from(Alert)) == 1

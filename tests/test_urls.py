@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from storage.urls import canonicalize_url
+from core.urls import canonicalize_url
 from tests.yaml_cases import load_cases
 
 CASES = load_cases("urls")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import sys
-import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 
 import click
 
+from core.textable import fit
 from countywatch.commands._common import config_option, database, load_or_exit
 from storage.queries import ArticleFilter, StoredArticle, iter_articles
 
@@ -114,23 +114,8 @@ def _csv(rows: Iterable[StoredArticle]) -> None:
         )
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _cell(text: str, width: int) -> str:
-    """The text cut and padded to `width` terminal columns (CJK characters take two)."""
-    out = ""
-    for char in text:
-        if _width(out + char) > width:
-            out = out[: max(len(out) - 1, 0)] + "…"
-            break
-        out += char
-    return out + " " * max(width - _width(out), 0)
-
-
 def _table(rows: Iterable[StoredArticle]) -> None:
-    click.echo("  ".join(_cell(name, width) for name, width in TABLE_COLUMNS).rstrip())
+    click.echo("  ".join(fit(name, width) for name, width in TABLE_COLUMNS).rstrip())
     count = 0
     for row in rows:
         cells = (
@@ -141,6 +126,6 @@ def _table(rows: Iterable[StoredArticle]) -> None:
             row.source_name,
             row.record.get("title") or "",
         )
-        click.echo("  ".join(_cell(c, w) for c, (_, w) in zip(cells, TABLE_COLUMNS, strict=True)).rstrip())
+        click.echo("  ".join(fit(c, w) for c, (_, w) in zip(cells, TABLE_COLUMNS, strict=True)).rstrip())
         count += 1
     click.echo(f"({count} article{'s' if count != 1 else ''})", err=True)

@@ -7,6 +7,7 @@ import json
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from core import textable
 from countywatch.commands._common import config_option, fail, load_or_exit
 from countywatch.config import ConfigError
 from crawler.runner import CrawlError, CycleReport, run_cycle
@@ -49,8 +50,7 @@ def format_table(report: CycleReport) -> str:
                 source.health,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines = textable.format_table(rows)
     seconds = (report.finished_at - report.started_at).total_seconds()
     lines.append(
         f"{report.requests} requests ({report.responses_304} not modified) in {seconds:.1f}s; "

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.delivery import DeliveryReport, deliver_due
 from alerts.model import FailingDelivery
-from alerts.outbox import failing_deliveries
 from alerts.render import render_markdown
+from core.timezone import CHINA_TZ
 from countywatch.commands._common import config_option, fail, load_or_exit
 from countywatch.config import ConfigError, parse_duration
 from storage.db import StorageError, make_engine, make_session_factory, require_current
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from storage.outbox import failing_deliveries
 
 
 def parse_since(value: str, now: datetime) -> datetime:
@@ -32,7 +30,7 @@ def parse_since(value: str, now: datetime) -> datetime:
             f"--since {value!r}: expected a duration such as 24h or 7d, or an ISO date/time "
             "such as 2024-04-19 or 2024-04-19T08:00"
         ) from None
-    return moment.replace(tzinfo=LOCAL_TZ) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=CHINA_TZ) if moment.tzinfo is None else moment
 
 
 def _print_previews(report: DeliveryReport, fmt: str) -> None:
@@ -53,7 +51,7 @@ def _print_results(report: DeliveryReport) -> None:
 
 def _failing_line(f: FailingDelivery) -> str:
     when = (
-        f", next attempt {f.next_attempt_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}" if f.next_attempt_at else ""
+        f", next attempt {f.next_attempt_at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}" if f.next_attempt_at else ""
     )
     state = "retrying" if f.state == "retrying" else "gave up"
     return (

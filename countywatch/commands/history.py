@@ -6,10 +6,10 @@ import click
 from sqlalchemy import select
 
 from alerts.render import format_when
+from core.urls import canonicalize_url
 from countywatch.commands._common import config_option, database, fail, load_or_exit
 from countywatch.web.pages import article_view
 from storage.models import Article
-from storage.urls import canonicalize_url
 
 
 def _style(line: str) -> str:

@@ -6,17 +6,15 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
+from core.textable import format_table
+from core.timezone import CHINA_TZ
 from countywatch.commands._common import config_option, database, load_or_exit
 from countywatch.config import Config, ConfigError, load_config
 from countywatch.source_checks import check_config
-from countywatch.textable import format_table
 from storage.repository import source_health
-
-_CST = ZoneInfo("Asia/Shanghai")
 
 
 def _schedule(config: Config, index: int) -> str:
@@ -30,7 +28,7 @@ def _rows(rows: Sequence[tuple[str, ...]]) -> str:
 
 
 def _when(value: datetime | None) -> str:
-    return value.astimezone(_CST).strftime("%Y-%m-%d %H:%M") if value else "-"
+    return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 @click.group("sources")

@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import click
 
+from core.textable import format_table
+from core.timezone import CHINA_TZ
 from countywatch.commands._common import config_option, database, fail, load_or_exit
-from countywatch.textable import format_table
 from scheduler.daemon import state_path
 from scheduler.overview import SourceStatus, StatusReport, build_status
 from scheduler.state import StateError, read_state
 
 # Times are shown on the clock of the sites and readers.
-_CST = ZoneInfo("Asia/Shanghai")
 
 
 def _when(value: str | None) -> str:
@@ -26,7 +25,7 @@ def _when(value: str | None) -> str:
     if value == "on start":
         return value
     moment = datetime.fromisoformat(value)
-    return moment.astimezone(_CST).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def format_status(report: StatusReport) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.textable import format_table
 from crawler.health import COUNTERS, SourceStats
 from storage.models import ALERT_KINDS
 from storage.repository import ArticleFilter, alerts_for_digest, iter_articles, known_pages
@@ -74,16 +75,8 @@ def source_table(lines: Sequence[SourceLine], indent: str = "  ") -> str:
                 line.health,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
     # Names and health read left-aligned; counts right-aligned so their digits line up.
-    out = []
-    for row in rows:
-        cells = [
-            cell.ljust(w) if i in (0, len(row) - 1) else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        out.append(indent + "  ".join(cells).rstrip())
-    return "\n".join(out)
+    return "\n".join(format_table(rows, indent, right_aligned=range(1, len(_COLUMNS) - 1)))
 
 
 def error_lines(lines: Sequence[SourceLine], indent: str = "  ") -> list[str]:

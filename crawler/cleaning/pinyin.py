@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import re
 
+from core.chinese import TONE_MARKS, has_pinyin_annotations, strip_pinyin
+
 _HAN = "\u3400-\u9fff"
-_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
-_PINYIN_LETTERS = f"a-zü{_TONED}"
-_ANNOTATION = re.compile(
-    rf"(?<=[{_HAN}])\((?=[{_PINYIN_LETTERS} ]*[{_TONED}])[{_PINYIN_LETTERS}]+(?: [{_PINYIN_LETTERS}]+)*\)"
-)
+_PINYIN_LETTERS = f"a-zü{TONE_MARKS}"
 # A run of debris: the `?` of the lost byte, the out-of-step characters (full-width `?`/`!` were
 # folded to ASCII), and either the ASCII byte that ends the run or a last `?` that swallowed the
 # `(` of a pinyin annotation, leaving `xùn)` behind.
@@ -30,16 +28,6 @@ _CLAUSE_END = re.compile(rf"[{_HAN}]{{4}}$")
 _CLAUSE_WINDOW = 4
 _FOLDED = {"?": "？", "!": "！"}
 _GBK_SENTENCE_END_TRAIL = 0xA3  # second byte of 。 (A1 A3) in GBK
-
-
-def strip_pinyin_annotations(text: str) -> str:
-    """Remove `(pinyin)` annotations that follow Han characters: `本網(wǎng)訊` → `本網訊`."""
-    return _ANNOTATION.sub("", text)
-
-
-def has_pinyin_annotations(text: str) -> bool:
-    """Whether the text carries the pinyin annotations of a mirror converter."""
-    return _ANNOTATION.search(text) is not None
 
 
 def _realign(match: re.Match[str]) -> str:
@@ -74,4 +62,4 @@ def repair_mirror_text(text: str) -> str:
     """Undo a mirror converter: strip pinyin annotations, then repair the GBK debris it left."""
     if not has_pinyin_annotations(text):
         return text
-    return repair_gbk_debris(strip_pinyin_annotations(text))
+    return repair_gbk_debris(strip_pinyin(text))

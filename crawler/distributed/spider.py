@@ -23,6 +23,7 @@ from scrapy.http import Response
 from sqlalchemy import Engine
 from twisted.python.failure import Failure
 
+from core.urls import canonicalize_url
 from countywatch.config import Source, Topic
 from crawler.distributed.claims import META_CYCLE, ClaimTracker
 from crawler.distributed.queue import META_CLAIM
@@ -32,7 +33,6 @@ from crawler.spiders.lists import KnownPage, ListSpider
 from crawler.tally import META_SOURCE
 from storage.db import make_engine, make_session_factory
 from storage.repository import known_pages
-from storage.urls import canonicalize_url
 
 LIST_KINDS = ("list", "feed", "sitemap")
 META_ADVERTISED = "cw_advertised"  # a feed found on a list page, not configured

@@ -17,7 +17,7 @@ import logging
 import re
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
@@ -26,6 +26,8 @@ from scrapy.http import Response, TextResponse
 from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
+from core.timezone import CHINA_TZ
+from core.urls import canonicalize_url
 from countywatch.config import Source, Topic
 from crawler.article import Attachment
 from crawler.decoding import decode_html, header_charset
@@ -40,11 +42,9 @@ from crawler.settings import COUNTYWATCH_RECHECK_RECENT as RECHECK_RECENT
 from crawler.spiders.failures import failure_kind, http_status
 from crawler.tally import META_KIND, META_SOURCE, count, count_error, source_of
 from storage.rules import is_recent
-from storage.urls import canonicalize_url
 
 logger = logging.getLogger(__name__)
 
-_CHINA = timezone(timedelta(hours=8))
 MAX_CHILD_SITEMAPS = 50  # per sitemap index: a bound on sitemap traps
 MAX_ADVERTISED_FEEDS = 3  # per source and run: feeds found on list pages (a bound on feed traps)
 META_PAGE = "cw_page"
@@ -109,7 +109,7 @@ def _parse_lastmod(value: str | None) -> datetime | None:
         when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=_CHINA)
+    return when if when.tzinfo else when.replace(tzinfo=CHINA_TZ)
 
 
 class ListSpider(Spider):
