@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from countywatch.config import Config
 from scheduler.crawl_process import CrawlOutcome
@@ -89,14 +89,46 @@ class QuietHTTPServer(ThreadingHTTPServer):
         pass
 
 
-class WebhookReceiver:
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that does not log each request."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class LoopbackEndpoint:
+    """A webhook endpoint on 127.0.0.1, served from a thread while the `with` block runs.
+
+    Subclasses build their handler class and call `_serve`; a `release` event, if they have one,
+    is set on the way out so that a request held open does not outlive the test.
+    """
+
+    release: threading.Event | None = None
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = QuietHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.release is not None:
+            self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class WebhookReceiver(LoopbackEndpoint):
     """Records the JSON bodies POSTed to it and answers 200 (a webhook endpoint on 127.0.0.1)."""
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 receiver.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
                 self.send_response(200)
@@ -104,17 +136,4 @@ class WebhookReceiver:
                 self.end_headers()
                 self.wfile.write(b"ok")
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = QuietHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)

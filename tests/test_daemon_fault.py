@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from countywatch.config import Notify, parse_duration
 from storage.db import make_engine, make_session_factory
 from storage.models import Alert, Delivery
 from storage.repository import SourceRef, ingest_article
-from tests.daemon_fakes import QuietHTTPServer
+from tests.daemon_fakes import LoopbackEndpoint, QuietHandler
 from tests.polling import wait_for
 from tests.storage_builders import make_article
 
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 IDEMPOTENCY = "X-Countywatch-Idempotency-Key"
 
 
-class StallingReceiver:
+class StallingReceiver(LoopbackEndpoint):
     """A webhook endpoint that holds the first request open until released, then answers 200."""
 
     def __init__(self) -> None:
@@ -43,7 +42,7 @@ class StallingReceiver:
         self.release = threading.Event()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 receiver.requests.append((self.headers[IDEMPOTENCY], body))
@@ -56,21 +55,7 @@ class StallingReceiver:
                 self.wfile.write(b"ok")
                 receiver.acknowledged.append(self.headers[IDEMPOTENCY])
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = QuietHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> StallingReceiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)
 
 
 def _seed_alerts(url: str) -> set[int]:

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from sqlalchemy import select
 from storage.db import make_engine, make_session_factory
 from storage.models import Alert, Delivery
 from storage.repository import SourceRef, ingest_article
-from tests.daemon_fakes import QuietHTTPServer
+from tests.daemon_fakes import LoopbackEndpoint, QuietHandler
 from tests.polling import wait_for
 from tests.storage_builders import make_article
 
@@ -40,7 +39,7 @@ BODY_UNREAD, HOLDING, ANSWERED = "body unread", "holding the request", "after an
 MOMENTS = (BODY_UNREAD, HOLDING, ANSWERED)
 
 
-class KillingReceiver:
+class KillingReceiver(LoopbackEndpoint):
     """A webhook endpoint; its first request is held at `moment` until the test has killed the sender."""
 
     def __init__(self, moment: str) -> None:
@@ -50,7 +49,7 @@ class KillingReceiver:
         self.release = threading.Event()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 first = not receiver.requests
                 if first and moment == BODY_UNREAD:
@@ -73,21 +72,7 @@ class KillingReceiver:
                 if first:
                     receiver.first_arrived.set()
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = QuietHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> KillingReceiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)
 
     def delivered(self) -> dict[int, set[str]]:
         """alert id -> the idempotency keys it arrived under."""
