@@ -94,6 +94,11 @@ class ExpiringDupeFilter(BaseDupeFilter):
         ttl = parse_duration(settings.get("COUNTYWATCH_SEEN_TTL"))
         return cls(ExpiringSeenFilter(server, key, ttl), spider)
 
+    def fingerprint_of(self, request: Request) -> bytes:
+        """The request's entry in the filter (the queue checks and adds it with its push)."""
+        key_of = getattr(self.spider, "seen_key", None)
+        return fingerprint(str(key_of(request) if callable(key_of) else request.url))
+
     def request_seen(self, request: Request) -> bool:
         key_of = getattr(self.spider, "seen_key", None)
         key = key_of(request) if callable(key_of) else request.url
