@@ -24,6 +24,7 @@ from crawler.distributed import codec
 from crawler.distributed.claims import META_CYCLE
 from crawler.distributed.queue import CLAIM_BATCH, META_CLAIM, META_PARENT, Keys, ReliableQueue, WorkQueue
 from crawler.distributed.scheduler import ReliableScheduler
+from crawler.distributed.scripts import RoundTrip
 from crawler.distributed.seen import ExpiringDupeFilter, ExpiringSeenFilter
 from crawler.distributed.spider import DistributedSpider
 from tests.polling import wait_for
@@ -316,3 +317,15 @@ def test_a_worker_claims_a_batch_at_once_and_hands_back_what_it_did_not_start(
     assert server.zcard(keys.processing("w1")) == CLAIM_BATCH - 1
     # A stopping worker hands back the claims it never started along with the one in progress.
     assert queue.work.release("w1") == CLAIM_BATCH - 1 and len(queue.work) == CLAIM_BATCH + 1
+
+
+def test_a_round_trip_reloads_its_scripts_after_a_script_flush(server: Redis, keys: Keys) -> None:
+    work = WorkQueue(server, keys)
+    work.push(b"a", 0)
+    server.script_flush()  # as after a Redis restart: the workers' scripts are gone
+    with RoundTrip(server) as trip:
+        work.claim_on(trip, "w1", CLAIM_BATCH)
+        trip.pipe.sadd(keys.workers, "w1")
+        claimed, added = trip.execute()
+    assert claimed[0] == b"a" and added == 1
+    assert server.zrange(keys.processing("w1"), 0, -1) == [b"a"] and len(work) == 0

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
-from redis.client import Pipeline
 from redis.exceptions import RedisError
 from scrapy import Request, Spider
 from scrapy.utils.request import request_from_dict
@@ -45,6 +44,7 @@ from crawler.distributed.runs import (
     run_pending_key,
     runs_key,
 )
+from crawler.distributed.scripts import RoundTrip
 
 # Request meta keys that belong to one worker's process and never travel through Redis.
 META_CLAIM = "cw_claim"  # the queue entry this request was made from
@@ -227,34 +227,53 @@ class WorkQueue:
         data = self._claim(keys=[self.keys.requests, self.keys.processing(worker)])
         return bytes(data) if data else None
 
-    def claim_on(self, pipe: Pipeline, worker: str, n: int) -> None:
-        """Queue on `pipe` a claim of up to `n` entries; its result is data, score, data, score..."""
-        self._claim_many(keys=[self.keys.requests, self.keys.processing(worker)], args=[n], client=pipe)
+    def claim_on(self, trip: RoundTrip, worker: str, n: int) -> None:
+        """Queue on `trip` a claim of up to `n` entries; its result is data, score, data, score..."""
+        trip.script(self._claim_many, [self.keys.requests, self.keys.processing(worker)], [n])
 
     def push_on(
         self,
-        pipe: Pipeline,
+        trip: RoundTrip,
         data: bytes,
         priority: int,
         run: int | None,
         seen: tuple[str, bytes, int] | None,
     ) -> None:
-        """Queue on `pipe` the push of one entry; its result is 0 when `seen` = (filter key,
+        """Queue on `trip` the push of one entry; its result is 0 when `seen` = (filter key,
         fingerprint, ttl ms) was already in the seen filter (nothing queued), else 1."""
         seen_key, fingerprint, ttl_ms = seen if seen is not None else (self.keys.seen, b"", 0)
         runs = runs_key(self.keys.prefix)
         keys = [self.keys.requests, seen_key, run_pending_key(self.keys.prefix, run) if run else runs, runs]
         args: list[bytes | int | str] = [fingerprint, ttl_ms, -priority, data, run if run is not None else ""]
-        self._push_unseen(keys=keys, args=args, client=pipe)
+        trip.script(self._push_unseen, keys, args)
 
-    def ack_on(self, pipe: Pipeline, worker: str, claims: Sequence[tuple[bytes, int | None]]) -> None:
-        """Queue on `pipe` the acknowledgement of (data, run) claims; its result is, per claim, -1
+    def ack_on(self, trip: RoundTrip, worker: str, claims: Sequence[tuple[bytes, int | None]]) -> None:
+        """Queue on `trip` the acknowledgement of (data, run) claims; its result is, per claim, -1
         when it was not claimed by `worker`, -2 when done without a run, else the run's pending left."""
         processing = self.keys.processing(worker)
         pending = [
             run_pending_key(self.keys.prefix, run) if run is not None else processing for _, run in claims
         ]
-        self._ack_many(keys=[processing, *pending], args=[data for data, _ in claims], client=pipe)
+        trip.script(self._ack_many, [processing, *pending], [data for data, _ in claims])
+
+    def tick_on(self, trip: RoundTrip, worker: str, lease_seconds: float, others: Sequence[str]) -> None:
+        """Queue on `trip` a worker's periodic upkeep: its heartbeat, the requeue of the claims of
+        each of `others` whose heartbeat expired, then the queue's length and the worker set.
+
+        Results: the heartbeat's two, one per other worker (-1 alive, else requeued), length, set.
+        """
+        trip.pipe.set(self.keys.heartbeat(worker), b"1", px=max(1, int(lease_seconds * 1000)))
+        trip.pipe.sadd(self.keys.workers, worker)
+        for other in others:
+            keys = [
+                self.keys.heartbeat(other),
+                self.keys.processing(other),
+                self.keys.requests,
+                self.keys.workers,
+            ]
+            trip.script(self._requeue, keys, [other, "0"])
+        trip.pipe.zcard(self.keys.requests)
+        trip.pipe.smembers(self.keys.workers)
 
     def ack(self, worker: str, data: bytes) -> bool:
         """The work of a claimed entry is done: forget it. False when it was not claimed by `worker`."""
@@ -388,9 +407,9 @@ class ReliableQueue(Base):
             check = (self.seen[0], seen, self.seen[1])
         data = self._encode_request(request)
         replaced = [(replaces, self._runs.get(replaces))] if replaces is not None else []
-        results = self._exchange(
-            lambda pipe: self.work.push_on(
-                pipe, data, request.priority, int(run) if run is not None else None, check
+        results = self.round_trip(
+            lambda trip: self.work.push_on(
+                trip, data, request.priority, int(run) if run is not None else None, check
             ),
             replaced,
         )
@@ -407,7 +426,7 @@ class ReliableQueue(Base):
             if not self._claimed:
                 if self._drained:
                     return None
-                (flat,) = self._exchange(lambda pipe: self.work.claim_on(pipe, self.worker, CLAIM_BATCH))
+                (flat,) = self.round_trip(lambda trip: self.work.claim_on(trip, self.worker, CLAIM_BATCH))
                 batch = [bytes(data) for data in flat[::2]]
                 self._claimed.extend(batch)
                 self._drained = len(batch) < CLAIM_BATCH
@@ -457,14 +476,14 @@ class ReliableQueue(Base):
 
     def flush(self) -> None:
         """Send the acknowledgements and run counters waiting for a round trip."""
-        self._exchange(None)
+        self.round_trip(None)
 
-    def _exchange(
-        self, first: Callable[[Pipeline], None] | None, then: list[tuple[str, int | None]] | None = None
+    def round_trip(
+        self, first: Callable[[RoundTrip], None] | None, then: list[tuple[str, int | None]] | None = None
     ) -> list[Any]:
-        """One round trip: `first`'s command, the run counters, the waiting acknowledgements and `then`.
+        """One round trip: `first`'s commands, the run counters, the waiting acknowledgements and `then`.
 
-        Returns the result of `first` (a one-item list; empty without it). Counters go before the
+        Returns the results of `first`'s commands (none without it). Counters go before the
         acknowledgements, so a run whose pending count reaches zero has every count in its hash.
         `then` (the claim a pushed request replaces) is acknowledged only if this round trip gets
         through; the waiting ones are kept for the next.
@@ -475,13 +494,14 @@ class ReliableQueue(Base):
         if first is None and not acks and not deltas:
             return []
         try:
-            with self.server.pipeline(transaction=False) as pipe:
+            with RoundTrip(self.server) as trip:
                 if first is not None:
-                    first(pipe)
-                add_deltas(pipe, self.work.keys.prefix, deltas)
+                    first(trip)
+                mine = len(trip)
+                add_deltas(trip.pipe, self.work.keys.prefix, deltas)
                 if acks:
-                    self.work.ack_on(pipe, self.worker, [(c.encode("utf-8"), run) for c, run in acks])
-                results = pipe.execute()
+                    self.work.ack_on(trip, self.worker, [(c.encode("utf-8"), run) for c, run in acks])
+                results = trip.execute()
         except RedisError:
             self._acks = waiting + self._acks  # sent with the next round trip that gets through
             raise
@@ -489,7 +509,7 @@ class ReliableQueue(Base):
             for (_, run), remaining in zip(acks, results[-1], strict=True):
                 if run is not None and int(remaining) == 0 and self.on_run_done is not None:
                     self.on_run_done(run)
-        return results[:1] if first is not None else []
+        return results[:mine]
 
 
 def _run_of(obj: dict[str, Any]) -> int | None:

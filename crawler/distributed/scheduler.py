@@ -27,6 +27,7 @@ from twisted.internet.task import LoopingCall
 from crawler.distributed.claims import ClaimTracker
 from crawler.distributed.queue import META_CLAIM, META_PARENT, ReliableQueue
 from crawler.distributed.runs import RunRecorder
+from crawler.distributed.scripts import RoundTrip
 from crawler.distributed.seen import ExpiringDupeFilter
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class ReliableScheduler(Scheduler):
         self._tick: LoopingCall | None = None
         self._redis_down = False
         self.recorder: RunRecorder | None = None
+        self._workers: set[str] = set()  # the worker set as the last tick read it
 
     def open(self, spider: Spider) -> None:
         # scrapy-redis's open(), without its flush (the queue is shared) and deprecated Spider.log.
@@ -97,19 +99,29 @@ class ReliableScheduler(Scheduler):
             logger.info("handed %d unfinished requests back to the queue", returned)
 
     def maintain(self) -> None:
-        """Heartbeat, requeue the claims of dead workers, trim the seen filter, wake the engine."""
-        work = self.queue.work
+        """Heartbeat, requeue the claims of dead workers, trim the seen filter, wake the engine.
+
+        One round trip, with the acknowledgements waiting for one; the workers whose heartbeat it
+        checks are the ones the previous tick saw.
+        """
+        work, worker = self.queue.work, self.queue.worker
+        others = sorted(self._workers - {worker})
+
+        def tick(trip: RoundTrip) -> None:
+            work.tick_on(trip, worker, self.lease, others)
+            self.df.seen.trim_on(trip)
+
         try:
-            self.queue.flush()
-            work.heartbeat(self.queue.worker, self.lease)
-            moved = work.requeue_dead()
-            self.df.seen.trim()
-            queued = len(work)
+            results = self.queue.round_trip(tick)
         except RedisError as exc:
             if not self._redis_down:
                 logger.error("Redis unavailable, waiting for it: %s", exc)
             self._redis_down = True
             return
+        requeued = results[2 : 2 + len(others)]
+        queued, members = results[2 + len(others)], results[3 + len(others)]
+        moved = sum(max(0, int(n)) for n in requeued)
+        self._workers = {m.decode() if isinstance(m, bytes) else str(m) for m in members}
         if self._redis_down:
             logger.info("Redis is back")
             self._redis_down = False

@@ -20,6 +20,7 @@ from scrapy.dupefilters import BaseDupeFilter
 from scrapy_redis.connection import get_redis_from_settings
 
 from countywatch.config import parse_duration
+from crawler.distributed.scripts import RoundTrip
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,10 @@ class ExpiringSeenFilter:
     def trim(self) -> int:
         """Drop expired entries; returns how many."""
         return int(self._trim(keys=[self.key]))
+
+    def trim_on(self, trip: RoundTrip) -> None:
+        """Queue on `trip` the dropping of expired entries (its result: how many)."""
+        trip.script(self._trim, [self.key], [])
 
     def __len__(self) -> int:
         return int(self.server.zcard(self.key))
