@@ -11,8 +11,8 @@ COUNTYWATCH_TEST_REDIS_URL):
   1 worker   one `countywatch worker`, fed by `countywatch worker --enqueue`,
   2 workers  two of them sharing the queue.
 Every process gets --extract-workers extraction processes. Timing runs from the first request the
-sites answered to the end of the work (the crawl process exiting; the queue drained), so process
-start-up, the same for all, is reported apart. With --repeat N the table shows medians.
+sites answered to the end of the work (the crawl process exiting; the queue drained, looked at once
+a second), so process start-up, the same for all, is reported apart. With --repeat N the table shows medians.
 Also per system: CPU seconds per stored article (each process's user + system time from wait4,
 plus the CPU its extraction workers report in the crawl stats), also net of what each process spent
 before its first request ("after start": workers are long-lived, so their start-up is not a cost per
@@ -22,7 +22,9 @@ within 20 % of each other), the bytes that went to and from Redis per request an
 per request (INFO stats: total_reads_processed, one read event per request or pipeline the server
 took in; commands per request beside it), and per stored article the PostgreSQL transactions
 committed and rows written in the run's own database (pg_stat_database; start-up and migrations
-included). `uptime` is printed with the table: the machine is shared.
+included), and the CPU the PostgreSQL server (all its processes, whole run) and the Redis server
+(INFO used_cpu, push to stop, less the bench's polls) spent per stored article. `uptime` is printed
+with the table: the machine is shared.
 Then the Redis sizes for docs/distributed.md: bytes per queued request and per seen-URL entry
 (MEMORY USAGE).
 """
@@ -30,6 +32,7 @@ Then the Redis sizes for docs/distributed.md: bytes per queued request and per s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -44,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redis import Redis
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from crawler.distributed import codec
@@ -64,6 +67,7 @@ from tests.polling import wait_for
 
 SYSTEMS = ("crawl", "1 worker", "2 workers")
 REDIS_ENV = "COUNTYWATCH_TEST_REDIS_URL"
+POLL_SECONDS = 1.0  # how often the bench looks whether the workers' queue has drained
 POSTGRES_ENV = "COUNTYWATCH_TEST_POSTGRES_URL"
 
 
@@ -84,6 +88,8 @@ class Run:
     redis_commands: int = 0  # commands the Redis server ran during the run
     pg_commits: int = 0  # transactions committed in the run's database (pg_stat_database)
     pg_rows: int = 0  # rows inserted, updated and deleted there
+    redis_cpu: float = 0.0  # CPU seconds of the Redis server, push to stop, less the bench's polls
+    pg_cpu: float = 0.0  # CPU seconds of the PostgreSQL server (all its processes) during the run
 
     @property
     def rate(self) -> float:
@@ -154,6 +160,30 @@ def pg_activity(db: str) -> tuple[int, int]:
         engine.dispose()
 
 
+def postgres_cpu(admin: Engine) -> float:
+    """CPU seconds the PostgreSQL server has used: the postmaster, its exited and its live children.
+
+    The bench's server is on this machine (scripts/services.sh); its postmaster's pid is the first
+    line of postmaster.pid in the data directory.
+    """
+    with admin.connect() as conn:
+        data_dir = str(conn.execute(text("SHOW data_directory")).scalar())
+    postmaster = int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile: its time is in the postmaster's children time now
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == postmaster:
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        elif ppid == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def first_request(net: GeneratedNetwork) -> float:
     return min(r.time for r in net.requests.records())
 
@@ -212,18 +242,19 @@ def _stop_measured(worker: Worker) -> tuple[float, int]:
     return cpu, int(requests[-1]) if requests else 0
 
 
-def _redis_traffic(server: Redis) -> tuple[int, int, int]:
-    """(bytes in and out, read events, commands) of the Redis server so far."""
-    info = server.info("stats")
+def _redis_traffic(server: Redis) -> tuple[int, int, int, int]:
+    """(bytes in and out, read events, commands, CPU microseconds) of the Redis server so far."""
+    info = server.info("all")
     return (
         int(info["total_net_input_bytes"]) + int(info["total_net_output_bytes"]),
         int(info["total_reads_processed"]),
         int(info["total_commands_processed"]),
+        round(1e6 * (float(info["used_cpu_user"]) + float(info["used_cpu_sys"]))),
     )
 
 
 def _poll_cost(server: Redis, queue: WorkQueue, n: int = 200) -> tuple[float, ...]:
-    """The bench's own Redis traffic: (bytes, reads, commands) per queue poll, then of one INFO."""
+    """The bench's own Redis traffic: (bytes, reads, commands, CPU µs) per queue poll, then of one INFO."""
     first, second = _redis_traffic(server), _redis_traffic(server)
     info = [b - a for a, b in zip(first, second, strict=True)]
     for _ in range(n):
@@ -260,11 +291,15 @@ def run_workers(
         ready = time.time()
         startup_cpu = sum(_cpu_now(worker.process.pid) for worker in workers)
         poll = _poll_cost(server, queue)
-        polls = 0
+        polls, last_poll = 0, 0.0
 
         def drained() -> bool:
-            nonlocal polls
-            polls += 1
+            # At most one look a second: the bench's own Redis traffic stays small beside the
+            # workers' (it is taken out below, but its estimate is only as good as the calibration).
+            nonlocal polls, last_poll
+            if time.monotonic() - last_poll < POLL_SECONDS:
+                return False
+            polls, last_poll = polls + 1, time.monotonic()
             return queue.idle()
 
         # From the push to the workers' exit: the push, the crawl and the hand-back at the stop.
@@ -276,10 +311,12 @@ def run_workers(
         ended = time.time()
         measured = [_stop_measured(worker) for worker in workers]
         after = _redis_traffic(server)
-        # Less the bench's own polls of the queue (20 a second) and INFO calls.
+        # Less the bench's own polls of the queue and INFO calls. A poll is 2 + n single-command
+        # round trips (queue length, worker set, one processing set each); bytes and CPU measured.
+        exact = (None, (2 + n) * polls + 1, (2 + n) * polls + 1, None)
         traffic = tuple(
-            round(b - a - poll[i] * polls - poll[i + 3])
-            for i, (a, b) in enumerate(zip(before, after, strict=True))
+            round(b - a - (own if own is not None else poll[i] * polls + poll[i + 4]))
+            for i, (a, b, own) in enumerate(zip(before, after, exact, strict=True))
         )
     finally:
         for worker in workers:
@@ -304,6 +341,7 @@ def run_workers(
         traffic[1],
         traffic[2],
         *pg_activity(db),
+        traffic[3] / 1e6,
     )
 
 
@@ -404,6 +442,8 @@ def median(runs: list[Run]) -> Run:
         int(statistics.median(r.redis_commands for r in runs)),
         int(statistics.median(r.pg_commits for r in runs)),
         int(statistics.median(r.pg_rows for r in runs)),
+        statistics.median(r.redis_cpu for r in runs),
+        statistics.median(r.pg_cpu for r in runs),
     )
 
 
@@ -427,11 +467,13 @@ def main() -> None:
                 for system in SYSTEMS:
                     with tempfile.TemporaryDirectory(prefix="bench-distributed-") as tmp:
                         db, folder = databases.new(), Path(tmp)
+                        pg_before = postgres_cpu(databases.admin)
                         if system == "crawl":
-                            results[system].append(run_crawl(net, db, folder, args))
+                            run = run_crawl(net, db, folder, args)
                         else:
-                            n = int(system.split()[0])
-                            results[system].append(run_workers(net, db, folder, args, n, redis_url))
+                            run = run_workers(net, db, folder, args, int(system.split()[0]), redis_url)
+                        pg_cpu = postgres_cpu(databases.admin) - pg_before
+                        results[system].append(dataclasses.replace(run, pg_cpu=pg_cpu))
     finally:
         databases.close()
     rows = [median(results[s]) for s in SYSTEMS]
@@ -450,7 +492,12 @@ def main() -> None:
     )
     for r in rows:
         per = r.seconds / r.stored * 1000 if r.stored else 0.0
-        print(f"{r.system}: {per:.1f} ms of wall time per stored article")
+        servers = (
+            f"PostgreSQL {1000 * r.pg_cpu / r.stored:.1f} ms, Redis {1000 * r.redis_cpu / r.stored:.2f} ms"
+            if r.stored
+            else "-"
+        )
+        print(f"{r.system}: {per:.1f} ms of wall time per stored article; server CPU per article: {servers}")
     sys.stdout.flush()
 
 
