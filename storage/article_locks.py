@@ -32,7 +32,7 @@ from sqlalchemy import bindparam, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, INTEGER
 from sqlalchemy.orm import Session
 
-from crawler.fingerprint import MinHashSignature
+from crawler.dedupe.fingerprint import MinHashSignature
 from storage.models import Article
 from storage.neardup import NearDupIndex
 

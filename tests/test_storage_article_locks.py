@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.urls import canonicalize_url
 from crawler.article import Article as Record
-from crawler.fingerprint import content_hash
+from crawler.dedupe.fingerprint import content_hash
 from storage.article_locks import IndexCatchUp, lock_article
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.ingest import source_row, text_signature
