@@ -41,7 +41,7 @@ from crawler.page.infoline import (
     find_info_line,
     with_date_line,
 )
-from crawler.page.listing import is_list_page
+from crawler.page.listing import is_list_page, prose_beside_headline
 from crawler.page.meta import MetaTags, read_meta_tags
 from crawler.page.title import find_headline, squash, strip_site_suffix
 from crawler.text_extract import extract_text_article
@@ -82,11 +82,17 @@ def extract_article(
         (meta.title and meta.published) or info_line or hints.attachments or container is not None
     )
     if is_list_page(tree, content, article_evidence=evidence):
-        # A list page's text is its link titles: no body, and nothing to classify or alert on.
-        hints.is_list_page = True
-        hints.title = strip_site_suffix(page_title, meta.site_name) or hints.title
-        return extract_text_article("", url, hints=hints, topics=topics)
-    content = choose_content(tree, url, content)
+        # Do no harm: a headline with its dated line and prose beside it (a gallery's caption) is an
+        # article whose body is that prose, however many related links ring it.
+        beside = prose_beside_headline(tree, hints.title) if hints.published_at else []
+        if not beside:
+            # A list page's text is its link titles: no body, and nothing to classify or alert on.
+            hints.is_list_page = True
+            hints.title = strip_site_suffix(page_title, meta.site_name) or hints.title
+            return extract_text_article("", url, hints=hints, topics=topics)
+        content = MainContent(beside, 0, sum(map(len, beside)))
+    else:
+        content = choose_content(tree, url, content)
     summary = find_summary(tree, meta.description)
     text = compose_text(content, hints, info_lines, find_editor_line(tree), summary)
     if len(text) > MAX_TEXT_CHARS:
