@@ -43,6 +43,7 @@ from crawler.page.infoline import (
 )
 from crawler.page.listing import is_list_page, prose_beside_headline
 from crawler.page.meta import MetaTags, read_meta_tags
+from crawler.page.pubdate import script_date, shown_date, signing_date, url_date
 from crawler.page.title import find_headline, squash, strip_site_suffix
 from crawler.text_extract import extract_text_article
 
@@ -68,7 +69,7 @@ def extract_article(
     meta = read_meta_tags(tree)
     info_line = find_info_line(tree)
     info_lines = with_date_line(tree, info_line)
-    hints = read_hints(tree, url, meta, info_lines)
+    hints = read_hints(tree, url, meta, info_lines, page.text)
     if page.truncated and "truncated" not in hints.flags:
         hints.flags.append("truncated")
     container = find_cms_container(tree)
@@ -103,15 +104,23 @@ def extract_article(
 
 
 def read_hints(
-    tree: HtmlElement, url: str | None, meta: MetaTags | None = None, info_lines: list[str] | None = None
+    tree: HtmlElement,
+    url: str | None,
+    meta: MetaTags | None = None,
+    info_lines: list[str] | None = None,
+    html: str = "",
 ) -> PageHints:
-    """Everything the markup says about the page, before its text is cleaned."""
+    """Everything the markup says about the page, before its text is cleaned.
+
+    `html` is the page's source before its scripts were dropped: the one place some pages keep
+    their publication time (see crawler.page.pubdate).
+    """
     meta = meta or read_meta_tags(tree)
     headline = find_headline(
         tree, meta_title=meta.title, site_name=meta.site_name, section=meta.section, keywords=meta.keywords
     )
     publisher, footer_site_id = find_footer_facts(tree)
-    published = _published(meta.published, info_lines or [], tree, url)
+    published = _published(meta.published, info_lines or [], tree, url, html)
     body = tree.find("body")
     return PageHints(
         title=headline.title,
@@ -130,23 +139,39 @@ def read_hints(
 
 
 def _published(
-    meta_value: str | None, info_lines: list[str], tree: HtmlElement, url: str | None
+    meta_value: str | None, info_lines: list[str], tree: HtmlElement, url: str | None, html: str = ""
 ) -> ParsedDate | None:
-    """The publication time, from the page's own words first.
+    """The publication time, from the page's own words first, then from the weaker evidence.
 
     The date the page shows (its labelled metadata line, or else the one date-time it shows) wins
     when it agrees with the CMS tag on the day and gives the time (a tag often records when the
     item was filed, to the second); the tag wins on another day, or when the shown date has no
-    time. With neither, htmldate's reading of the markup (JSON-LD, `<time>`, `itemprop`, URL
-    patterns) stands in.
+    time. With neither: the date a page script fills in (WeChat shows none without it), the day
+    in the CMS's URL, a notice's signing date (落款), and last htmldate's reading of the markup.
+    A shown date without a year (`01-14 17:58`) takes it from the first of those on its day.
     """
     published = parse_date(meta_value) if meta_value else None
-    shown = parse_date(info_lines[0]) if info_lines else None
+    shown = shown_date(info_lines[0]) if info_lines else None
     if shown is not None and not shown.inferred:
         if published is None or (shown.has_time and shown.day == published.day):
             return shown
         return published
-    return published or _htmldate(tree, url)
+    if published is not None:
+        return published
+    weaker = (
+        lambda: script_date(html),
+        lambda: url_date(url),
+        lambda: signing_date(tree),
+        lambda: _htmldate(tree, url),
+    )
+    for read in weaker:
+        found = read()
+        if found is None:
+            continue
+        if shown is not None and shown.has_time and not found.has_time and shown.iso[4:10] == found.iso[4:10]:
+            return ParsedDate(found.iso[:4] + shown.iso[4:], has_time=True)  # the candidate's year
+        return found
+    return None
 
 
 def _htmldate(tree: HtmlElement, url: str | None) -> ParsedDate | None:

@@ -34,7 +34,7 @@ from crawler.cleaning.pinyin import repair_mirror_text
 from crawler.cleaning.prose import has_sentence, prose_chars
 from crawler.cleaning.script import fold_width
 from crawler.cleaning.title import is_original_title_line, is_series_line, is_title_like, split_title
-from crawler.dates import ParsedDate, parse_date
+from crawler.dates import ParsedDate, normalize_digits, parse_date
 from crawler.fingerprint import simhash_hex
 from crawler.hints import PageHints
 from crawler.metaline import MetaFields, parse_byline, parse_closing_credit, parse_meta_line
@@ -57,6 +57,8 @@ _SUBSTANTIAL_PROSE = 200
 # stage found, cleaning went wrong, and the prose is kept as found.
 _MIN_PROSE_KEPT = 0.5
 # A line of brackets alone is what is left of a bracketed credit split over lines (`【责任编辑:…` / `】`).
+# A notice's signing date (落款: `2023年4月12日`, `二〇二三年五月六日`) on its own line under the body.
+_SIGNING_DATE = re.compile(r"^(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")
 _BRACKETS_ONLY = re.compile(r"^[\[\]【】()（）{}〈〉「」『』]+$")
 
 
@@ -150,6 +152,11 @@ def _read_lines(text: str, hint_title: str | None) -> _Reading:
         consumed, marker = _chrome_line(line, reading, in_tail=False)
         segment += marker
         if consumed:
+            continue
+        if reading.body and _SIGNING_DATE.match(normalize_digits(line)):
+            # Part of the notice as issued, not a metadata line: the HTML side reads it as a date.
+            reading.body.append(line)
+            reading.segments.append(segment)
             continue
         meta = parse_meta_line(line)
         if meta is not None:
