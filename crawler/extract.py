@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 
 import lxml.html
 from htmldate import find_date
 from lxml.etree import ParserError
 from lxml.html import HtmlElement
 
+from core.timezone import CHINA_TZ
 from countywatch.config import Topic
 from crawler.article import Article
 from crawler.dates import ParsedDate, parse_date
@@ -148,7 +150,8 @@ def _published(
     item was filed, to the second); the tag wins on another day, or when the shown date has no
     time. With neither: the date a page script fills in (WeChat shows none without it), the day
     in the CMS's URL, a notice's signing date (落款), and last htmldate's reading of the markup.
-    A shown date without a year (`01-14 17:58`) takes it from the first of those on its day.
+    A shown date without a year (`发布时间：01-14 17:58`) keeps its day and time and takes the year
+    from the first of those.
     """
     published = parse_date(meta_value) if meta_value else None
     shown = shown_date(info_lines[0]) if info_lines else None
@@ -168,10 +171,22 @@ def _published(
         found = read()
         if found is None:
             continue
-        if shown is not None and shown.has_time and not found.has_time and shown.iso[4:10] == found.iso[4:10]:
-            return ParsedDate(found.iso[:4] + shown.iso[4:], has_time=True)  # the candidate's year
-        return found
+        return _with_year_of(shown, found) if shown is not None else found
     return None
+
+
+def _with_year_of(shown: ParsedDate, found: ParsedDate) -> ParsedDate:
+    """A labelled month-day (and time) the page shows, in the year of the weaker candidate."""
+    if shown.iso[4:10] == found.iso[4:10] and found.has_time:
+        return found
+    iso = found.iso[:4] + shown.iso[4:]
+    try:
+        day = date.fromisoformat(iso[:10])
+    except ValueError:  # 02-29 in a year without it
+        return found
+    if day > datetime.now(CHINA_TZ).date():
+        return found
+    return ParsedDate(iso, has_time=shown.has_time)
 
 
 def _htmldate(tree: HtmlElement, url: str | None) -> ParsedDate | None:

@@ -39,6 +39,8 @@ _OTHER_DATE_FIELD = re.compile(
     r"(?:\s*\d{1,2}[:：时]\d{2}(?:[:：分]\d{2})?)?"
 )
 
+_GLUED_TIME = re.compile(r"(?<=[-/.]\d{2})(?=(?:[01]?\d|2[0-3]):[0-5]\d)")
+
 _SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script\s*>", re.S | re.I)
 _MAX_SCRIPT_CHARS = 400_000  # of all scripts together: page state beyond that is not read
 # A script variable of its own (`var ct = "1584063420"`, `var publish_time = "2020-03-13"`) is the
@@ -75,6 +77,8 @@ _SIGNATURE_MAX = 40  # characters of the organisation line above a signing date
 
 def shown_date(line: str) -> ParsedDate | None:
     """The publication date of a metadata line: the one after a 发布 label, never 成文日期's."""
+    # Day and time in adjacent spans read as one run of digits (`01-14` `17:58` -> `01-1417:58`).
+    line = _GLUED_TIME.sub(" ", line)
     label = _PUBLISH_LABEL.search(line)
     if label:
         found = parse_date(line[label.end() :])
