@@ -1,8 +1,8 @@
-"""The publication date extract_article chooses among a page's candidates (crawler/extract.py)."""
+"""The publication date extract_article chooses among a page's candidates (crawler/html/page_reader.py)."""
 
 from __future__ import annotations
 
-from crawler.extract import extract_article
+from crawler.html.page_reader import extract_article
 
 BODY = "<p>全县各学校要认真落实招生入学政策，做好报名、审核和录取工作，确保适龄儿童应入尽入。</p>"
 RELATED = (

@@ -1,12 +1,12 @@
-"""The publication-date readers of crawler/page/pubdate.py: data-driven cases from tests/cases/*.yaml."""
+"""The publication-date readers of crawler/html/pubdate.py: data-driven cases from tests/cases/*.yaml."""
 
 from __future__ import annotations
 
 import lxml.html
 import pytest
 
-from crawler.dates import ParsedDate
-from crawler.page.pubdate import script_date, shown_date, signing_date, url_date
+from crawler.facts.dates import ParsedDate
+from crawler.html.pubdate import script_date, shown_date, signing_date, url_date
 from tests.yaml_cases import load_cases
 
 
