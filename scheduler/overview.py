@@ -12,15 +12,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from countywatch.config import Config
 from scheduler.jobs import build_job_specs, resume_time
 from scheduler.lock import daemon_running
 from scheduler.state import SchedulerState
-from storage.models import Delivery
-from storage.outbox import failing_deliveries, last_sent_at
+from storage.outbox import failing_deliveries, last_sent_at, pending_delivery_count
 from storage.repository import CrawlRunRow, latest_runs, process_alive, run_status, source_health
 
 
@@ -96,7 +94,7 @@ def build_status(
     with session_factory() as session:
         health = {row.name: row for row in source_health(session)}
         runs = latest_runs(session)
-        pending = session.scalar(select(func.count(Delivery.id)).where(Delivery.state == "pending")) or 0
+        pending = pending_delivery_count(session)
         failing = failing_deliveries(session, now=now)
         sent = {sub.name: last_sent_at(session, sub.name) for sub in config.notify.subscriptions}
     sources: list[SourceStatus] = []
