@@ -34,7 +34,7 @@ from alerts.model import Digest, RenderedDigest
 from alerts.render import render_html, render_text
 from alerts.retry import next_attempt
 from alerts.schedule import first_lookback, last_slot
-from countywatch.config import Config, ConfigError, Subscription, parse_duration
+from core.config import Config, ConfigError, Subscription
 from storage.models import Delivery
 from storage.outbox import (
     alerts_by_id,
@@ -153,7 +153,7 @@ def _claim(session_factory: SessionFactory, config: Config, group: DigestGroup, 
     False when another runner holds any of them, or a fresh group's delivery was meanwhile put in
     another digest: the conditional UPDATE then matches fewer rows and changes none.
     """
-    lease = parse_duration(config.notify.claim_lease)
+    lease = config.notify.claim_lease
     with session_factory() as session, session.begin():
         claimed = claim_deliveries(
             session, group.ids, digest_key=group.key, fresh=group.fresh, now=now, until=now + lease

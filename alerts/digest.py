@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from alerts.model import ChangedEntry, Digest, HealthEntry, NewEntry, WithdrawnEntry
-from countywatch.config import Config, Subscription
+from core.config import Config, Subscription
 from storage.models import ALERT_KINDS
 from storage.outbox import AlertArticle, DigestAlert, alerts_for_digest, failing_deliveries
 from storage.stories import story_summaries

@@ -8,7 +8,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.delivery import deliver_due
-from countywatch.config import Config, ConfigError
+from core.config import Config, ConfigError
 from scheduler.crawl_process import CrawlOutcome
 from scheduler.state import INTERRUPTED
 from storage.crawlruns import INITIAL_HEALTH

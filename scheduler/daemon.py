@@ -29,7 +29,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from countywatch.config import Config, ConfigError, load_config, parse_duration, resolve_config_path
+from core.config import Config, ConfigError
+from countywatch.config import load_config, resolve_config_path
 from countywatch.logging_setup import log_context
 from countywatch.metrics import DaemonMetrics, MetricsServer, report_entry
 from scheduler.backend import Backend
@@ -329,9 +330,9 @@ class Daemon:
             schedule = self.config.source(spec.target).schedule
             last = self.ledger.record(spec.id).last_success_at
             probe = spec.trigger(self.config)
-            next_run = resume_time(probe, last, now, schedule.interval_delta)
+            next_run = resume_time(probe, last, now, schedule.interval)
             func = self._crawl_job
-            trigger = spec.trigger(self.config, start=next_run if schedule.interval_delta else None)
+            trigger = spec.trigger(self.config, start=next_run if schedule.interval else None)
         elif spec.kind == "tick":
             func = self._tick_job
             trigger = spec.trigger(self.config)
@@ -420,7 +421,7 @@ class Daemon:
                 log.info("batch crawl of %d due sources started", len(sources))
             outcome = run_crawl(
                 self._crawl_argv(config, sources),
-                time_limit=parse_duration(config.crawl.time_limit).total_seconds(),
+                time_limit=config.crawl.time_limit.total_seconds(),
                 stop=self._stopping,
                 stop_grace=self.stop_grace,
                 kill_grace=self.kill_grace,

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from countywatch.config import Config
+from core.config import Config
 from scheduler.jobs import build_job_specs, resume_time
 from scheduler.lock import daemon_running
 from scheduler.state import SchedulerState
@@ -115,7 +115,7 @@ def build_status(
             source = config.source(spec.target)
             row = health.get(spec.target)
             common.update(_standalone_run(runs.get(spec.target), rec.last_finished if rec else None))
-            schedule = source.schedule.interval or source.schedule.cron or ""
+            schedule = source.schedule.describe(jitter=False)
             sources.append(
                 SourceStatus(
                     **common,
@@ -179,7 +179,7 @@ def _next_if_started(config: Config, job_id: str, state: SchedulerState, now: da
     rec = state.jobs.get(job_id)
     schedule = config.source(spec.target).schedule
     trigger = spec.trigger(config)
-    due = resume_time(trigger, rec.last_success_at if rec else None, now, schedule.interval_delta)
+    due = resume_time(trigger, rec.last_success_at if rec else None, now, schedule.interval)
     if due is not None and due <= now:
         return "on start"
     return _iso(due or trigger.get_next_fire_time(None, now))

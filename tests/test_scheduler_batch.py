@@ -24,7 +24,8 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import func, select
 from twisted.python.failure import Failure
 
-from countywatch.config import Schedule, config_from_dict
+from core.config import Schedule
+from countywatch.config import config_from_dict
 from crawler.distributed import codec
 from crawler.distributed.queue import Keys
 from crawler.middlewares import SourceOverBudget

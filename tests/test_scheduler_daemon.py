@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import scheduler.jobs
-from countywatch.config import ConfigError
+from core.config import ConfigError
 from scheduler.daemon import Daemon
 from scheduler.state import FAILED, TIMED_OUT, read_state
 from storage.schedule import set_next_due
@@ -219,7 +219,7 @@ def test_a_reload_whose_jobs_cannot_be_built_keeps_the_daemon_and_its_jobs(tmp_p
 
         def refusing_trigger(schedule, *, start=None):
             # Stands for a value validation let through that the scheduler then refuses.
-            if schedule.interval == "2h":
+            if schedule.interval == timedelta(hours=2):
                 raise ValueError("the scheduler refused the trigger")
             return real_trigger(schedule, start=start)
 

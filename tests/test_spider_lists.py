@@ -14,7 +14,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.misc import is_generator_with_return_value
 from twisted.python.failure import Failure
 
-from countywatch.config import Config, Source
+from core.config import Config, Source
 from crawler.items import CheckedItem, GoneItem, PageItem
 from crawler.middlewares import OffsiteRequest
 from crawler.runner import scrapy_settings

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.config import ConfigError
 from countywatch.commands._common import config_option, fail, load_or_exit
-from countywatch.config import ConfigError
 from countywatch.logging_setup import configure_logging
 from scheduler.backend import StorageBackend
 from scheduler.daemon import Daemon
