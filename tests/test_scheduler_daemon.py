@@ -13,6 +13,7 @@ import yaml
 
 import scheduler.jobs
 from core.config import ConfigError
+from countywatch.daemon_hooks import make_daemon
 from scheduler.daemon import Daemon
 from scheduler.state import FAILED, TIMED_OUT, read_state
 from storage.schedule import set_next_due
@@ -38,7 +39,7 @@ class FailingBackend(RecordingBackend):
 
 
 def _daemon(tmp_path: Path, backend: RecordingBackend | None = None, **kwargs) -> Daemon:
-    return Daemon(
+    return make_daemon(
         kwargs.pop("config", None) or _config(tmp_path),
         backend or RecordingBackend(tmp_path / "calls.jsonl"),
         crawl_command=fake_crawl_command(tmp_path, reads_config=kwargs.pop("reads_config", False)),
@@ -138,8 +139,8 @@ def test_the_daemon_serves_metrics_on_loopback_behind_the_token(tmp_path, monkey
     daemon = _daemon(tmp_path, config=config)
     daemon.start(paused=True)
     try:
-        assert daemon.metrics_server is not None
-        assert daemon.metrics_server._server.server_address[0] == "127.0.0.1"
+        assert daemon.metrics.server is not None
+        assert daemon.metrics.server._server.server_address[0] == "127.0.0.1"
         assert _get(f"http://127.0.0.1:{port}/metrics", None) == 401
         assert _get(f"http://127.0.0.1:{port}/metrics", "tok-123456") == 200
     finally:
