@@ -1,15 +1,15 @@
 """What the daemon takes from the application that runs it: the configuration, metrics, log tags.
 
 The daemon schedules and runs jobs; reading the YAML file, serving Prometheus metrics and tagging
-log records belong to the application shell (`countywatch`), which passes them in as `DaemonHooks`.
-Tests and benchmarks may pass their own; `NoMetrics` and `no_log_context` do nothing.
+log records belong to the application shell (`countywatch`), which passes them in as `DaemonHooks`
+(`countywatch.daemon_hooks`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from core.config import Config
@@ -52,42 +52,10 @@ class DaemonMetrics(Protocol):
         """A job that raised (`error`) or was missed (`missed`)."""
 
 
-class NoMetrics:
-    """Metrics that record nothing and serve nothing."""
-
-    def serve(self, settings: MetricsSettings) -> None:
-        """Nothing to serve."""
-
-    def close(self) -> None:
-        """Nothing to stop."""
-
-    def observe_crawl(
-        self, source: str, status: str, duration: float, report: Mapping[str, Any] | None
-    ) -> None:
-        """Not recorded."""
-
-    def observe_deliveries(self, sent: int, failed: int) -> None:
-        """Not recorded."""
-
-    def set_health(self, states: Iterable[tuple[str, str]]) -> None:
-        """Not recorded."""
-
-    def set_alerts(self, counts: Mapping[str, int]) -> None:
-        """Not recorded."""
-
-    def job_error(self, job_id: str, kind: str) -> None:
-        """Not recorded."""
-
-
-def no_log_context(*, source: str = "", run_id: str = "") -> AbstractContextManager[None]:
-    """Log records stay untagged."""
-    return nullcontext()
-
-
 @dataclass(frozen=True, slots=True)
 class DaemonHooks:
     """The daemon's ties to the application: how to read the configuration, metrics, log tags."""
 
     load_config: ConfigLoader
-    metrics: DaemonMetrics = field(default_factory=NoMetrics)
-    log_context: LogContext = no_log_context
+    metrics: DaemonMetrics
+    log_context: LogContext

@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, ValidationInfo
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 # Longer durations make no sense for a schedule, lease or limit, and overflow datetime arithmetic.
@@ -63,3 +63,14 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
+
+
+def at_least(minimum: timedelta, words: str) -> AfterValidator:
+    """A check that a duration field is not shorter than `minimum` (`words` says it: "one minute")."""
+
+    def check(value: timedelta, info: ValidationInfo) -> timedelta:
+        if value < minimum:
+            raise ValueError(f"{info.field_name} {format_duration(value)!r} is shorter than {words}")
+        return value
+
+    return AfterValidator(check)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from core.config.base import ErrorAt, Model, check_env_name
-from core.config.durations import Duration, format_duration
+from core.config.durations import Duration, at_least
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -135,14 +135,8 @@ class Retry(Model):
     max_attempts: int = Field(default=8, ge=1, le=100)
     backoff: Duration = timedelta(seconds=30)
     max_backoff: Duration = timedelta(hours=2)
-    every: Duration = timedelta(minutes=1)  # how often the daemon looks for deliveries due again
-
-    @field_validator("every")
-    @classmethod
-    def _every(cls, value: timedelta) -> timedelta:
-        if value < timedelta(seconds=1):
-            raise ValueError(f"every {format_duration(value)!r} is shorter than one second")
-        return value
+    # How often the daemon looks for deliveries due again.
+    every: Annotated[Duration, at_least(timedelta(seconds=1), "one second")] = timedelta(minutes=1)
 
 
 class Notify(Model):
@@ -153,20 +147,13 @@ class Notify(Model):
     retry: Retry = Retry()
     # How long a runner owns the deliveries of a digest it is sending; after a crash they are sent
     # again (same idempotency key) once it ends. Longer than the slowest channel's timeout.
-    claim_lease: Duration = timedelta(minutes=10)
+    claim_lease: Annotated[Duration, at_least(timedelta(seconds=1), "one second")] = timedelta(minutes=10)
     # Threads of the daemon for digests and deliveries, apart from the crawl jobs, so a busy crawl
     # schedule never delays an "immediate" digest.
     workers: int = Field(default=2, ge=1, le=16)
     digest_dir: str | None = None  # where rendered HTML digests are kept; default <data_dir>/digests
     # Base URL of links in digests' footers (optional).
     public_url: str | None = None
-
-    @field_validator("claim_lease")
-    @classmethod
-    def _lease(cls, value: timedelta) -> timedelta:
-        if value < timedelta(seconds=1):
-            raise ValueError(f"claim_lease {format_duration(value)!r} is shorter than one second")
-        return value
 
     @model_validator(mode="after")
     def _references(self) -> Notify:

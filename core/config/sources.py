@@ -5,23 +5,32 @@ from __future__ import annotations
 import codecs
 import functools
 import re
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from apscheduler.triggers.cron import CronTrigger
 from cssselect import GenericTranslator, SelectorError
 from lxml import etree
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from core.config.base import ErrorAt, Model
-from core.config.durations import Duration, format_duration, short
+from core.config.durations import Duration, at_least, format_duration, short
 from core.timezone import CHINA_TZ_NAME
 
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
+
+
+# field -> (what reads the value, the error it raises, what a bad one is called, whether to say why)
+_READERS: dict[str, tuple[Callable[[str], object], type[Exception], str, bool]] = {
+    "link_selector": (GenericTranslator().css_to_xpath, SelectorError, "invalid CSS selector", True),
+    "link_xpath": (etree.XPath, etree.XPathSyntaxError, "invalid XPath", True),
+    "encoding": (codecs.lookup, LookupError, "unknown encoding", False),
+}
 
 
 @functools.cache
@@ -33,7 +42,7 @@ def _known_timezones() -> frozenset[str]:
 class Schedule(Model):
     """When a job runs: every `interval`, or on a five-field `cron` expression, plus random `jitter`."""
 
-    interval: Duration | None = None
+    interval: Annotated[Duration, at_least(timedelta(minutes=1), "one minute")] | None = None
     cron: str | None = None
     jitter: Duration = timedelta(0)
     timezone: str = CHINA_TZ_NAME
@@ -53,13 +62,6 @@ class Schedule(Model):
         if isinstance(data, str):
             return {"cron": data} if len(data.split()) == 5 else {"interval": data}
         return data
-
-    @field_validator("interval")
-    @classmethod
-    def _interval(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and value < timedelta(minutes=1):
-            raise ValueError(f"interval {format_duration(value)!r} is shorter than one minute")
-        return value
 
     @field_validator("cron")
     @classmethod
@@ -149,34 +151,15 @@ class Source(Model):
 
     # Selectors and encodings are checked here, not first inside a crawl: a crawl given a bad one
     # found no links and reported the source "empty" instead of failing.
-    @field_validator("link_selector")
+    @field_validator("link_selector", "link_xpath", "encoding")
     @classmethod
-    def _css(cls, value: str | None) -> str | None:
+    def _understood(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None:
+            read, refusal, what, why = _READERS[info.field_name or ""]
             try:
-                GenericTranslator().css_to_xpath(value)
-            except SelectorError as exc:
-                raise ValueError(f"invalid CSS selector {short(value)}: {exc}") from None
-        return value
-
-    @field_validator("link_xpath")
-    @classmethod
-    def _xpath(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                etree.XPath(value)
-            except etree.XPathSyntaxError as exc:
-                raise ValueError(f"invalid XPath {short(value)}: {exc}") from None
-        return value
-
-    @field_validator("encoding")
-    @classmethod
-    def _encoding(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                codecs.lookup(value)
-            except LookupError:
-                raise ValueError(f"unknown encoding {short(value)}") from None
+                read(value)
+            except refusal as exc:
+                raise ValueError(f"{what} {short(value)}{f': {exc}' if why else ''}") from None
         return value
 
     @field_validator("allowed_domains")
