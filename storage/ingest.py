@@ -19,7 +19,7 @@ from core.config import Topic, default_topics
 from core.urls import canonicalize_url
 from crawler.article import Article as Record
 from crawler.article import Attachment
-from crawler.fingerprint import (
+from crawler.dedupe.fingerprint import (
     MinHashSignature,
     content_hash,
     minhash_signature,

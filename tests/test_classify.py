@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from core.config import DEFAULT_TOPICS, Category, Topic
-from crawler.classify import MAX_CATEGORIES, classify, count_hits
+from crawler.facts.classify import MAX_CATEGORIES, classify, count_hits
 from tests.yaml_cases import load_cases
 
 CASES = load_cases("classify")
