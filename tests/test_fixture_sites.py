@@ -14,12 +14,14 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import yaml
 from sqlalchemy import select
 
 from crawler.decoding import decode_html
+from crawler.discovery import Form
 from crawler.discovery.registry import list_page, read_list
 from crawler.middlewares.blocked import looks_like_challenge
 from replica.network import crawl_settings
@@ -30,16 +32,35 @@ from tests.fixture_sites import SITES, FixtureSites, load_site
 CRAWL = [sys.executable, "-c", "from countywatch.cli import main; main()", "crawl", "--json"]
 
 
-def _page(family: str, path: str) -> tuple[str, str]:
-    """The decoded page at `path` of a fixture site, and the URL it is served at (on a.gov.cn)."""
+def _page(family: str, path: str, form: Form = ()) -> tuple[str, str]:
+    """The decoded page at `path` of a fixture site (POSTed `form` if given), and its URL on a.gov.cn."""
     site = load_site(SITES / family)
-    served = site.find(path)
+    served = site.find(path, "POST", urlencode(form)) if form else site.find(path)
     assert served is not None, path
     charset = served.content_type.partition("charset=")[2] or None
     return decode_html(served.body, http_charset=charset).text, "http://a.gov.cn" + path
 
 
-def test_hanweb_records_and_the_dataproxy_group() -> None:
+PROXY = "http://a.gov.cn/module/web/jpage/dataproxy.jsp"
+ZHENAN = "镇安县人民政府"
+
+
+def jpage_form(column: str, unit: str) -> Form:
+    """The form jpage POSTs for a column's groups."""
+    return (
+        ("col", "1"),
+        ("appid", "1"),
+        ("webid", "18"),
+        ("path", "/"),
+        ("columnid", column),
+        ("sourceContentType", "1"),
+        ("unitid", unit),
+        ("webname", ZHENAN),
+        ("permissiontype", "0"),
+    )
+
+
+def test_hanweb_records_and_the_dataproxy_group_as_a_post() -> None:
     html, url = _page("hanweb", "/col/col1234/index.html")
     reading = read_list(html, url)
     assert [link.url.rsplit("_", 1)[1] for link in reading.links] == [
@@ -48,22 +69,48 @@ def test_hanweb_records_and_the_dataproxy_group() -> None:
         "900876.html",
     ]
     assert [link.date for link in reading.links] == ["2024-06-20", "2024-06-12", "2024-05-28"]
-    following = reading.discovery.next_page
-    assert following is not None and following.startswith("http://a.gov.cn/module/web/jpage/dataproxy.jsp?")
-    for param in ("startrecord=4", "endrecord=6", "perpage=1", "columnid=1234", "unitid=27745", "webid=18"):
-        assert param in following
+    # The paging in the query string, the column in the form, as jpage asks.
+    assert reading.discovery.next_page == PROXY + "?startrecord=4&endrecord=6&perpage=1"
+    assert reading.discovery.next_form == jpage_form("1234", "27745")
     assert "hanweb" in reading.discovery.recognised
 
 
 def test_a_short_dataproxy_group_is_the_last() -> None:
-    path = (
-        "/module/web/jpage/dataproxy.jsp"
-        "?startrecord=4&endrecord=6&perpage=1&columnid=1234&unitid=27745&webid=18"
-    )
-    html, url = _page("hanweb", path)
-    reading = read_list(html, url)
+    form = jpage_form("1234", "27745")
+    html, url = _page("hanweb", "/module/web/jpage/dataproxy.jsp?startrecord=4&endrecord=6&perpage=1", form)
+    reading = read_list(html, url, form=form)
     assert len(reading.links) == 2
     assert reading.discovery.next_page is None
+
+
+def test_dataproxy_answers_posts_only() -> None:
+    site = load_site(SITES / "hanweb")
+    path = "/module/web/jpage/dataproxy.jsp?startrecord=4&endrecord=6&perpage=1"
+    assert site.find(path) is None and site.routes(path)  # a GET: 405 from the fixture server
+    assert site.find(path, "POST", urlencode(jpage_form("1234", "27745"))) is not None
+    assert site.find(path, "POST", urlencode(jpage_form("1236", "27760"))) is None
+
+
+def test_a_jpage_unit_without_records_posts_for_every_group() -> None:
+    """Parameters only in the proxy's script tag and the jpage call: the first group is POSTed too."""
+    html, url = _page("hanweb", "/col/col1236/index.html")
+    reading = read_list(html, url)
+    assert reading.links == [] and "hanweb" in reading.discovery.recognised
+    form = jpage_form("1236", "27760")
+    assert (reading.discovery.next_page, reading.discovery.next_form) == (
+        PROXY + "?startrecord=1&endrecord=2&perpage=2",
+        form,
+    )
+    html, url = _page("hanweb", "/module/web/jpage/dataproxy.jsp?startrecord=1&endrecord=2&perpage=2", form)
+    reading = read_list(html, url, form=form)
+    assert [link.date for link in reading.links] == ["2024-06-25", "2024-06-14"]
+    # The next group is asked for the way this one was: the same form, the next records.
+    assert (reading.discovery.next_page, reading.discovery.next_form) == (
+        PROXY + "?startrecord=3&endrecord=4&perpage=2",
+        form,
+    )
+    html, url = _page("hanweb", "/module/web/jpage/dataproxy.jsp?startrecord=3&endrecord=4&perpage=2", form)
+    assert read_list(html, url, form=form).discovery.next_page is None
 
 
 def test_numbered_pager_followed_from_a_first_page_without_the_parameter() -> None:
@@ -163,6 +210,7 @@ def test_every_fixture_site_crawled_end_to_end(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr[-3000:]
         report = json.loads(done.stdout)
         requested = {family: list(site.requests) for family, site in sites.items()}
+        statuses = {family: list(site.statuses) for family, site in sites.items()}
         bases = {family: site.base_url for family, site in sites.items()}
 
     stored = {row.url: row for row in _stored(tmp_path)}
@@ -177,7 +225,18 @@ def test_every_fixture_site_crawled_end_to_end(tmp_path: Path) -> None:
     for source in report["sources"]:
         assert "blocked" not in source["errors"], source
     # Pages only a CMS-specific strategy finds were read; the off-site advertised feed was not.
-    assert any(p.startswith("/module/web/jpage/dataproxy.jsp?startrecord=4&") for p in requested["hanweb"])
+    # dataproxy.jsp is POSTed (a GET would get 405), each column's groups with its own form.
+    posts = [p for p in requested["hanweb"] if p.startswith("/module/web/jpage/dataproxy.jsp?")]
+    assert sorted(posts) == sorted(
+        f"/module/web/jpage/dataproxy.jsp?startrecord={first}&endrecord={last}&perpage={per} POST "
+        + urlencode(jpage_form(column, unit))
+        for first, last, per, column, unit in (
+            (4, 6, 1, "1234", "27745"),
+            (1, 2, 2, "1236", "27760"),
+            (3, 4, 2, "1236", "27760"),
+        )
+    )
+    assert all(status != 405 for _, status in statuses["hanweb"])
     assert "/col/col1235/index.html?uid=27801&pageNum=2" in requested["hanweb"]
     assert {"/xxgk/tzgg/index_1.html", "/jyzx/jydt/xlist_1.shtml"} <= set(requested["trs"])
     assert {"/zwgk/tzgg/index_2.html", "/zwgk/tzgg/rss.xml"} <= set(requested["site_cluster"])

@@ -20,8 +20,9 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode
 
-from scrapy import Request, Spider
+from scrapy import FormRequest, Request, Spider
 from scrapy.http import Response, TextResponse
 from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
@@ -31,6 +32,7 @@ from core.urls import canonicalize_url
 from countywatch.config import Source, Topic
 from crawler.article import Attachment
 from crawler.decoding import decode_html, header_charset
+from crawler.discovery import Form
 from crawler.discovery.registry import read_list
 from crawler.errors import ExtractionError
 from crawler.feeds import FeedError, parse_feed, parse_sitemap
@@ -183,13 +185,21 @@ class ListSpider(Spider):
             meta={META_SOURCE: source.name, META_KIND: kind, **meta},
         )
 
-    def _list_request(self, source: Source, url: str, kind: str, page: int = 1) -> Request | None:
-        if url in self._lists_seen or self._list_budget[source.name] <= 0:
+    def _list_request(
+        self, source: Source, url: str, kind: str, page: int = 1, form: Form = ()
+    ) -> Request | None:
+        """A list page, feed or sitemap request; with `form`, a POST of it (Hanweb's dataproxy.jsp)."""
+        seen_as = url + "\n" + urlencode(form) if form else url
+        if seen_as in self._lists_seen or self._list_budget[source.name] <= 0:
             return None
-        self._lists_seen.add(url)
+        self._lists_seen.add(seen_as)
         self._list_budget[source.name] -= 1
         callback = {"list": self.parse_list, "feed": self.parse_feed, "sitemap": self.parse_sitemap}[kind]
-        return self.make_request(source, url, kind, callback, **{META_PAGE: page})
+        request = self.make_request(source, url, kind, callback, **{META_PAGE: page})
+        if form:
+            # The form is the body: Scrapy's fingerprint, so the HTTP cache, tells the groups apart.
+            request = request.replace(cls=FormRequest, formdata=form, method="POST")
+        return request
 
     def _entry_requests(
         self, source: Source, url: str, list_date: str | None, lastmod: str | None = None
@@ -336,7 +346,9 @@ class ListSpider(Spider):
             logger.warning("list page %s of %s: %s", response.url, source.name, exc)
             return
         in_scope = partial(self.scope.allows_url, source.name)
-        reading = read_list(html, response.url, self._rules[source.name], in_scope=in_scope)
+        reading = read_list(
+            html, response.url, self._rules[source.name], in_scope=in_scope, form=_posted_form(response)
+        )
         count(self.stats, source.name, "links_found", len(reading.links))
         for link in reading.links:
             yield from self._article_requests(source, link.url, link.date)
@@ -347,7 +359,8 @@ class ListSpider(Spider):
         if page < source.max_pages and "cached" not in response.flags:
             following = reading.discovery.next_page
             if following is not None and in_scope(following):
-                request = self._list_request(source, following, "list", page + 1)
+                form = reading.discovery.next_form
+                request = self._list_request(source, following, "list", page + 1, form)
                 if request is not None:
                     yield request
 
@@ -494,6 +507,14 @@ def _ask_if_changed(request: Request, known: KnownPage | KnownAttachment) -> Non
     if known.last_modified:
         request.headers[b"If-Modified-Since"] = known.last_modified.encode("latin-1", "replace")
     request.meta["handle_httpstatus_list"] = [304]
+
+
+def _posted_form(response: Response) -> Form:
+    """The form fields a list page was POSTed with (a list-data answer), empty for a GET."""
+    request = response.request
+    if request is None or request.method != "POST" or not request.body:
+        return ()
+    return tuple(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
 def _header(response: Response, name: bytes) -> str | None:
