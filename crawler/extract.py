@@ -105,11 +105,12 @@ def read_hints(
         tree, meta_title=meta.title, site_name=meta.site_name, section=meta.section, keywords=meta.keywords
     )
     publisher, footer_site_id = find_footer_facts(tree)
-    published = _published(meta.published, info_lines or [], tree, url)
+    published, guessed = _published(meta.published, info_lines or [], tree, url)
     body = tree.find("body")
     return PageHints(
         title=headline.title,
         published_at=published.iso if published and not published.inferred else None,
+        published_guessed=guessed,
         authors=_not_in_title_suffix(meta.authors or find_author_names(tree), tree, headline.title),
         source=meta.source or headline.source,
         editor=meta.editor,
@@ -125,27 +126,37 @@ def read_hints(
 
 def _published(
     meta_value: str | None, info_lines: list[str], tree: HtmlElement, url: str | None
-) -> ParsedDate | None:
+) -> tuple[ParsedDate | None, bool]:
     """The publication time, from the page's own words first.
 
     The date the page shows (its labelled metadata line, or else the one date-time it shows) wins
     when it agrees with the CMS tag on the day and gives the time (a tag often records when the
     item was filed, to the second); the tag wins on another day, or when the shown date has no
     time. With neither, htmldate's reading of the markup (JSON-LD, `<time>`, `itemprop`, URL
-    patterns) stands in.
+    patterns) stands in; the second value says whether only its extensive search, which reads dates
+    out of free text and makes 1 January of a year alone (`2023年…` in a title), found the date: a
+    guess, which a list page's date replaces.
     """
     published = parse_date(meta_value) if meta_value else None
     shown = parse_date(info_lines[0]) if info_lines else None
     if shown is not None and not shown.inferred:
         if published is None or (shown.has_time and shown.day == published.day):
-            return shown
-        return published
-    return published or _htmldate(tree, url)
+            return shown, False
+        return published, False
+    if published is not None:
+        return published, False
+    for extensive in (False, True):
+        found = _htmldate(tree, url, extensive=extensive)
+        if found is not None:
+            return found, extensive
+    return None, False
 
 
-def _htmldate(tree: HtmlElement, url: str | None) -> ParsedDate | None:
+def _htmldate(tree: HtmlElement, url: str | None, *, extensive: bool) -> ParsedDate | None:
     try:
-        found = find_date(tree, url=url, original_date=True, outputformat=_HTMLDATE_FORMAT)
+        found = find_date(
+            tree, url=url, original_date=True, outputformat=_HTMLDATE_FORMAT, extensive_search=extensive
+        )
     except (ValueError, TypeError):  # a date the library cannot hold is no date
         return None
     if not found:

@@ -4,7 +4,8 @@ End to end: `countywatch crawl` as a subprocess over every fixture site served l
 article is stored with its title and date, nothing is counted as blocked, and the pages only a
 CMS-specific strategy finds (Hanweb's dataproxy group, TRS's pages from createPageHTML, the
 site-cluster script pager, DedeCMS's list_12_2.html, the GBK list's 下一页, the advertised feed)
-were fetched.
+were fetched, and the notices that give no date of their own are stored with the date their list
+shows inside the link.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -20,6 +22,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from core.urls import canonicalize_url
 from crawler.decoding import decode_html
 from crawler.discovery import Form
 from crawler.discovery.registry import list_page, read_list
@@ -161,6 +164,37 @@ def test_gbk_list_declaring_utf8_keeps_its_next_link() -> None:
     assert reading.links[0].text == "关于洺州学校2024年七年级新生招生范围的公告"
 
 
+def test_dates_inside_links_are_read_and_kept_out_of_the_titles() -> None:
+    html, url = _page(
+        "phpcms", "/html/tzgg/"
+    )  # <a><span class="title">…</span><span class="date">…</span></a>
+    links = read_list(html, url).links
+    assert [(link.text, link.date) for link in links] == [
+        ("关于2023年义务教育阶段学校招生入学工作的通知", "2023-05-06"),
+        ("旬阳市2023年公开招聘特岗教师拟聘人员公示", "2023-04-28"),
+        ("关于开展2023年春季学校安全隐患大排查的通知", "2023-04-15"),
+    ]
+    html, url = _page("phpcms", "/html/jyxw/")  # <a>标题 (2023-04-20)</a>
+    assert [(link.text, link.date) for link in read_list(html, url).links] == [
+        ("市教体局召开2023年中考备考工作推进会", "2023-04-20"),
+        ("旬阳市第二届中小学生艺术展演活动圆满落幕", "2023-04-12"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("today", "years"),
+    [(date(2023, 6, 1), [2023, 2023]), (date(2024, 1, 10), [2023, 2023]), (date(2023, 5, 10), [2022, 2022])],
+)
+def test_yearless_dates_in_links_get_the_latest_year_not_in_the_future(today: date, years: list[int]) -> None:
+    html, url = _page("phpcms", "/index.php?m=content&c=index&a=lists&catid=14")  # <a title="…">…[05-12]</a>
+    links = read_list(html, url, today=today).links
+    assert [link.text for link in links] == [
+        "城关小学开展“书香校园”读书节系列活动",
+        "旬阳中学举行2023届高三学生成人礼暨百日誓师大会",
+    ]
+    assert [link.date for link in links] == [f"{years[0]}-05-12", f"{years[1]}-05-08"]
+
+
 def test_article_declaring_gb2312_with_sethome_is_not_a_challenge() -> None:
     site = load_site(SITES / "vsb")
     served = site.find("/info/1011/4521.htm")
@@ -216,7 +250,7 @@ def test_every_fixture_site_crawled_end_to_end(tmp_path: Path) -> None:
     stored = {row.url: row for row in _stored(tmp_path)}
     for family, site in sites.items():
         for article in site.articles:
-            url = bases[family] + article.path
+            url = canonicalize_url(bases[family] + article.path)  # the query sorted, as stored
             assert url in stored, (family, article.path, sorted(stored))
             row = stored[url]
             assert row.title == article.title, (family, article.path)

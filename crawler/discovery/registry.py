@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 
 import lxml.html
 from lxml import etree
 
+from core.timezone import CHINA_TZ
 from crawler.discovery import (
     Discovery,
     Form,
@@ -22,6 +24,7 @@ from crawler.discovery import (
     trs,
 )
 from crawler.links import LinkRules, ListLink, discover_links
+from crawler.listdates import infer_years
 
 # Order matters for the next page only: the first strategy that knows one wins, so a CMS's own
 # pager is preferred to the generic reading of pager links.
@@ -88,10 +91,13 @@ def read_list(
     *,
     in_scope: Callable[[str], bool] | None = None,
     form: Form = (),
+    today: date | None = None,
 ) -> ListReading:
     """The article links of a list page (its markup and the strategies' fragments) and its discovery.
 
     `form`: the POST fields the page was asked for with (a list-data answer), empty for a GET.
+    A date the list shows without its year gets one from the list around it and `today` (China
+    time; default: now), never a future one (`crawler.listdates.infer_years`).
     """
     page = list_page(html, url, form)
     discovery = discover(page)
@@ -106,4 +112,9 @@ def read_list(
             elif links[n].date is None and link.date is not None:
                 # The raw page lost the record's structure (e.g. an XML answer): the fragment's date.
                 links[n] = ListLink(url=link.url, text=links[n].text or link.text, date=link.date)
+    dates = infer_years([link.date for link in links], today or datetime.now(CHINA_TZ).date())
+    links = [
+        link if link.date == found else ListLink(url=link.url, text=link.text, date=found)
+        for link, found in zip(links, dates, strict=True)
+    ]
     return ListReading(links=links, discovery=discovery)

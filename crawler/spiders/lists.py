@@ -347,7 +347,12 @@ class ListSpider(Spider):
             return
         in_scope = partial(self.scope.allows_url, source.name)
         reading = read_list(
-            html, response.url, self._rules[source.name], in_scope=in_scope, form=_posted_form(response)
+            html,
+            response.url,
+            self._rules[source.name],
+            in_scope=in_scope,
+            form=_posted_form(response),
+            today=self.now.astimezone(CHINA_TZ).date(),
         )
         count(self.stats, source.name, "links_found", len(reading.links))
         for link in reading.links:
