@@ -104,7 +104,8 @@ class KnownPage(Protocol):
     def attachments(self) -> Sequence[KnownAttachment]: ...
 
 
-def _parse_lastmod(value: str | None) -> datetime | None:
+def parse_lastmod(value: str | None) -> datetime | None:
+    """A sitemap <lastmod> as an aware datetime (China time when it has no zone), or None."""
     if not value:
         return None
     try:
@@ -216,14 +217,28 @@ class ListSpider(Spider):
         yield from self._article_requests(source, url, list_date, lastmod)
 
     def _article_requests(
-        self, source: Source, url: str, list_date: str | None, lastmod: str | None = None
+        self,
+        source: Source,
+        url: str,
+        list_date: str | None,
+        lastmod: str | None = None,
+        *,
+        attachments: bool = True,
+        scheduled: bool = False,
     ) -> Iterator[Request]:
+        """The request of an article (new, due, or recent and revalidatable), and of its stored
+        attachments unless `attachments` is False. `scheduled`: a re-check the distributed push
+        scheduled, not a link found on a list, feed or sitemap (see `recheck_linked`)."""
         canonical = canonicalize_url(url, mobile_hosts=source.mobile_hosts)
         queued = self._queued[source.name]
         if canonical in queued:
             return
-        queued.add(canonical)
         known = self.known.get(source.name, {}).get(canonical)
+        if known is not None and not scheduled and not self.recheck_linked(known, lastmod):
+            # Not marked as requested: the re-check scheduled for it may still come this cycle.
+            count(self.stats, source.name, "skipped_known")
+            return
+        queued.add(canonical)
         due = known is None or self._due(known, lastmod)
         early = known is not None and not due and self._early(known)
         if not due and not early:
@@ -238,7 +253,7 @@ class ListSpider(Spider):
         if known is not None and self._revalidatable(known):
             _ask_if_changed(request, known)
         yield request
-        if known is not None and known.status == "active":
+        if known is not None and known.status == "active" and attachments:
             # A file replaced under the same link leaves the page as it was: ask for each file too.
             yield from self._attachment_requests(source, canonical, known)
 
@@ -247,20 +262,28 @@ class ListSpider(Spider):
         if not limits.enabled:
             return
         for attachment in known.attachments[: limits.per_article]:
-            if not self.scope.allows_url(source.name, attachment.url):
-                continue
-            request = self.make_request(
-                source,
-                attachment.url,
-                "attachment",
-                self.parse_attachment,
-                priority=1,
-                download_maxsize=limits.max_bytes,
-                **{META_ARTICLE: article_url, META_TITLE: attachment.title or ""},
-            )
-            if attachment.etag or attachment.last_modified:
-                _ask_if_changed(request, attachment)
-            yield request
+            request = self.attachment_recheck(source, article_url, attachment)
+            if request is not None:
+                yield request
+
+    def attachment_recheck(
+        self, source: Source, article_url: str, attachment: KnownAttachment
+    ) -> Request | None:
+        """A stored attachment asked for again (conditionally when it had validators); None off scope."""
+        if not self.scope.allows_url(source.name, attachment.url):
+            return None
+        request = self.make_request(
+            source,
+            attachment.url,
+            "attachment",
+            self.parse_attachment,
+            priority=1,
+            download_maxsize=self.attachment_limits.max_bytes,
+            **{META_ARTICLE: article_url, META_TITLE: attachment.title or ""},
+        )
+        if attachment.etag or attachment.last_modified:
+            _ask_if_changed(request, attachment)
+        return request
 
     @property
     def attachment_limits(self) -> AttachmentLimits:
@@ -277,6 +300,12 @@ class ListSpider(Spider):
         )
         return timedelta(seconds=seconds)
 
+    def recheck_linked(self, known: KnownPage, lastmod: str | None) -> bool:
+        """Whether a stored article may be asked for again where a list, feed or sitemap links it
+        (`lastmod`: the sitemap's). In one process, always (when due or recent); the distributed
+        spider leaves that to the re-checks its push schedules."""
+        return True
+
     @staticmethod
     def _revalidatable(known: KnownPage) -> bool:
         # Not a withdrawn page: its validators are the article's, and a 304 must not reactivate it.
@@ -289,7 +318,7 @@ class ListSpider(Spider):
         )
 
     def _due(self, known: KnownPage, lastmod: str | None) -> bool:
-        changed_at = _parse_lastmod(lastmod)
+        changed_at = parse_lastmod(lastmod)
         if changed_at is not None and known.last_checked is not None and changed_at > known.last_checked:
             return True
         # None: too old to be re-checked (storage's RecheckPolicy.max_age).
