@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from crawler.article import Article
-from crawler.listdates import (
+from crawler.discovery.listdates import (
     apply_list_date,
     find_list_date,
     infer_years,
