@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 
-from countywatch.config import Config, Source, parse_duration
+from core.config import Config, Source
 from crawler.distributed import codec
 from crawler.distributed.database import upgrade_shared
 from crawler.distributed.queue import START_ENTRY, Keys, WorkQueue
@@ -106,7 +106,7 @@ def open_runs(
 ) -> tuple[dict[str, int], dict[str, list[Recheck]]]:
     """Open a crawl run per source; (run ids, the stored articles to ask again) by source."""
     url = config.database_url
-    recent = parse_duration(config.crawl.recheck_recent)
+    recent = config.crawl.recheck_recent
     per_article = config.crawl.attachments_per_article if config.crawl.attachments else 0
     upgrade_shared(url)
     engine = make_engine(url)

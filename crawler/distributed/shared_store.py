@@ -11,14 +11,14 @@ serialises writers itself (BEGIN IMMEDIATE) and is for one machine; the catch-up
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.dedupe.fingerprint import MinHashSignature
 from crawler.distributed.database import STORE_LOCK
 from crawler.runtime.pipelines.store import StorePipeline
 from storage.db import make_engine
-from storage.models import Article
+from storage.locks import advisory_xact_lock
+from storage.recheck import newest_article_id, signatures_since
 
 
 class DistributedStorePipeline(StorePipeline):
@@ -32,7 +32,7 @@ class DistributedStorePipeline(StorePipeline):
         engine = make_engine(self.database_url)
         try:
             with engine.connect() as conn:
-                self._last_id = conn.scalar(select(func.max(Article.id))) or 0
+                self._last_id = newest_article_id(conn)
         finally:
             engine.dispose()
         super()._open()
@@ -40,16 +40,12 @@ class DistributedStorePipeline(StorePipeline):
     def _begin_ingest(self, session: Session) -> None:
         # A transaction-scoped lock, taken by the store's own statement and released by its commit:
         # no second connection, no unlock round trip (a session lock cost four round trips).
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(select(func.pg_advisory_xact_lock(STORE_LOCK)))
+        advisory_xact_lock(session, STORE_LOCK)
         self._catch_up(session)
 
     def _catch_up(self, session: Session) -> None:
         """Index the articles stored by other workers since the last look (inside the lock)."""
-        rows = session.execute(
-            select(Article.id, Article.signature).where(Article.id > self._last_id).order_by(Article.id)
-        ).all()
-        for article_id, signature in rows:
+        for article_id, signature in signatures_since(session, self._last_id):
             if signature is not None and self._index is not None:
                 self._index.add(article_id, MinHashSignature.from_bytes(signature))
             self._last_id = max(self._last_id, article_id)

@@ -19,7 +19,7 @@ from htmldate import find_date
 from lxml.etree import ParserError
 from lxml.html import HtmlElement
 
-from countywatch.config import Topic
+from core.config import Topic
 from crawler.article import Article
 from crawler.errors import ExtractionError
 from crawler.facts.dates import ParsedDate, parse_date

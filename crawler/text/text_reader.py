@@ -16,8 +16,8 @@ from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from core.chinese import has_pinyin_annotations, is_traditional, to_simplified
+from core.config import Topic, default_topics
 from core.timezone import CHINA_TZ
-from countywatch.config import Topic
 from crawler.article import Article, Flag
 from crawler.dedupe.fingerprint import simhash_hex
 from crawler.facts.classify import classify
@@ -39,7 +39,6 @@ from crawler.text.cleaning.script import fold_width
 from crawler.text.cleaning.title import is_original_title_line, is_series_line, is_title_like, split_title
 from crawler.text.hints import PageHints
 from crawler.text.metaline import MetaFields, parse_byline, parse_closing_credit, parse_meta_line
-from storage.rules import default_topics
 
 _BLANKS = re.compile(r"[ \t\u00a0\u2002\u2003\u200b\ufeff]+")
 _CONTEXT_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
