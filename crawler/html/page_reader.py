@@ -122,11 +122,12 @@ def read_hints(
         tree, meta_title=meta.title, site_name=meta.site_name, section=meta.section, keywords=meta.keywords
     )
     publisher, footer_site_id = find_footer_facts(tree)
-    published = _published(meta.published, info_lines or [], tree, url, html)
+    published, guessed = _published(meta.published, info_lines or [], tree, url, html)
     body = tree.find("body")
     return PageHints(
         title=headline.title,
         published_at=published.iso if published and not published.inferred else None,
+        published_guessed=guessed,
         authors=_not_in_title_suffix(meta.authors or find_author_names(tree), tree, headline.title),
         source=meta.source or headline.source,
         editor=meta.editor,
@@ -142,7 +143,7 @@ def read_hints(
 
 def _published(
     meta_value: str | None, info_lines: list[str], tree: HtmlElement, url: str | None, html: str = ""
-) -> ParsedDate | None:
+) -> tuple[ParsedDate | None, bool]:
     """The publication time, from the page's own words first, then from the weaker evidence.
 
     The date the page shows (its labelled metadata line, or else the one date-time it shows) wins
@@ -151,28 +152,33 @@ def _published(
     time. With neither: the date a page script fills in (WeChat shows none without it), the day
     in the CMS's URL, a notice's signing date (落款), and last htmldate's reading of the markup.
     A shown date without a year (`发布时间：01-14 17:58`) keeps its day and time and takes the year
-    from the first of those.
+    from the first of those. The second value says whether only htmldate's extensive search, which
+    reads dates out of free text and makes 1 January of a year alone (`2023年…` in a title), found
+    the date: a guess, which a list page's date replaces.
     """
     published = parse_date(meta_value) if meta_value else None
     shown = shown_date(info_lines[0]) if info_lines else None
     if shown is not None and not shown.inferred:
         if published is None or (shown.has_time and shown.day == published.day):
-            return shown
-        return published
+            return shown, False
+        return published, False
     if published is not None:
-        return published
+        return published, False
     weaker = (
         lambda: script_date(html),
         lambda: url_date(url),
         lambda: signing_date(tree),
-        lambda: _htmldate(tree, url),
+        lambda: _htmldate(tree, url, extensive=False),
     )
     for read in weaker:
         found = read()
         if found is None:
             continue
-        return _with_year_of(shown, found) if shown is not None else found
-    return None
+        return (_with_year_of(shown, found) if shown is not None else found), False
+    guess = _htmldate(tree, url, extensive=True)
+    if guess is None:
+        return None, False
+    return (_with_year_of(shown, guess) if shown is not None else guess), True
 
 
 def _with_year_of(shown: ParsedDate, found: ParsedDate) -> ParsedDate:
@@ -189,9 +195,11 @@ def _with_year_of(shown: ParsedDate, found: ParsedDate) -> ParsedDate:
     return ParsedDate(iso, has_time=shown.has_time)
 
 
-def _htmldate(tree: HtmlElement, url: str | None) -> ParsedDate | None:
+def _htmldate(tree: HtmlElement, url: str | None, *, extensive: bool) -> ParsedDate | None:
     try:
-        found = find_date(tree, url=url, original_date=True, outputformat=_HTMLDATE_FORMAT)
+        found = find_date(
+            tree, url=url, original_date=True, outputformat=_HTMLDATE_FORMAT, extensive_search=extensive
+        )
     except (ValueError, TypeError):  # a date the library cannot hold is no date
         return None
     if not found:

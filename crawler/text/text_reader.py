@@ -315,6 +315,7 @@ def extract_text_article(
     body_text = "\n".join(reading.body)
     title = hint_title or reading.title
     published_at, inferred = _published(hints.published_at, reading.meta.published_at, reading.body)
+    inferred = inferred or (hints.published_guessed and published_at == hints.published_at)
 
     article = Article(
         url=url,
