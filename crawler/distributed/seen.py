@@ -19,7 +19,6 @@ from scrapy import Request, Spider
 from scrapy.dupefilters import BaseDupeFilter
 from scrapy_redis.connection import get_redis_from_settings
 
-from countywatch.config import parse_duration
 from crawler.distributed.scripts import RoundTrip
 
 logger = logging.getLogger(__name__)
@@ -96,7 +95,7 @@ class ExpiringDupeFilter(BaseDupeFilter):
         settings = spider.crawler.settings
         server = get_redis_from_settings(settings)
         key = settings.get("COUNTYWATCH_SEEN_KEY")
-        ttl = parse_duration(settings.get("COUNTYWATCH_SEEN_TTL"))
+        ttl = timedelta(seconds=settings.getfloat("COUNTYWATCH_SEEN_TTL"))
         return cls(ExpiringSeenFilter(server, key, ttl), spider)
 
     def fingerprint_of(self, request: Request) -> bytes:

@@ -12,7 +12,6 @@ the catch-up still runs.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.urls import canonicalize_url
@@ -22,7 +21,7 @@ from crawler.runtime.pipelines.store import StorePipeline
 from storage.article_locks import IndexCatchUp, lock_article
 from storage.db import make_engine
 from storage.ingest import text_signature
-from storage.models import Article
+from storage.recheck import newest_article_id
 
 
 class DistributedStorePipeline(StorePipeline):
@@ -36,7 +35,7 @@ class DistributedStorePipeline(StorePipeline):
         engine = make_engine(self.database_url)
         try:
             with engine.connect() as conn:
-                self._seen = IndexCatchUp(conn.scalar(select(func.max(Article.id))) or 0)
+                self._seen = IndexCatchUp(newest_article_id(conn))
         finally:
             engine.dispose()
         super()._open()
