@@ -222,9 +222,3 @@ def load_neardup_index(
 def newest_article_id(connection: Connection | Session) -> int:
     """The highest article id stored so far (0 in an empty database)."""
     return connection.scalar(select(func.max(Article.id))) or 0
-
-
-def signatures_since(session: Session, last_id: int) -> list[tuple[int, bytes | None]]:
-    """(id, MinHash signature) of the articles stored after `last_id`, in id order."""
-    stmt = select(Article.id, Article.signature).where(Article.id > last_id).order_by(Article.id)
-    return [(article_id, signature) for article_id, signature in session.execute(stmt)]

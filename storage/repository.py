@@ -59,7 +59,6 @@ from storage.recheck import (
     mark_checked,
     newest_article_id,
     record_gone,
-    signatures_since,
 )
 from storage.rules import RecheckPolicy, SourceRef
 from storage.stories import story_summaries
@@ -111,7 +110,6 @@ __all__ = [
     "record_gone",
     "retryable_deliveries",
     "run_status",
-    "signatures_since",
     "source_health",
     "source_row",
     "start_crawl_run",
