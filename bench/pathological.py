@@ -28,7 +28,8 @@ import trafilatura
 
 from crawler import settings as defaults
 from crawler.errors import ExtractionError
-from crawler.pool import OverBudget, check_size, extract_page
+from crawler.pool import OverBudget, check_size
+from crawler.pool_worker import extract_page
 from replica.pathological import MARKER, PATHOLOGICAL
 
 URL = "http://jyj.zhenping.gov.cn/art/2024/4/19/art_1234_56799.html"

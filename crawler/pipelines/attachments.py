@@ -26,7 +26,7 @@ from twisted.internet.error import TCPTimedOutError
 
 from crawler import settings as defaults
 from crawler.article import Article, Attachment
-from crawler.attachment_text import AttachmentText, can_read
+from crawler.attachment_kinds import AttachmentText, can_read
 from crawler.items import AttachmentItem, PageItem
 from crawler.middlewares import OffsiteRequest
 from crawler.pool import ExtractionPool
