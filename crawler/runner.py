@@ -30,7 +30,7 @@ from storage.repository import (
     SourceRef,
     finish_crawl_runs,
     interrupt_dead_runs,
-    known_pages,
+    known_pages_of,
     process_alive,
     start_crawl_runs,
 )
@@ -122,7 +122,7 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
             interrupt_dead_runs(session, host, process_alive, now=started)
             refs = [SourceRef.from_config(s) for s in sources]
             run_ids = start_crawl_runs(session, refs, now=started, pid=pid, host=host)
-            known: dict[str, dict[str, KnownPage]] = {s.name: known_pages(session, s.name) for s in sources}
+            known: dict[str, dict[str, KnownPage]] = known_pages_of(session, [s.name for s in sources])
 
         process = CrawlerProcess(scrapy_settings(config))
         crawler = process.create_crawler(ListSpider)

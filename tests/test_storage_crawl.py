@@ -21,6 +21,7 @@ from storage.repository import (
     health_history,
     ingest_article,
     known_pages,
+    known_pages_of,
     mark_checked,
     next_check,
     source_health,
@@ -58,6 +59,24 @@ def test_known_pages_and_mark_checked(session: Session) -> None:
     assert known_pages(session, "zhenping-gov")[URL].next_check_at == T0 + 2 * DAY
     assert not mark_checked(session, "http://www.zhenping.gov.cn/unknown.html")
     assert known_pages(session, "nobody") == {}
+
+
+def test_known_pages_of_many_sources_is_each_source_s_known_pages(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paper = SOURCES["newspaper"]
+    ingest_article(session, make_article(), source=GOV, fetched_url=URL, now=T0)
+    ingest_article(
+        session, make_article("dongqu"), source=paper, fetched_url="http://n.example.com/1", now=T0
+    )
+    # Several chunks of source names, one of them with no articles (or no row) at all.
+    monkeypatch.setattr("storage.recheck.KNOWN_CHUNK", 1)
+    names = [GOV.name, "nobody", paper.name]
+    known = known_pages_of(session, names)
+    assert list(known) == names
+    assert known == {name: known_pages(session, name) for name in names}
+    assert list(known[GOV.name]) == [URL] and list(known[paper.name]) == ["http://n.example.com/1"]
+    assert known["nobody"] == {}
 
 
 def test_validators_are_kept_for_conditional_rechecks(session: Session) -> None:
