@@ -385,6 +385,11 @@ class Crawl(_Model):
     # GET (a 304 costs no download and no extraction), so an edit is found in the next cycle; "0s"
     # turns it off.
     recheck_recent: str = "3d"
+    # ...but a recent article is asked at most once per this interval: not again until its last
+    # check (a full answer, a due re-check or an early 304) is this old. A cycle run right after
+    # another asks nothing; a daemon on any schedule at least this long asks every cycle. "0s":
+    # every cycle, however close together.
+    recheck_recent_every: str = "1h"
     # Attachments (附件) of new and changed articles: fetched within the source's scope, at most
     # attachment_max_bytes each, their text extracted within attachment_seconds.
     attachments: bool = True
@@ -404,6 +409,7 @@ class Crawl(_Model):
         "recheck_after",
         "recheck_max",
         "recheck_recent",
+        "recheck_recent_every",
         "dedupe_window",
         "extract_time_limit",
     )

@@ -31,6 +31,7 @@ from storage.repository import (
     finish_crawl_runs,
     interrupt_dead_runs,
     known_pages_of,
+    mark_early_checked,
     process_alive,
     start_crawl_runs,
 )
@@ -153,9 +154,13 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
             report.sources.append(
                 SourceReport(source.name, source_stats, health, error_summary(source_stats))
             )
+        spider = crawler.spider
+        assert isinstance(spider, ListSpider)
+        early = [url for urls in spider.early_unchanged.values() for url in urls]
         with sessions() as session, session.begin():
             ends = [(run_ids[s.name], s.stats.to_json(), s.health, s.error) for s in report.sources]
             finish_crawl_runs(session, ends, now=finished)
+            mark_early_checked(session, early, now=finished)
         return report
     finally:
         engine.dispose()

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from core.urls import canonicalize_url
@@ -150,6 +150,27 @@ def _known_rows(session: Session, names: Sequence[str]) -> Iterator[tuple[str, s
             attachments=tuple(attachments.get(row.id, ())),
         )
         yield row.source_name, row.url, page
+
+
+def mark_early_checked(session: Session, urls: Sequence[str], *, now: datetime) -> int:
+    """Record that early re-checks of these stored articles (canonical URLs) found them unchanged.
+
+    Only `last_checked` moves: the decaying schedule (`next_check_at`) and everything else stay as
+    they were. A recent article is not asked early again until its last check is
+    `crawl.recheck_recent_every` old. One UPDATE per KNOWN_CHUNK URLs; returns the rows updated.
+    """
+    updated = 0
+    for start in range(0, len(urls), KNOWN_CHUNK):
+        chunk = list(urls[start : start + KNOWN_CHUNK])
+        stmt = (
+            update(Article)
+            .where(Article.url.in_(chunk), Article.status == "active")
+            .values(last_checked=now)
+            .execution_options(synchronize_session=False)
+        )
+        result = session.execute(stmt)
+        updated += result.rowcount if isinstance(result, CursorResult) else 0
+    return updated
 
 
 def _article(session: Session, url: str, mobile_hosts: Mapping[str, str] | None) -> Article | None:

@@ -297,6 +297,29 @@ def test_recent_articles_are_asked_every_cycle_with_their_validators() -> None:
     assert counters(s)["skipped_known"] == 1  # SECOND; UNLISTED is not on the list page
 
 
+def test_a_recent_article_is_not_asked_again_within_its_interval() -> None:
+    later = NOW + timedelta(hours=20)  # not due by the decaying schedule
+    page = validated(FIRST, NOW - timedelta(days=1), later)
+    just_checked = replace(page, last_checked=NOW - timedelta(minutes=10))
+    s = spider(pages={FIRST: just_checked})
+    assert [r for r in s.parse_list(list_response(s)) if r.url == FIRST] == []
+    assert counters(s)["skipped_known"] >= 1
+    # once its last check is an interval (COUNTYWATCH_RECHECK_RECENT_EVERY, 1 h) old, it is asked
+    s = spider(pages={FIRST: replace(page, last_checked=NOW - timedelta(hours=1))})
+    (request,) = [r for r in s.parse_list(list_response(s)) if r.url == FIRST]
+    assert request.meta["cw_early"] is True and b"If-None-Match" in request.headers
+    # an interval of 0 asks every cycle, however close together
+    crawler = make_crawler(
+        [ZHENPING],
+        {"COUNTYWATCH_RECHECK_RECENT_EVERY": 0.0},
+        known={"zhenping": {FIRST: just_checked}},
+        now=NOW,
+    )
+    s = crawler.spider
+    assert isinstance(s, ListSpider)
+    assert [r.meta["cw_early"] for r in s.parse_list(list_response(s)) if r.url == FIRST] == [True]
+
+
 def test_old_notices_first_seen_today_are_not_asked_every_cycle() -> None:
     # A site's first crawl finds last year's notices: first seen now, but published long ago.
     page = validated(FIRST, NOW - timedelta(hours=2), NOW + timedelta(hours=22))
@@ -350,9 +373,11 @@ def not_modified(s: ListSpider, url: str, *, early: bool) -> Response:
     return HtmlResponse(url=url, status=304, body=b"", request=request)
 
 
-def test_304_to_an_early_check_writes_nothing_and_to_a_due_one_reschedules() -> None:
+def test_304_to_an_early_check_is_only_noted_and_to_a_due_one_reschedules() -> None:
     s = spider()
-    assert list(s.parse_article(not_modified(s, FIRST, early=True))) == []
+    assert list(s.parse_article(not_modified(s, FIRST + "?from=list", early=True))) == []
+    # noted by its canonical URL, for the runner to record the time of the check in one statement
+    assert s.early_unchanged == {"zhenping": [FIRST]}
     assert list(s.parse_article(not_modified(s, SECOND, early=False))) == [
         CheckedItem(source="zhenping", url=SECOND)
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -23,7 +24,9 @@ from storage.repository import (
     known_pages,
     known_pages_of,
     mark_checked,
+    mark_early_checked,
     next_check,
+    record_gone,
     source_health,
     start_crawl_run,
     start_crawl_runs,
@@ -77,6 +80,26 @@ def test_known_pages_of_many_sources_is_each_source_s_known_pages(
     assert known == {name: known_pages(session, name) for name in names}
     assert list(known[GOV.name]) == [URL] and list(known[paper.name]) == ["http://n.example.com/1"]
     assert known["nobody"] == {}
+
+
+def test_an_early_304_moves_only_the_time_of_the_last_check(session: Session) -> None:
+    policy = RecheckPolicy(after=DAY, max_age=30 * DAY)
+    ingest_article(session, make_article(), source=GOV, fetched_url=URL, recheck=policy, now=T0)
+    gone = "http://www.zhenping.gov.cn/a/gone.html"
+    ingest_article(session, make_article("dongqu"), source=GOV, fetched_url=gone, recheck=policy, now=T0)
+    for _ in range(2):  # two 404s: withdrawn
+        record_gone(session, gone, status=404, recheck=policy, now=T0)
+    before = known_pages(session, GOV.name)
+    checked_at = T0 + timedelta(hours=3)
+    assert (
+        mark_early_checked(session, [URL, gone, "http://www.zhenping.gov.cn/unknown.html"], now=checked_at)
+        == 1
+    )
+    after = known_pages(session, GOV.name)
+    assert after[URL].last_checked == checked_at
+    assert after[URL] == replace(before[URL], last_checked=checked_at)  # schedule, status: as they were
+    assert after[gone] == before[gone]  # a withdrawn page is not "unchanged"
+    assert mark_early_checked(session, [], now=checked_at) == 0
 
 
 def test_validators_are_kept_for_conditional_rechecks(session: Session) -> None:

@@ -39,6 +39,7 @@ from crawler.links import LinkRules, is_listing_url
 from crawler.middlewares.scope import SourceScope
 from crawler.pipelines.attachments import AttachmentLimits
 from crawler.settings import COUNTYWATCH_RECHECK_RECENT as RECHECK_RECENT
+from crawler.settings import COUNTYWATCH_RECHECK_RECENT_EVERY as RECHECK_RECENT_EVERY
 from crawler.spiders.failures import failure_kind, http_status
 from crawler.tally import META_KIND, META_SOURCE, count, count_error, source_of
 from storage.rules import is_recent
@@ -51,7 +52,7 @@ META_PAGE = "cw_page"
 META_LIST_DATE = "cw_list_date"
 META_KNOWN = "cw_known"
 # A conditional re-check of a recent article that its decaying schedule does not ask for yet: a
-# 304 to it needs no write to storage.
+# 304 to it does not reschedule it; only the time of the check is recorded, after the crawl.
 META_EARLY = "cw_early"
 META_ARTICLE = "cw_article"  # an attachment request: the canonical URL of its article
 META_TITLE = "cw_title"  # an attachment request: the attachment's title
@@ -143,6 +144,9 @@ class ListSpider(Spider):
         self._articles_requested: Counter[str] = Counter()
         self._advertised: Counter[str] = Counter()
         self._offsite_feeds: set[str] = set()
+        # Canonical URLs, per source, of recent articles whose early re-check answered 304: the
+        # runner records the check (storage.recheck.mark_early_checked) once the crawl is done.
+        self.early_unchanged: defaultdict[str, list[str]] = defaultdict(list)
         self._list_budget: dict[str, int] = {
             s.name: s.max_pages * len(s.start_urls)
             + len(s.feeds)
@@ -267,15 +271,33 @@ class ListSpider(Spider):
         )
         return timedelta(seconds=seconds)
 
+    @property
+    def recheck_recent_every(self) -> timedelta:
+        """The least time between two early re-checks of one recent article (RECHECK_RECENT_EVERY)."""
+        settings = getattr(self, "settings", None)
+        seconds = (
+            settings.getfloat("COUNTYWATCH_RECHECK_RECENT_EVERY", RECHECK_RECENT_EVERY)
+            if settings
+            else RECHECK_RECENT_EVERY
+        )
+        return timedelta(seconds=seconds)
+
     @staticmethod
     def _revalidatable(known: KnownPage) -> bool:
         # Not a withdrawn page: its validators are the article's, and a 304 must not reactivate it.
         return known.status == "active" and bool(known.etag or known.last_modified)
 
     def _early(self, known: KnownPage) -> bool:
-        """A recent article the site can answer 304 for: asked every cycle, as cheap as a list page."""
-        return self._revalidatable(known) and is_recent(
-            known.first_seen, known.published_at, self.now, self.recheck_recent
+        """A recent article the site can answer 304 for, last checked at least RECHECK_RECENT_EVERY ago.
+
+        Asked every cycle of a daemon (as cheap as a list page), but not again by a cycle that runs
+        right after the one that checked it: a 304 then would tell nothing new.
+        """
+        checked = known.last_checked
+        return (
+            self._revalidatable(known)
+            and (checked is None or self.now - checked >= self.recheck_recent_every)
+            and is_recent(known.first_seen, known.published_at, self.now, self.recheck_recent)
         )
 
     def _due(self, known: KnownPage, lastmod: str | None) -> bool:
@@ -417,7 +439,12 @@ class ListSpider(Spider):
         if response.status == 304:
             # The answer to our own conditional re-check (If-None-Match / If-Modified-Since).
             count(self.stats, source.name, "not_modified")
-            if not response.meta.get(META_EARLY):
+            if response.meta.get(META_EARLY):
+                # Not rescheduled (the decaying schedule stays as it was); only the time of the
+                # check is recorded, in one statement after the crawl.
+                canonical = canonicalize_url(redirects[0], mobile_hosts=source.mobile_hosts)
+                self.early_unchanged[source.name].append(canonical)
+            else:
                 yield CheckedItem(source=source.name, url=redirects[0])
             return
         if (
