@@ -315,9 +315,10 @@ def test_a_recent_article_is_not_asked_again_within_its_interval() -> None:
         known={"zhenping": {FIRST: just_checked}},
         now=NOW,
     )
-    s = crawler.spider
-    assert isinstance(s, ListSpider)
-    assert [r.meta["cw_early"] for r in s.parse_list(list_response(s)) if r.url == FIRST] == [True]
+    every_cycle = crawler.spider
+    assert isinstance(every_cycle, ListSpider)
+    out = every_cycle.parse_list(list_response(every_cycle))
+    assert [r.meta["cw_early"] for r in out if r.url == FIRST] == [True]
 
 
 def test_old_notices_first_seen_today_are_not_asked_every_cycle() -> None:
