@@ -8,9 +8,8 @@ extraction runs in one thread of the crawl process (for debugging and tiny runs)
 The work itself lives in `crawler.pool_worker`, which holds the whole extraction stack. This module
 names its functions (`WorkerTask`) instead of importing them, so the crawl process never loads that
 stack: a cycle in which nothing changed starts Scrapy without it (about a second of CPU less), and
-in a first cycle the fork server imports it once and forks every worker from that state instead of
-each worker importing it again. Workers start on the first page (the executor is created then),
-not when the crawl opens.
+in a first cycle only the workers import it, on their first page. Workers start on the first page
+(the executor is created then), not when the crawl opens.
 
 Each page has a budget: a page larger than `max_bytes` is refused before it reaches a worker, and
 one whose extraction uses more than `time_limit` CPU seconds is interrupted in the worker (SIGPROF),
@@ -58,8 +57,7 @@ class WorkerTask:
     """A function of WORKER_MODULE, by name: submitting it does not import the extraction stack here.
 
     It pickles as its name. Where it runs (a worker, or the crawl process with 0 workers) the module
-    is loaded on the first call, the way Scrapy loads a component from its dotted path; in a worker
-    the fork server has loaded it already.
+    is loaded on the first call, the way Scrapy loads a component from its dotted path.
     """
 
     name: str
@@ -125,9 +123,10 @@ class ExtractionPool:
             return self._executor
         if self.workers > 0:
             # forkserver: forking the crawl process (a running reactor, a database thread) is unsafe.
-            # The server imports the worker module once; every worker is forked with it loaded.
+            # Not preloading WORKER_MODULE in the server: the crawl process waits (on the reactor
+            # thread) for the server to fork each worker, which it does only after its preloads;
+            # each worker imports the module on its first task instead, beside the crawl.
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["__main__", WORKER_MODULE])
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
             )

@@ -2,10 +2,10 @@
 
 This module holds the extraction stack (lxml page layer, trafilatura, htmldate, OpenCC, the
 attachment readers, the classifier): importing it costs about a second of CPU. Only the processes
-that extract import it: the pool's workers (through the fork server, which imports it once and
-forks every worker from that state), or the crawl process itself on its first page when extraction
-runs in-process (0 workers). A crawl in which nothing changed never pays for it; crawler.pool, the
-side that submits work, names these functions instead of importing them.
+that extract import it: the pool's workers, on their first task, or the crawl process itself on its
+first page when extraction runs in-process (0 workers). A crawl in which nothing changed never
+pays for it; crawler.pool, the side that submits work, names these functions instead of importing
+them.
 
 Each page has a budget: one whose extraction uses more than `time_limit` CPU seconds is interrupted
 (SIGPROF), and a page that keeps a C library busy past that is ended with its worker by a watchdog
