@@ -18,8 +18,8 @@ from countywatch.config import Config, Source
 from crawler.items import CheckedItem, GoneItem, PageItem
 from crawler.middlewares import OffsiteRequest
 from crawler.runner import scrapy_settings
-from crawler.spiders.lists import ListSpider
-from crawler.tally import read_source_stats
+from crawler.spiders.lists import ListSpider, Remembered
+from crawler.tally import META_REMEMBERED, read_source_stats
 from storage.repository import KnownPage
 from tests.crawl_support import ZHENPING, make_crawler
 
@@ -408,3 +408,79 @@ def test_no_callback_is_a_generator_returning_a_value() -> None:
     ]
     assert [c.__name__ for c in callbacks if is_generator_with_return_value(c)] == []
     assert scrapy_settings(Config()).getbool("WARN_ON_GENERATOR_RETURN_VALUE") is False
+
+
+# --- unchanged (304) pages: answered from what reading them gave, not parsed again ---------------
+
+FEED = "http://jyj.zhenping.gov.cn/rss.xml"
+SITEMAP = "http://jyj.zhenping.gov.cn/sitemap.xml"
+
+
+def cached(s: ListSpider, url: str, kind: str, reading: dict[str, Any] | None) -> HtmlResponse:
+    """A 304 answered from the cache: its body is beside the point (not even HTML here)."""
+    callback = {"list": s.parse_list, "feed": s.parse_feed, "sitemap": s.parse_sitemap}[kind]
+    request = s.make_request(ZHENPING, url, kind, callback, cw_page=1)
+    if reading is not None:
+        request.meta[META_REMEMBERED] = reading
+    return HtmlResponse(url=url, body=b"\x00 not a page", request=request, flags=["cached"])
+
+
+def test_parsing_a_list_page_leaves_its_reading_for_the_cache() -> None:
+    s = spider()
+    response = list_response(s)
+    out = list(s.parse_list(response))
+    reading = Remembered.from_meta(response.meta[META_REMEMBERED])
+    assert reading is not None
+    articles = [r for r in out if r.meta["cw_kind"] == "article"]
+    assert [url for url, _, _ in reading.links] == [r.url for r in articles]
+    assert (FIRST, "2024-04-19", None) in reading.links
+    assert reading.leads == []
+
+
+def test_an_unchanged_list_page_is_answered_from_its_reading_without_parsing() -> None:
+    reading = {
+        "links": [(FIRST, "2024-04-19", None), (SECOND, "2024-04-17", None)],
+        "leads": [("feed", FEED)],
+    }
+    s = spider(pages={SECOND: known(SECOND, NOW + timedelta(days=1))})
+    out = list(s.parse_list(cached(s, COLUMN, "list", reading)))
+    # the same decisions as a fresh reading: the new link asked (with its list date), the known
+    # one not due skipped, the advertised feed asked; no next page after an unchanged one
+    assert [(r.url, r.meta["cw_kind"]) for r in out] == [(FIRST, "article"), (FEED, "feed")]
+    assert out[0].meta["cw_list_date"] == "2024-04-19"
+    stats = counters(s)
+    assert stats["links_found"] == 2 and stats["skipped_known"] == 1
+    assert stats["list_pages"] == stats["list_unchanged"] == 1 and stats["errors"] == {}
+
+
+def test_an_unchanged_page_without_a_reading_is_parsed() -> None:
+    s = spider()
+    response = list_response(s)
+    response.flags.append("cached")
+    articles = [r for r in s.parse_list(response) if r.meta["cw_kind"] == "article"]
+    assert len(articles) == 5 and META_REMEMBERED in response.meta
+
+
+def test_a_changed_page_is_parsed_afresh_whatever_reading_its_entry_held() -> None:
+    s = spider()
+    response = list_response(s)
+    response.meta[META_REMEMBERED] = {
+        "links": [("http://jyj.zhenping.gov.cn/old.html", None, None)],
+        "leads": [],
+    }
+    urls = [r.url for r in s.parse_list(response) if r.meta["cw_kind"] == "article"]
+    assert len(urls) == 5 and "http://jyj.zhenping.gov.cn/old.html" not in urls
+    reading = Remembered.from_meta(response.meta[META_REMEMBERED])
+    assert reading is not None and [u for u, _, _ in reading.links] == urls
+
+
+def test_unchanged_feeds_and_sitemaps_are_answered_from_their_readings() -> None:
+    s = spider()
+    feed = list(s.parse_feed(cached(s, FEED, "feed", {"links": [(FIRST, "2024-04-19", None)], "leads": []})))
+    assert [(r.url, r.meta["cw_list_date"]) for r in feed] == [(FIRST, "2024-04-19")]
+    child = "http://jyj.zhenping.gov.cn/sitemap-2024.xml"
+    s = spider(pages={SECOND: known(SECOND, NOW + timedelta(days=1))})
+    lastmod = (NOW - timedelta(days=1)).isoformat()  # changed after its last check (2 days ago)
+    reading = {"links": [(SECOND, None, lastmod)], "leads": [("sitemap", child)]}
+    out = list(s.parse_sitemap(cached(s, SITEMAP, "sitemap", reading)))
+    assert [(r.url, r.meta["cw_kind"]) for r in out] == [(child, "sitemap"), (SECOND, "article")]

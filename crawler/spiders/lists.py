@@ -17,6 +17,7 @@ import logging
 import re
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
@@ -41,7 +42,14 @@ from crawler.pipelines.attachments import AttachmentLimits
 from crawler.settings import COUNTYWATCH_RECHECK_RECENT as RECHECK_RECENT
 from crawler.settings import COUNTYWATCH_RECHECK_RECENT_EVERY as RECHECK_RECENT_EVERY
 from crawler.spiders.failures import failure_kind, http_status
-from crawler.tally import META_KIND, META_SOURCE, count, count_error, source_of
+from crawler.tally import (
+    META_KIND,
+    META_REMEMBERED,
+    META_SOURCE,
+    count,
+    count_error,
+    source_of,
+)
 from storage.rules import is_recent
 
 logger = logging.getLogger(__name__)
@@ -345,6 +353,12 @@ class ListSpider(Spider):
         """A list page: its article links, the feeds it advertises, then the next page."""
         source = self._source(response)
         self._count_list_page(source, response)
+        remembered = self._remembered(source, response)
+        if remembered is not None:
+            for url, date, _ in remembered.links:
+                yield from self._article_requests(source, url, date)
+            yield from self._advertised_feed_requests(source, remembered.follow("feed"))
+            return
         if not isinstance(response, TextResponse):
             count_error(self.stats, source.name, "binary")
             return
@@ -360,6 +374,8 @@ class ListSpider(Spider):
         in_scope = partial(self.scope.allows_url, source.name)
         reading = read_list(html, response.url, self._rules[source.name], in_scope=in_scope)
         count(self.stats, source.name, "links_found", len(reading.links))
+        links = [(link.url, link.date, None) for link in reading.links]
+        _remember(response, links, [("feed", url) for url in reading.discovery.feeds])
         for link in reading.links:
             yield from self._article_requests(source, link.url, link.date)
         yield from self._advertised_feed_requests(source, reading.discovery.feeds)
@@ -398,6 +414,11 @@ class ListSpider(Spider):
         """An RSS or Atom feed: its entries are articles, dated."""
         source = self._source(response)
         self._count_list_page(source, response)
+        remembered = self._remembered(source, response)
+        if remembered is not None:
+            for url, date, _ in remembered.links:
+                yield from self._entry_requests(source, url, date)
+            return
         try:
             entries = parse_feed(response.body, response.url, self._charset(source, response))
         except FeedError as exc:
@@ -405,6 +426,7 @@ class ListSpider(Spider):
             logger.warning("feed %s of %s: %s", response.url, source.name, exc)
             return
         count(self.stats, source.name, "links_found", len(entries))
+        _remember(response, [(entry.url, entry.date, None) for entry in entries], [])
         for entry in entries:
             yield from self._entry_requests(source, entry.url, entry.date)
 
@@ -412,6 +434,12 @@ class ListSpider(Spider):
         """A sitemap (or sitemap index): articles, with <lastmod> deciding re-checks."""
         source = self._source(response)
         self._count_list_page(source, response)
+        remembered = self._remembered(source, response)
+        if remembered is not None:
+            yield from self._child_sitemap_requests(source, remembered.follow("sitemap"))
+            for url, _, lastmod in remembered.links:
+                yield from self._entry_requests(source, url, None, lastmod)
+            return
         maxsize = int(self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         try:
             content = parse_sitemap(
@@ -421,16 +449,38 @@ class ListSpider(Spider):
             count_error(self.stats, source.name, "feed")
             logger.warning("sitemap %s of %s: %s", response.url, source.name, exc)
             return
-        for child in content.sitemaps[:MAX_CHILD_SITEMAPS]:
+        children = content.sitemaps[:MAX_CHILD_SITEMAPS]
+        yield from self._child_sitemap_requests(source, children)
+        count(self.stats, source.name, "links_found", len(content.entries))
+        entries = [(entry.url, None, entry.lastmod) for entry in content.entries]
+        _remember(response, entries, [("sitemap", url) for url in children])
+        for entry in content.entries:
+            yield from self._entry_requests(source, entry.url, None, entry.lastmod)
+
+    def _child_sitemap_requests(self, source: Source, urls: Sequence[str]) -> Iterator[Request]:
+        for child in urls:
             if self.scope.allows_url(source.name, child):
                 request = self._list_request(source, child, "sitemap")
                 if request is not None:
                     yield request
             else:
                 count_error(self.stats, source.name, "offsite")
-        count(self.stats, source.name, "links_found", len(content.entries))
-        for entry in content.entries:
-            yield from self._entry_requests(source, entry.url, None, entry.lastmod)
+
+    def _remembered(self, source: Source, response: Response) -> Remembered | None:
+        """What reading this page gave last time, when the server says it is unchanged (304).
+
+        An unchanged page is not decoded and parsed again: its links (with their list dates or
+        lastmods) and the feeds and child sitemaps it leads to are taken from its cache entry and
+        go through the same decisions as a fresh reading (new, due, recent, limits), so a link
+        whose article failed last time is asked again. None: parse the page.
+        """
+        if "cached" not in response.flags:
+            response.meta.pop(META_REMEMBERED, None)  # the page changed: read afresh below
+            return None
+        remembered = Remembered.from_meta(response.meta.get(META_REMEMBERED))
+        if remembered is not None:
+            count(self.stats, source.name, "links_found", len(remembered.links))
+        return remembered
 
     def parse_article(self, response: Response) -> Iterator[PageItem | CheckedItem]:
         """An article page: handed to the pipelines as bytes, with what the list said of it."""
@@ -512,6 +562,39 @@ class ListSpider(Spider):
         kind = failure_kind(failure)
         count_error(self.stats, source, kind)
         logger.warning("%s: %s %s: %s", source, kind, request.url, failure.getErrorMessage())
+
+
+Link = tuple[str, str | None, str | None]  # URL, list date, sitemap lastmod
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """What reading a list page, feed or sitemap gave (kept with its cache entry)."""
+
+    links: list[Link]  # the article links (feed entries, sitemap entries) found
+    leads: list[tuple[str, str]]  # (kind, URL) of the feeds and child sitemaps it leads to
+
+    def follow(self, kind: str) -> list[str]:
+        """The URLs of one kind the page leads to (feed, sitemap)."""
+        return [url for lead, url in self.leads if lead == kind]
+
+    @classmethod
+    def from_meta(cls, value: object) -> Remembered | None:
+        """The reading kept in request meta by `_remember` (None when absent or not of that shape)."""
+        if not isinstance(value, dict):
+            return None
+        links, leads = value.get("links"), value.get("leads")
+        if not isinstance(links, list) or not isinstance(leads, list):
+            return None
+        try:
+            return cls([(str(u), d, m) for u, d, m in links], [(str(k), str(u)) for k, u in leads])
+        except (TypeError, ValueError):
+            return None
+
+
+def _remember(response: Response, links: Sequence[Link], leads: Sequence[tuple[str, str]]) -> None:
+    """Leave what reading the page gave in its request's meta, for the cache to keep on commit."""
+    response.meta[META_REMEMBERED] = {"links": list(links), "leads": list(leads)}
 
 
 def _ask_if_changed(request: Request, known: KnownPage | KnownAttachment) -> None:
