@@ -45,7 +45,7 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 from simhash import Simhash, SimhashIndex
 
-from crawler.fingerprint import (
+from crawler.dedupe.fingerprint import (
     MinHashSignature,
     minhash_signature,
     normalize_text,

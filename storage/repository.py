@@ -47,9 +47,9 @@ from storage.recheck import (
     KnownPage,
     known_pages,
     known_pages_of,
-    mark_early_checked,
     load_neardup_index,
     mark_checked,
+    mark_early_checked,
     record_gone,
 )
 from storage.rules import RecheckPolicy, SourceRef
@@ -82,11 +82,11 @@ __all__ = [
     "iter_articles",
     "known_pages",
     "known_pages_of",
-    "mark_early_checked",
     "latest_runs",
     "load_neardup_index",
     "mark_checked",
     "mark_delivered",
+    "mark_early_checked",
     "mark_failed",
     "next_check",
     "process_alive",

@@ -12,8 +12,8 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 
-from crawler.middlewares.cache import STAGING_DIR, StagedCacheStorage
-from crawler.tally import META_REMEMBERED, count_error
+from crawler.runtime.middlewares.cache import STAGING_DIR, StagedCacheStorage
+from crawler.runtime.tally import META_REMEMBERED, count_error
 from tests.crawl_support import ZHENPING, make_crawler, request, response
 
 LIST = "http://jyj.zhenping.gov.cn/col/col1003/index.html"
@@ -28,8 +28,8 @@ def open_cache(folder: Path) -> tuple[HttpCacheMiddleware, Crawler]:
         {
             "HTTPCACHE_ENABLED": True,
             "HTTPCACHE_DIR": str(folder),
-            "HTTPCACHE_POLICY": "crawler.middlewares.cache.RevalidatingPolicy",
-            "HTTPCACHE_STORAGE": "crawler.middlewares.cache.StagedCacheStorage",
+            "HTTPCACHE_POLICY": "crawler.runtime.middlewares.cache.RevalidatingPolicy",
+            "HTTPCACHE_STORAGE": "crawler.runtime.middlewares.cache.StagedCacheStorage",
         },
     )
     middleware = HttpCacheMiddleware.from_crawler(crawler)

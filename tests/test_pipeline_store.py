@@ -11,9 +11,9 @@ from scrapy.exceptions import DropItem, NotConfigured
 from sqlalchemy import func, select
 
 from crawler.article import Article
-from crawler.items import CheckedItem, GoneItem, PageItem
-from crawler.pipelines.store import StorePipeline
-from crawler.tally import read_source_stats
+from crawler.runtime.items import CheckedItem, GoneItem, PageItem
+from crawler.runtime.pipelines.store import StorePipeline
+from crawler.runtime.tally import read_source_stats
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.models import Alert
 from storage.models import Article as StoredArticle

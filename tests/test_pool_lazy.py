@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crawler.pool import WORKER_MODULE, ExtractionPool, WorkerTask
+from crawler.runtime.pool import WORKER_MODULE, ExtractionPool, WorkerTask
 
 PAGE = Path(__file__).parent / "fixtures" / "lists" / "articles" / "hanweb_article.html"
 URL = "http://jyj.zhenping.gov.cn/art/2023/9/8/art_1234_56781.html"
@@ -17,9 +17,9 @@ URL = "http://jyj.zhenping.gov.cn/art/2023/9/8/art_1234_56781.html"
 # readers and the classifier.
 EXTRACTION_STACK = (
     WORKER_MODULE,
-    "crawler.extract",
-    "crawler.attachment_text",
-    "crawler.classify",
+    "crawler.html.page_reader",
+    "crawler.files.attachment_text",
+    "crawler.facts.classify",
     "trafilatura",
     "htmldate",
     "pypdf",
@@ -40,10 +40,10 @@ def loaded_after(code: str) -> list[str]:
 
 def test_the_crawl_command_spider_and_pipelines_do_not_import_the_extraction_stack() -> None:
     code = (
-        "import countywatch.commands.crawl, crawler.runner, crawler.spiders.lists\n"
-        "import crawler.pipelines.extract, crawler.pipelines.attachments, crawler.pipelines.store\n"
-        "import crawler.pool\n"
-        "crawler.pool.ExtractionPool(2, {}).close()"
+        "import countywatch.commands.crawl, crawler.runtime.runner, crawler.runtime.spiders.lists\n"
+        "import crawler.runtime.pipelines.extraction, crawler.runtime.pipelines.attachment_fetch\n"
+        "import crawler.runtime.pipelines.store, crawler.runtime.pool\n"
+        "crawler.runtime.pool.ExtractionPool(2, {}).close()"
     )
     assert loaded_after(code) == []
 
@@ -51,14 +51,14 @@ def test_the_crawl_command_spider_and_pipelines_do_not_import_the_extraction_sta
 def test_an_in_process_pool_loads_the_stack_on_its_first_page() -> None:
     code = (
         "import asyncio, pathlib\n"
-        "from crawler.pool import ExtractionPool\n"
+        "from crawler.runtime.pool import ExtractionPool\n"
         "pool = ExtractionPool(0, {})\n"
         f"page = pathlib.Path({str(PAGE)!r}).read_bytes()\n"
         f"article = asyncio.run(pool.extract(page, {URL!r}, 'utf-8'))\n"
         "assert article.title, article\n"
         "pool.close()"
     )
-    assert set(loaded_after(code)) >= {WORKER_MODULE, "crawler.extract", "trafilatura"}
+    assert set(loaded_after(code)) >= {WORKER_MODULE, "crawler.html.page_reader", "trafilatura"}
 
 
 def test_a_pool_that_extracts_nothing_starts_nothing() -> None:
