@@ -421,7 +421,7 @@ def cached(s: ListSpider, url: str, kind: str, reading: dict[str, Any] | None) -
     callback = {"list": s.parse_list, "feed": s.parse_feed, "sitemap": s.parse_sitemap}[kind]
     request = s.make_request(ZHENPING, url, kind, callback, cw_page=1)
     if reading is not None:
-        request.meta[META_REMEMBERED] = reading
+        request.meta[META_REMEMBERED] = {"key": s.reading_key(ZHENPING.name), **reading}
     return HtmlResponse(url=url, body=b"\x00 not a page", request=request, flags=["cached"])
 
 
@@ -429,7 +429,7 @@ def test_parsing_a_list_page_leaves_its_reading_for_the_cache() -> None:
     s = spider()
     response = list_response(s)
     out = list(s.parse_list(response))
-    reading = Remembered.from_meta(response.meta[META_REMEMBERED])
+    reading = Remembered.from_meta(response.meta[META_REMEMBERED], s.reading_key(ZHENPING.name))
     assert reading is not None
     articles = [r for r in out if r.meta["cw_kind"] == "article"]
     assert [url for url, _, _ in reading.links] == [r.url for r in articles]
@@ -470,7 +470,7 @@ def test_a_changed_page_is_parsed_afresh_whatever_reading_its_entry_held() -> No
     }
     urls = [r.url for r in s.parse_list(response) if r.meta["cw_kind"] == "article"]
     assert len(urls) == 5 and "http://jyj.zhenping.gov.cn/old.html" not in urls
-    reading = Remembered.from_meta(response.meta[META_REMEMBERED])
+    reading = Remembered.from_meta(response.meta[META_REMEMBERED], s.reading_key(ZHENPING.name))
     assert reading is not None and [u for u, _, _ in reading.links] == urls
 
 
@@ -484,3 +484,19 @@ def test_unchanged_feeds_and_sitemaps_are_answered_from_their_readings() -> None
     reading = {"links": [(SECOND, None, lastmod)], "leads": [("sitemap", child)]}
     out = list(s.parse_sitemap(cached(s, SITEMAP, "sitemap", reading)))
     assert [(r.url, r.meta["cw_kind"]) for r in out] == [(child, "sitemap"), (SECOND, "article")]
+
+
+def test_a_reading_made_under_another_configuration_of_the_source_is_not_used() -> None:
+    s = spider()
+    response = list_response(s)
+    list(s.parse_list(response))
+    reading = response.meta[META_REMEMBERED]
+    changed = ZHENPING.model_copy(update={"deny": [r"/art/2024/4/19/"]})
+    other = make_crawler([changed], known={changed.name: {}}, now=NOW).spider
+    assert isinstance(other, ListSpider)
+    assert other.reading_key(changed.name) != s.reading_key(ZHENPING.name)
+    request = other.make_request(changed, COLUMN, "list", other.parse_list, cw_page=1, cw_remembered=reading)
+    body = (LISTS / "hanweb" / "index.html").read_bytes()
+    stale = HtmlResponse(url=COLUMN, body=body, request=request, flags=["cached"])
+    urls = [r.url for r in other.parse_list(stale) if r.meta["cw_kind"] == "article"]
+    assert FIRST not in urls and len(urls) == 4  # parsed under the new rules

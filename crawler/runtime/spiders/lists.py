@@ -13,6 +13,7 @@ subclass this one and share the navigation.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections import Counter, defaultdict
@@ -133,6 +134,10 @@ class ListSpider(Spider):
         self.known: Mapping[str, Mapping[str, KnownPage]] = known or {}
         self.topics: dict[str, Topic] = dict(topics or {})
         self.now = now or datetime.now(UTC)
+        # What a reading depends on besides the page: the source's configuration (link rules, hosts).
+        self._reading_keys = {
+            s.name: hashlib.sha256(s.model_dump_json().encode()).hexdigest()[:16] for s in sources
+        }
         self._rules = {
             s.name: LinkRules(
                 allow=s.allow, deny=s.deny, link_selector=s.link_selector, link_xpath=s.link_xpath
@@ -368,7 +373,7 @@ class ListSpider(Spider):
         reading = read_list(html, response.url, self._rules[source.name], in_scope=in_scope)
         count(self.stats, source.name, "links_found", len(reading.links))
         links = [(link.url, link.date, None) for link in reading.links]
-        _remember(response, links, [("feed", url) for url in reading.discovery.feeds])
+        self._remember(source, response, links, [("feed", url) for url in reading.discovery.feeds])
         for link in reading.links:
             yield from self._article_requests(source, link.url, link.date)
         yield from self._advertised_feed_requests(source, reading.discovery.feeds)
@@ -419,7 +424,7 @@ class ListSpider(Spider):
             logger.warning("feed %s of %s: %s", response.url, source.name, exc)
             return
         count(self.stats, source.name, "links_found", len(entries))
-        _remember(response, [(entry.url, entry.date, None) for entry in entries], [])
+        self._remember(source, response, [(entry.url, entry.date, None) for entry in entries], [])
         for entry in entries:
             yield from self._entry_requests(source, entry.url, entry.date)
 
@@ -446,7 +451,7 @@ class ListSpider(Spider):
         yield from self._child_sitemap_requests(source, children)
         count(self.stats, source.name, "links_found", len(content.entries))
         entries = [(entry.url, None, entry.lastmod) for entry in content.entries]
-        _remember(response, entries, [("sitemap", url) for url in children])
+        self._remember(source, response, entries, [("sitemap", url) for url in children])
         for entry in content.entries:
             yield from self._entry_requests(source, entry.url, None, entry.lastmod)
 
@@ -459,18 +464,33 @@ class ListSpider(Spider):
             else:
                 count_error(self.stats, source.name, "offsite")
 
+    def reading_key(self, source: str) -> str:
+        """The configuration of a source that its kept readings were made under (a short hash)."""
+        return self._reading_keys[source]
+
+    def _remember(
+        self, source: Source, response: Response, links: Sequence[Link], leads: Sequence[tuple[str, str]]
+    ) -> None:
+        """Leave what reading the page gave in its request's meta, for the cache to keep on commit."""
+        response.meta[META_REMEMBERED] = {
+            "key": self._reading_keys[source.name],
+            "links": list(links),
+            "leads": list(leads),
+        }
+
     def _remembered(self, source: Source, response: Response) -> Remembered | None:
         """What reading this page gave last time, when the server says it is unchanged (304).
 
         An unchanged page is not decoded and parsed again: its links (with their list dates or
         lastmods) and the feeds and child sitemaps it leads to are taken from its cache entry and
         go through the same decisions as a fresh reading (new, due, recent, limits), so a link
-        whose article failed last time is asked again. None: parse the page.
+        whose article failed last time is asked again. None: parse the page (also when the source's
+        configuration changed since: its link rules decide what a reading finds).
         """
         if "cached" not in response.flags:
             response.meta.pop(META_REMEMBERED, None)  # the page changed: read afresh below
             return None
-        remembered = Remembered.from_meta(response.meta.get(META_REMEMBERED))
+        remembered = Remembered.from_meta(response.meta.get(META_REMEMBERED), self._reading_keys[source.name])
         if remembered is not None:
             count(self.stats, source.name, "links_found", len(remembered.links))
         return remembered
@@ -572,9 +592,12 @@ class Remembered:
         return [url for lead, url in self.leads if lead == kind]
 
     @classmethod
-    def from_meta(cls, value: object) -> Remembered | None:
-        """The reading kept in request meta by `_remember` (None when absent or not of that shape)."""
-        if not isinstance(value, dict):
+    def from_meta(cls, value: object, key: str) -> Remembered | None:
+        """The reading kept in request meta by `_remember` under the source configuration `key`.
+
+        None when absent, not of that shape, or made under another configuration of the source.
+        """
+        if not isinstance(value, dict) or value.get("key") != key:
             return None
         links, leads = value.get("links"), value.get("leads")
         if not isinstance(links, list) or not isinstance(leads, list):
@@ -583,11 +606,6 @@ class Remembered:
             return cls([(str(u), d, m) for u, d, m in links], [(str(k), str(u)) for k, u in leads])
         except (TypeError, ValueError):
             return None
-
-
-def _remember(response: Response, links: Sequence[Link], leads: Sequence[tuple[str, str]]) -> None:
-    """Leave what reading the page gave in its request's meta, for the cache to keep on commit."""
-    response.meta[META_REMEMBERED] = {"links": list(links), "leads": list(leads)}
 
 
 def _ask_if_changed(request: Request, known: KnownPage | KnownAttachment) -> None:
