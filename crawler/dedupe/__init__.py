@@ -1,1 +1,1 @@
-"""Deduplication: normalised text, content hash and MinHash signatures."""
+"""Deduplication: normalised text, content hash, SimHash and MinHash signatures."""

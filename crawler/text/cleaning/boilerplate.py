@@ -129,8 +129,3 @@ def boilerplate_kind(line: str) -> BoilerplateKind | None:
     if _PROMO.search(line):
         return "promo"
     return None
-
-
-def is_boilerplate_line(line: str) -> bool:
-    """Whether a line is site chrome rather than article content."""
-    return boilerplate_kind(line) is not None
