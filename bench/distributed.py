@@ -11,14 +11,20 @@ COUNTYWATCH_TEST_REDIS_URL):
   1 worker   one `countywatch worker`, fed by `countywatch worker --enqueue`,
   2 workers  two of them sharing the queue.
 Every process gets --extract-workers extraction processes. Timing runs from the first request the
-sites answered to the end of the work (the crawl process exiting; the queue drained), so process
-start-up, the same for all, is reported apart. With --repeat N the table shows medians.
+sites answered to the end of the work (the crawl process exiting; the queue drained, looked at once
+a second), so process start-up, the same for all, is reported apart. With --repeat N the table shows medians.
 Also per system: CPU seconds per stored article (each process's user + system time from wait4,
 plus the CPU its extraction workers report in the crawl stats), also net of what each process spent
 before its first request ("after start": workers are long-lived, so their start-up is not a cost per
 article in a deployment), the ratio to `countywatch crawl`
 (goal: a worker at most 1.2x), the requests each worker sent (from its closing Scrapy stats; goal:
-within 20 % of each other) and the bytes that went to and from Redis per request (INFO stats).
+within 20 % of each other), the bytes that went to and from Redis per request and the round trips
+per request (INFO stats: total_reads_processed, one read event per request or pipeline the server
+took in; commands per request beside it), and per stored article the PostgreSQL transactions
+committed and rows written in the run's own database (pg_stat_database; start-up and migrations
+included), and the CPU the PostgreSQL server (all its processes, whole run) and the Redis server
+(INFO used_cpu, push to stop, less the bench's polls) spent per stored article. `uptime` is printed
+with the table: the machine is shared.
 Then the Redis sizes for docs/distributed.md: bytes per queued request and per seen-URL entry
 (MEMORY USAGE).
 """
@@ -26,6 +32,7 @@ Then the Redis sizes for docs/distributed.md: bytes per queued request and per s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -40,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redis import Redis
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from crawler.distributed import codec
@@ -60,6 +67,7 @@ from tests.polling import wait_for
 
 SYSTEMS = ("crawl", "1 worker", "2 workers")
 REDIS_ENV = "COUNTYWATCH_TEST_REDIS_URL"
+POLL_SECONDS = 1.0  # how often the bench looks whether the workers' queue has drained
 POSTGRES_ENV = "COUNTYWATCH_TEST_POSTGRES_URL"
 
 
@@ -76,6 +84,12 @@ class Run:
     per_worker: tuple[int, ...] = ()  # requests each worker sent
     redis_bytes: int = 0  # bytes to and from Redis during the run
     startup_cpu: float = 0.0  # CPU seconds the processes spent before their first request
+    redis_reads: int = 0  # read events of the Redis server (round trips) during the run
+    redis_commands: int = 0  # commands the Redis server ran during the run
+    pg_commits: int = 0  # transactions committed in the run's database (pg_stat_database)
+    pg_rows: int = 0  # rows inserted, updated and deleted there
+    redis_cpu: float = 0.0  # CPU seconds of the Redis server, push to stop, less the bench's polls
+    pg_cpu: float = 0.0  # CPU seconds of the PostgreSQL server (all its processes) during the run
 
     @property
     def rate(self) -> float:
@@ -129,6 +143,47 @@ def stored(db: str) -> int:
         engine.dispose()
 
 
+def pg_activity(db: str) -> tuple[int, int]:
+    """(transactions committed, rows written) in the run's own database, once its processes have exited."""
+    engine = make_engine(db)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_stat_force_next_flush()"))
+            row = conn.execute(
+                text(
+                    "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted"
+                    " FROM pg_stat_database WHERE datname = current_database()"
+                )
+            ).one()
+            return int(row[0]), int(row[1])
+    finally:
+        engine.dispose()
+
+
+def postgres_cpu(admin: Engine) -> float:
+    """CPU seconds the PostgreSQL server has used: the postmaster, its exited and its live children.
+
+    The bench's server is on this machine (scripts/services.sh); its postmaster's pid is the first
+    line of postmaster.pid in the data directory.
+    """
+    with admin.connect() as conn:
+        data_dir = str(conn.execute(text("SHOW data_directory")).scalar())
+    postmaster = int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile: its time is in the postmaster's children time now
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == postmaster:
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        elif ppid == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def first_request(net: GeneratedNetwork) -> float:
     return min(r.time for r in net.requests.records())
 
@@ -164,6 +219,9 @@ def run_crawl(net: GeneratedNetwork, db: str, folder: Path, args: argparse.Names
         (int(report["requests"]),),
         0,
         startup_cpu,
+        0,
+        0,
+        *pg_activity(db),
     )
 
 
@@ -184,9 +242,26 @@ def _stop_measured(worker: Worker) -> tuple[float, int]:
     return cpu, int(requests[-1]) if requests else 0
 
 
-def _redis_traffic(server: Redis) -> int:
-    info = server.info("stats")
-    return int(info["total_net_input_bytes"]) + int(info["total_net_output_bytes"])
+def _redis_traffic(server: Redis) -> tuple[int, int, int, int]:
+    """(bytes in and out, read events, commands, CPU microseconds) of the Redis server so far."""
+    info = server.info("all")
+    return (
+        int(info["total_net_input_bytes"]) + int(info["total_net_output_bytes"]),
+        int(info["total_reads_processed"]),
+        int(info["total_commands_processed"]),
+        round(1e6 * (float(info["used_cpu_user"]) + float(info["used_cpu_sys"]))),
+    )
+
+
+def _poll_cost(server: Redis, queue: WorkQueue, n: int = 200) -> tuple[float, ...]:
+    """The bench's own Redis traffic: (bytes, reads, commands, CPU µs) per queue poll, then of one INFO."""
+    first, second = _redis_traffic(server), _redis_traffic(server)
+    info = [b - a for a, b in zip(first, second, strict=True)]
+    for _ in range(n):
+        queue.idle()
+    third = _redis_traffic(server)
+    per_poll = [(c - b - i) / n for b, c, i in zip(second, third, info, strict=True)]
+    return (*per_poll, *info)
 
 
 def run_workers(
@@ -201,7 +276,6 @@ def run_workers(
     server = Redis.from_url(redis_url)
     queue = WorkQueue(server, Keys(prefix))
     net.requests.clear()
-    traffic = _redis_traffic(server)
     started = time.time()
     workers = [Worker(path, f"w{i}", dict(os.environ), folder, lease=30, tick=0.5) for i in range(n)]
     measured: list[tuple[float, int]] = []
@@ -216,13 +290,34 @@ def run_workers(
         wait_for(registered, 120, "the workers to start")
         ready = time.time()
         startup_cpu = sum(_cpu_now(worker.process.pid) for worker in workers)
+        poll = _poll_cost(server, queue)
+        polls, last_poll = 0, 0.0
+
+        def drained() -> bool:
+            # At most one look a second: the bench's own Redis traffic stays small beside the
+            # workers' (it is taken out below, but its estimate is only as good as the calibration).
+            nonlocal polls, last_poll
+            if time.monotonic() - last_poll < POLL_SECONDS:
+                return False
+            polls, last_poll = polls + 1, time.monotonic()
+            return queue.idle()
+
+        # From the push to the workers' exit: the push, the crawl and the hand-back at the stop.
+        before = _redis_traffic(server)
         subprocess.run(
             [*COUNTYWATCH, "worker", "--enqueue", "--config", str(path)], check=True, capture_output=True
         )
-        wait_for(queue.idle, 3600, "the queue to drain")
+        wait_for(drained, 3600, "the queue to drain")
         ended = time.time()
         measured = [_stop_measured(worker) for worker in workers]
-        traffic = _redis_traffic(server) - traffic
+        after = _redis_traffic(server)
+        # Less the bench's own polls of the queue and INFO calls. A poll is 2 + n single-command
+        # round trips (queue length, worker set, one processing set each); bytes and CPU measured.
+        exact = (None, (2 + n) * polls + 1, (2 + n) * polls + 1, None)
+        traffic = tuple(
+            round(b - a - (own if own is not None else poll[i] * polls + poll[i + 4]))
+            for i, (a, b, own) in enumerate(zip(before, after, exact, strict=True))
+        )
     finally:
         for worker in workers:
             if worker.process.returncode is None:
@@ -241,8 +336,12 @@ def run_workers(
         stored(db),
         cpu,
         per_worker,
-        traffic,
+        traffic[0],
         startup_cpu,
+        traffic[1],
+        traffic[2],
+        *pg_activity(db),
+        traffic[3] / 1e6,
     )
 
 
@@ -298,7 +397,8 @@ def table(rows: list[Run]) -> str:
     head = (
         f"{'system':<12}{'start-up s':>11}{'crawl s':>9}{'requests':>10}{'stored':>8}{'art/s':>8}"
         f"{'vs crawl':>10}{'CPU ms/art':>11}{'CPU vs crawl':>13}{'after start':>12}{'vs crawl':>9}"
-        f"{'req per worker':>16}{'Redis B/req':>12}"
+        f"{'req per worker':>16}{'Redis B/req':>12}{'RT/req':>8}{'cmd/req':>8}"
+        f"{'PG xact/art':>12}{'PG rows/art':>12}"
     )
     base = next(r for r in rows if r.system == "crawl")
     lines = [head, "-" * len(head)]
@@ -307,11 +407,17 @@ def table(rows: list[Run]) -> str:
         base_working = base.working_cpu_per_article
         working_ratio = r.working_cpu_per_article / base_working if base_working else 0.0
         per_worker = "/".join(str(n) for n in r.per_worker) if r.system != "crawl" else "-"
-        redis = f"{r.redis_bytes / r.requests:.0f}" if r.requests and r.system != "crawl" else "-"
+        worker_row = r.requests and r.system != "crawl"
+        redis = f"{r.redis_bytes / r.requests:.0f}" if worker_row else "-"
+        trips = f"{r.redis_reads / r.requests:.2f}" if worker_row else "-"
+        commands = f"{r.redis_commands / r.requests:.2f}" if worker_row else "-"
+        commits, written = (r.pg_commits / r.stored, r.pg_rows / r.stored) if r.stored else (0.0, 0.0)
         lines.append(
             f"{r.system:<12}{r.startup:>11.1f}{r.seconds:>9.1f}{r.requests:>10}{r.stored:>8}{r.rate:>8.1f}"
             f"{r.rate / base.rate if base.rate else 0:>9.2f}x{r.cpu_per_article:>11.1f}{cpu_ratio:>12.2f}x"
             f"{r.working_cpu_per_article:>12.1f}{working_ratio:>8.2f}x{per_worker:>16}{redis:>12}"
+            f"{trips:>8}{commands:>8}"
+            f"{commits:>12.1f}{written:>12.1f}"
         )
     two = next((r for r in rows if r.system == "2 workers"), None)
     if two is not None and len(two.per_worker) == 2 and max(two.per_worker):
@@ -332,6 +438,12 @@ def median(runs: list[Run]) -> Run:
         middle.per_worker,
         int(statistics.median(r.redis_bytes for r in runs)),
         statistics.median(r.startup_cpu for r in runs),
+        int(statistics.median(r.redis_reads for r in runs)),
+        int(statistics.median(r.redis_commands for r in runs)),
+        int(statistics.median(r.pg_commits for r in runs)),
+        int(statistics.median(r.pg_rows for r in runs)),
+        statistics.median(r.redis_cpu for r in runs),
+        statistics.median(r.pg_cpu for r in runs),
     )
 
 
@@ -355,11 +467,13 @@ def main() -> None:
                 for system in SYSTEMS:
                     with tempfile.TemporaryDirectory(prefix="bench-distributed-") as tmp:
                         db, folder = databases.new(), Path(tmp)
+                        pg_before = postgres_cpu(databases.admin)
                         if system == "crawl":
-                            results[system].append(run_crawl(net, db, folder, args))
+                            run = run_crawl(net, db, folder, args)
                         else:
-                            n = int(system.split()[0])
-                            results[system].append(run_workers(net, db, folder, args, n, redis_url))
+                            run = run_workers(net, db, folder, args, int(system.split()[0]), redis_url)
+                        pg_cpu = postgres_cpu(databases.admin) - pg_before
+                        results[system].append(dataclasses.replace(run, pg_cpu=pg_cpu))
     finally:
         databases.close()
     rows = [median(results[s]) for s in SYSTEMS]
@@ -368,6 +482,7 @@ def main() -> None:
         f"process(es) per process, {os.cpu_count()} cores, median of {args.repeat} run(s), "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
+    print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     print(table(rows))
     sizes = redis_sizes(redis_url)
     print(
@@ -377,7 +492,12 @@ def main() -> None:
     )
     for r in rows:
         per = r.seconds / r.stored * 1000 if r.stored else 0.0
-        print(f"{r.system}: {per:.1f} ms of wall time per stored article")
+        servers = (
+            f"PostgreSQL {1000 * r.pg_cpu / r.stored:.1f} ms, Redis {1000 * r.redis_cpu / r.stored:.2f} ms"
+            if r.stored
+            else "-"
+        )
+        print(f"{r.system}: {per:.1f} ms of wall time per stored article; server CPU per article: {servers}")
     sys.stdout.flush()
 
 

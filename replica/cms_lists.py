@@ -2,7 +2,9 @@
 
 - `jpage` (Hanweb): the column page holds its first group of records in a `<script
   type="text/xml">` datastore; the next groups are answered by `/module/web/jpage/dataproxy.jsp`
-  for `startrecord`/`endrecord` and the column's `columnid` (a dynamic page: any group);
+  to a POST, as on real Hanweb sites: `startrecord`/`endrecord`/`perpage` in the query string, the
+  column's `columnid` (with `col`, `webid`, `unitid`, … ) in the form (a dynamic page: any group;
+  a GET answers 405);
 - `page_div` (TRS): pages `xlist.shtml`, `xlist_1.shtml`, … whose pager is only the call
   `createPageHTML('page_div', pages, current, 'xlist', 'shtml', records)`;
 - `declared_utf8`: a GBK list page that says it is UTF-8 in its header and meta tag, whose next
@@ -111,7 +113,10 @@ def _paged(
 
 
 def dataproxy_page(listings: dict[str, list[ListItem]], query: dict[str, list[str]]) -> Page:
-    """Hanweb's dataproxy.jsp: records `startrecord`..`endrecord` of column `columnid`, as XML."""
+    """Hanweb's dataproxy.jsp: records `startrecord`..`endrecord` of column `columnid`, as XML.
+
+    `query`: the query string's parameters and the POSTed form's together.
+    """
     column = (query.get("columnid") or [""])[0]
     items = listings.get(column)
     try:
@@ -133,7 +138,10 @@ def dataproxy_page(listings: dict[str, list[ListItem]], query: dict[str, list[st
 
 
 def dynamic_pages(listings: dict[str, list[ListItem]]) -> dict[str, Callable[[dict[str, list[str]]], Page]]:
-    """The dynamic pages of a site whose jpage columns list `listings` (column id -> items)."""
+    """The dynamic pages of a site whose jpage columns list `listings` (column id -> items).
+
+    Each of them answers POSTs only (the server's `SiteState.posted`).
+    """
     if not listings:
         return {}
     return {PROXY_PATH: partial(dataproxy_page, listings)}

@@ -146,8 +146,9 @@ class NetworkCore:
             dynamic: dict[str, Callable[[dict[str, list[str]]], Page]] = {}
             if spec.calendar:
                 dynamic[urls.CALENDAR_PATH] = partial(_calendar, ctx)
-            dynamic.update(cms_lists.dynamic_pages(jpage_listings(ctx, self.cycle)))
-            self._states[spec.name] = SiteState(pages, last_modified, dynamic)
+            proxies = cms_lists.dynamic_pages(jpage_listings(ctx, self.cycle))
+            dynamic.update(proxies)
+            self._states[spec.name] = SiteState(pages, last_modified, dynamic, posted=frozenset(proxies))
 
     def advance(self) -> int:
         """Move every site to the next cycle's content; returns the new cycle number."""

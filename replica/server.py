@@ -1,7 +1,9 @@
 """The HTTP side: one threaded server per site, conditional GET, the request log.
 
 Pages are looked up in the site's current pre-rendered map, so serving costs a dict lookup and a
-socket write; the network swaps the whole map atomically when it moves to the next cycle.
+socket write; the network swaps the whole map atomically when it moves to the next cycle. Dynamic
+pages are answered from the query string; those in `posted` (Hanweb's dataproxy.jsp) take POSTs
+only, with the form read beside the query, and answer a GET with 405, as the real ones do.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class RequestRecord:
     status: int
     headers: dict[str, str] = field(hash=False)  # request headers, names lower-cased
     time: float = 0.0
+    form: str = ""  # a POST's body (form-encoded)
 
 
 class RequestLog:
@@ -74,9 +77,11 @@ class SiteState:
     last_modified: dict[str, datetime]
     dynamic: dict[str, Callable[[dict[str, list[str]]], Page]] = field(default_factory=dict)
     fallback: Page | None = None  # answer for every unknown path (the off-domain host)
+    posted: frozenset[str] = frozenset()  # dynamic paths that answer POSTs only
 
 
 NOT_FOUND = Page(404, "<html><body><h1>404</h1><p>页面不存在</p></body></html>".encode(), conditional=False)
+NOT_ALLOWED = Page(405, b"<html><body><h1>405 Method Not Allowed</h1></body></html>", conditional=False)
 
 
 class SiteServer(ThreadingHTTPServer):
@@ -151,32 +156,49 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._answer(send_body=False)
 
-    def _lookup(self, state: SiteState) -> Page:
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self._answer(send_body=True, form=self.rfile.read(length).decode("utf-8", "replace"))
+
+    def _lookup(self, state: SiteState, form: str | None) -> Page:
+        parts = urlsplit(self.path)
+        if (form is not None) != (parts.path in state.posted):
+            # A POST to a page, or a GET of a page that takes POSTs only.
+            known = parts.path in state.posted or self.path in state.pages or parts.path in state.dynamic
+            return NOT_ALLOWED if known else state.fallback or NOT_FOUND
         page = state.pages.get(self.path)
         if page is not None:
             return page
-        parts = urlsplit(self.path)
         handler = state.dynamic.get(parts.path)
         if handler is not None:
-            return handler(parse_qs(parts.query))
+            return handler({**parse_qs(parts.query), **parse_qs(form or "")})
         return state.fallback or NOT_FOUND
 
-    def _answer(self, *, send_body: bool) -> None:
+    def _answer(self, *, send_body: bool, form: str | None = None) -> None:
         srv = self.server
         headers = {k.lower(): v for k, v in self.headers.items()}
         state = srv.state()
-        page = self._lookup(state)
+        page = self._lookup(state, form)
         last_modified = state.last_modified.get(self.path)
         status = 304 if _not_modified(page, last_modified, headers) else page.status
         srv.log.append(
             RequestRecord(
-                srv.site, headers.get("host", ""), self.command, self.path, status, headers, time.time()
+                srv.site,
+                headers.get("host", ""),
+                self.command,
+                self.path,
+                status,
+                headers,
+                time.time(),
+                form or "",
             )
         )
         if page.slow and status != 304 and srv.stopping.wait(srv.slow_seconds):
             return
         try:
             self.send_response(status)
+            if status == 405:
+                self.send_header("Allow", "POST" if form is None else "GET, HEAD")
             if status != 304:
                 self.send_header("Content-Type", page.content_type)
                 self.send_header("Content-Length", str(len(page.body)))

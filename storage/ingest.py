@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.config import Topic, default_topics
 from core.urls import canonicalize_url
-from countywatch.config import Topic
 from crawler.article import Article as Record
 from crawler.article import Attachment
 from crawler.dedupe.fingerprint import (
@@ -37,7 +38,7 @@ from storage.neardup import (
     contained_copy,
 )
 from storage.outbox import add_alert
-from storage.rules import RecheckPolicy, SourceRef, default_topics, kind_rank, may_alert
+from storage.rules import RecheckPolicy, SourceRef, kind_rank, may_alert
 from storage.search import index_article, search_document
 
 Outcome = Literal["new", "duplicate", "changed", "unchanged"]
@@ -218,7 +219,10 @@ def _fill(row: Article, article: Record, page: _Page) -> None:
     row.alertable = page.alertable
 
 
-def _signature(text: str) -> MinHashSignature | None:
+@lru_cache(maxsize=8)
+def text_signature(text: str) -> MinHashSignature | None:
+    """The MinHash of an article text, None when empty; kept for the last few texts because the
+    store's row locks (storage/article_locks.py) need it just before the ingest does."""
     sig = minhash_signature(text)
     return None if sig.empty else sig
 
@@ -246,7 +250,7 @@ def _add_new(
     )
     _fill(row, article, page)
     _keep_validators(row, page)
-    sig = _signature(article.text)
+    sig = text_signature(article.text)
     row.signature = sig.to_bytes() if sig is not None else None
     story_id = session.scalar(
         select(Article.story_id).where(Article.content_hash == row.content_hash).order_by(Article.id).limit(1)
@@ -261,7 +265,12 @@ def _add_new(
                 session, index, sig, ShingledText(article.title, shingle_set(article.text))
             )
     outcome: Outcome = "new" if story_id is None else "duplicate"
-    story = session.get(Story, story_id) if story_id is not None else None
+    # FOR UPDATE: a copy joining the story at the same moment re-points it after this one commits.
+    story = (
+        session.get(Story, story_id, with_for_update=True, populate_existing=True)
+        if story_id is not None
+        else None
+    )
     if story is None:
         story = Story(created_at=now)
         session.add(story)
@@ -371,7 +380,7 @@ def _revisit(
     was_alertable = row.alertable
     if change is not None:
         _fill(row, article, page)
-        sig = _signature(article.text)
+        sig = text_signature(article.text)
         row.signature = sig.to_bytes() if sig is not None else None
         if index is not None:
             index.remove(row.id)
@@ -424,7 +433,7 @@ def _new_version(
         )
         if created:
             alert_ids.append(alert_id)
-    story = session.get(Story, row.story_id)
+    story = session.get(Story, row.story_id, with_for_update=True, populate_existing=True)
     assert story is not None
     _update_story(session, story)
     alert_ids.extend(_announce(session, story, row, src, now))

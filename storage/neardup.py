@@ -174,6 +174,12 @@ class NearDupIndex:
         combined += np.arange(self.bands, dtype=np.uint64)[None, :] * _U64(0x9E3779B97F4A7C15)
         return (mix64(combined) >> _U64(32)).astype(np.uint32)
 
+    def band_keys(self, sig: MinHashSignature) -> list[int]:
+        """The band keys under which `sig` is indexed and queried (unsigned 32-bit; none if empty)."""
+        if sig.empty:
+            return []
+        return [int(k) for k in self._band_keys(sig.values[None, :])[0].tolist()]
+
     def _bulk_load(self, ids: npt.NDArray[np.int64], matrix: npt.NDArray[np.uint32]) -> None:
         if not len(ids):
             return

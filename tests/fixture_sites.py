@@ -1,11 +1,15 @@
 """Serving the fixture sites of tests/fixtures/sites/ over HTTP, each on its own loopback address.
 
 A site's `site.yaml` lists what it serves (see tests/fixtures/sites/README.md); anything else
-answers 404. Every request is logged, so tests can check what the crawl fetched.
+answers 404, and a route asked for with the other method answers 405 (Hanweb's dataproxy.jsp takes
+POSTs only). Every request is logged (a POST with its form), so tests can check what the crawl
+fetched. Responses carry an ETag and answer a matching If-None-Match with 304, as the static files
+and proxies of these CMSs do, so the HTTP cache can be checked against them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +32,13 @@ class Served:
     query: frozenset[tuple[str, str]]
     body: bytes
     content_type: str
+    method: str = "GET"
+    form: frozenset[tuple[str, str]] = frozenset()  # POST fields the request must carry
+
+    @property
+    def etag(self) -> str:
+        """A strong validator of the body."""
+        return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
 
 
 @dataclass(frozen=True)
@@ -50,16 +61,22 @@ class FixtureSite:
     served: list[Served]
     articles: list[FixtureArticle]
     base_url: str = ""
-    requests: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)  # paths with query; a POST adds " POST form"
+    statuses: list[tuple[str, int]] = field(default_factory=list)  # (request as logged, status)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def find(self, raw_path: str) -> Served | None:
-        """The response for a request path (with query), or None."""
+    def routes(self, raw_path: str) -> list[Served]:
+        """The responses whose path and query the request matches, whatever its method and form."""
         parts = urlsplit(raw_path)
         query = set(parse_qsl(parts.query, keep_blank_values=True))
-        matches = [s for s in self.served if s.path == parts.path and s.query <= query]
+        return [s for s in self.served if s.path == parts.path and s.query <= query]
+
+    def find(self, raw_path: str, method: str = "GET", form: str = "") -> Served | None:
+        """The response for a request path (with query), method and POST form, or None."""
+        fields = set(parse_qsl(form, keep_blank_values=True))
+        matches = [s for s in self.routes(raw_path) if s.method == method and s.form <= fields]
         # The most specific route: `index.html?pageNum=2` before `index.html`.
-        return max(matches, key=lambda s: len(s.query), default=None)
+        return max(matches, key=lambda s: len(s.query) + len(s.form), default=None)
 
     def source(self) -> dict[str, Any]:
         """The site as a countywatch source (configuration dict)."""
@@ -79,6 +96,8 @@ def _served(folder: Path, entry: dict[str, Any]) -> Served:
         query=frozenset(parse_qsl(parts.query, keep_blank_values=True)),
         body=(folder / entry["file"]).read_bytes(),
         content_type=entry["type"],
+        method=entry.get("method", "GET"),
+        form=frozenset(parse_qsl(entry.get("form", ""), keep_blank_values=True)),
     )
 
 
@@ -105,15 +124,37 @@ class _Handler(BaseHTTPRequestHandler):
     server: _SiteServer
 
     def do_GET(self) -> None:
+        self._answer("GET", "")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self._answer("POST", self.rfile.read(length).decode("utf-8", "replace"))
+
+    def _answer(self, method: str, form: str) -> None:
         site = self.server.site
-        with site.lock:
-            site.requests.append(self.path)
-        served = site.find(self.path)
-        if served is None:
+        logged = self.path if method == "GET" else f"{self.path} POST {form}"
+        served = site.find(self.path, method, form)
+        etag = served.etag if served is not None else None
+        if served is None and any(s.method != method for s in site.routes(self.path)):
+            body, status, kind = (
+                b"<html><body><h1>405 Method Not Allowed</h1></body></html>",
+                405,
+                "text/html",
+            )
+        elif served is None:
             body, status, kind = b"<html><body><h1>404 Not Found</h1></body></html>", 404, "text/html"
+        elif self.headers.get("If-None-Match") == etag:
+            body, status, kind = b"", 304, served.content_type
         else:
             body, status, kind = served.body, 200, served.content_type
+        with site.lock:
+            site.requests.append(logged)
+            site.statuses.append((logged, status))
         self.send_response(status)
+        if status == 405:
+            self.send_header("Allow", "POST" if method == "GET" else "GET")
+        if etag is not None:
+            self.send_header("ETag", etag)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

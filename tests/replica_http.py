@@ -23,7 +23,14 @@ class Reply:
         return self.body.decode(encoding or self.charset or "utf-8")
 
 
-def fetch(url: str, headers: dict[str, str] | None = None, method: str = "GET", timeout: float = 20) -> Reply:
+def fetch(
+    url: str,
+    headers: dict[str, str] | None = None,
+    method: str = "GET",
+    timeout: float = 20,
+    form: str | None = None,
+) -> Reply:
+    """One request to a loopback server; with `form`, a POST of it (form-encoded)."""
     parts = urlsplit(url)
     assert parts.hostname is not None and parts.hostname.startswith("127."), url  # loopback only
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
@@ -31,7 +38,11 @@ def fetch(url: str, headers: dict[str, str] | None = None, method: str = "GET", 
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
-        conn.request(method, path, headers=headers or {})
+        sent = dict(headers or {})
+        if form is not None:
+            method = "POST"
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=form.encode("utf-8") if form is not None else None, headers=sent)
         response = conn.getresponse()
         body = response.read()
         return Reply(response.status, response.headers, body)

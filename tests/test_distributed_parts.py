@@ -4,6 +4,7 @@ settings, and the `countywatch worker` command's one-line errors (no Redis neede
 from __future__ import annotations
 
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,14 @@ import pytest
 import yaml
 from scrapy.utils.test import get_crawler
 
-from countywatch.config import ConfigError, config_from_dict
+from core.config import ConfigError
+from countywatch.config import config_from_dict
 from crawler.distributed import codec
 from crawler.distributed.claims import META_CYCLE, ClaimTracker
-from crawler.distributed.enqueue import recheck_entries, start_entries
+from crawler.distributed.enqueue import Recheck, recheck_entries, rechecks, start_entries
 from crawler.distributed.spider import DistributedSpider
 from crawler.distributed.worker_settings import redis_url, worker_settings
+from storage.recheck import KnownAttachment, KnownPage
 from tests.distributed_support import COUNTYWATCH, child_env
 
 # Nothing listens on port 1 of loopback.
@@ -120,7 +123,7 @@ def test_worker_settings_layer_scrapy_redis_over_the_crawl_settings() -> None:
     assert settings.get("SCHEDULER") == "crawler.distributed.claim_scheduler.ReliableScheduler"
     assert settings.getbool("SCHEDULER_PERSIST") is True
     assert settings.get("SCHEDULER_QUEUE_KEY") == "countywatch:requests"
-    assert settings.get("COUNTYWATCH_SEEN_TTL") == "2h"
+    assert settings.getfloat("COUNTYWATCH_SEEN_TTL") == 2 * 3600  # seconds, like every duration setting
     assert settings.getint("CLOSESPIDER_TIMEOUT") == 0
     with pytest.raises(ConfigError, match="lease"):
         worker_settings(config, worker_id="w9", lease=1, tick=1)
@@ -232,3 +235,86 @@ def test_an_advertised_feed_is_shared_among_workers_once_per_cycle() -> None:
     assert keys[0] == keys[1]
     request.meta[META_CYCLE] = 8
     assert spider.seen_key(request) != keys[0]
+
+
+def _known(
+    url: str,
+    first_seen: datetime,
+    *,
+    due: bool,
+    etag: str | None,
+    status: str = "active",
+    now: datetime | None = None,
+) -> KnownPage:
+    now = now or NOW
+    return KnownPage(
+        url=url,
+        first_seen=first_seen,
+        last_checked=first_seen,
+        next_check_at=now - timedelta(minutes=1) if due else now + timedelta(days=1),
+        content_hash="h",
+        status=status,
+        gone_count=0,
+        etag=etag,
+        published_at=first_seen.date().isoformat(),
+        attachments=(
+            KnownAttachment(url + ".pdf", "岗位表", '"a1"', None),
+            KnownAttachment(url + ".xls", "报名表", None, None),
+        ),
+    )
+
+
+NOW = datetime(2024, 6, 10, 4, tzinfo=UTC)
+
+
+def test_the_push_schedules_due_and_recent_rechecks_with_their_attachments() -> None:
+    base = "http://www.zhenping.gov.cn/art/"
+    known = {
+        base + "due": _known(base + "due", NOW - timedelta(days=40), due=True, etag=None),
+        base + "recent": _known(base + "recent", NOW - timedelta(days=1), due=False, etag='"e"'),
+        # Recent but without validators: a full GET every cycle would cost what 304s save.
+        base + "bare": _known(base + "bare", NOW - timedelta(days=1), due=False, etag=None),
+        base + "old": _known(base + "old", NOW - timedelta(days=40), due=False, etag='"e"'),
+        base + "gone": _known(
+            base + "gone", NOW - timedelta(days=1), due=True, etag='"e"', status="withdrawn"
+        ),
+    }
+    chosen = rechecks(known, NOW, timedelta(days=3), attachments_per_article=1)
+    assert chosen == [
+        Recheck(base + "due", (base + "due.pdf",)),
+        Recheck(base + "gone", ()),  # withdrawn: its files are not asked for
+        Recheck(base + "recent", (base + "recent.pdf",)),
+    ]
+    assert [r.attachments for r in rechecks(known, NOW, timedelta(days=3), 0)] == [(), (), ()]
+    source = config_from_dict({"sources": [SOURCE]}).sources[0]
+    entries = [(codec.loads(data), p) for data, p in recheck_entries(source, chosen[2:], 42, run=7)]
+    assert [(e["kind"], e["url"], e.get("article"), e["run"], p) for e, p in entries] == [
+        ("article", base + "recent", None, 7, 1),
+        ("attachment", base + "recent.pdf", base + "recent", 7, 1),
+    ]
+
+
+def test_a_worker_builds_conditional_rechecks_from_the_push_entries() -> None:
+    source = config_from_dict({"sources": [SOURCE]}).sources[0]
+    crawler = get_crawler(
+        DistributedSpider, {"COUNTYWATCH_WORKER_ID": "w", "COUNTYWATCH_RECHECK_RECENT": 3 * 86400}
+    )
+    spider = DistributedSpider.from_crawler(crawler, sources=[source])
+    url = "http://www.zhenping.gov.cn/art/2024/6/9/art_1_2.html"
+    spider.enter_cycle(source, 5)
+    now = datetime.now(UTC)
+    spider.known["zhenping"] = {url: _known(url, now - timedelta(days=1), due=False, etag='"e"', now=now)}
+    entry = {"cw_start": 1, "source": "zhenping", "cycle": 5}
+    # A list page linking the stored article leaves it to the push: no second request, no files.
+    assert list(spider._article_requests(source, url, "2024-06-09")) == []
+    article = spider.request_from_entry({**entry, "kind": "article", "url": url})
+    assert article is not None and article.headers.get("If-None-Match") == b'"e"'
+    assert article.meta["cw_early"] is True and article.meta["handle_httpstatus_list"] == [304]
+    pdf = spider.request_from_entry({**entry, "kind": "attachment", "url": url + ".pdf", "article": url})
+    assert pdf is not None and pdf.callback == spider.parse_attachment
+    assert pdf.headers.get("If-None-Match") == b'"a1"' and pdf.meta["cw_article"] == url
+    xls = spider.request_from_entry({**entry, "kind": "attachment", "url": url + ".xls", "article": url})
+    assert xls is not None and b"If-None-Match" not in xls.headers  # no validators: a plain GET
+    # A file no longer stored with the article (the page changed since the push) is not asked for.
+    gone = {**entry, "kind": "attachment", "url": url + ".doc", "article": url}
+    assert spider.request_from_entry(gone) is None

@@ -19,11 +19,12 @@ from redis import Redis
 from scrapy import Request
 from scrapy.utils.test import get_crawler
 
-from countywatch.config import Source
+from core.config import Source
 from crawler.distributed import codec
 from crawler.distributed.claim_scheduler import ReliableScheduler
 from crawler.distributed.claims import META_CYCLE
-from crawler.distributed.queue import META_CLAIM, META_PARENT, Keys, ReliableQueue, WorkQueue
+from crawler.distributed.queue import CLAIM_BATCH, META_CLAIM, META_PARENT, Keys, ReliableQueue, WorkQueue
+from crawler.distributed.scripts import RoundTrip
 from crawler.distributed.seen import ExpiringDupeFilter, ExpiringSeenFilter
 from crawler.distributed.spider import DistributedSpider
 from tests.polling import wait_for
@@ -203,7 +204,7 @@ def _settings(redis_url: str, keys: Keys, worker: str = "w1") -> dict[str, Any]:
         "DUPEFILTER_CLASS": "crawler.distributed.seen.ExpiringDupeFilter",
         "COUNTYWATCH_QUEUE_PREFIX": keys.prefix,
         "COUNTYWATCH_SEEN_KEY": keys.seen,
-        "COUNTYWATCH_SEEN_TTL": "1h",
+        "COUNTYWATCH_SEEN_TTL": 3600,
         "COUNTYWATCH_WORKER_ID": worker,
         "COUNTYWATCH_WORKER_LEASE": 30.0,
         "COUNTYWATCH_WORKER_TICK": 1.0,
@@ -282,8 +283,49 @@ def test_the_scheduler_acknowledges_a_replaced_request_and_a_finished_parent(
         spider.claims.end(parent_claim)
         assert server.zcard(keys.processing("w1")) == 1  # the child is not queued yet
         assert scheduler.enqueue_request(child) is True
+        # The parent's acknowledgement waits for this worker's next round trip (a push, a claim, a tick).
+        assert server.zcard(keys.processing("w1")) == 1 and len(scheduler.queue.work) == 1
+        scheduler.queue.flush()
         assert server.zcard(keys.processing("w1")) == 0
         assert claim != parent_claim
     finally:
         scheduler.close("finished")
     assert server.scard(keys.workers) == 0
+
+
+def test_a_worker_claims_a_batch_at_once_and_hands_back_what_it_did_not_start(
+    server: Redis, keys: Keys, redis_url: str
+) -> None:
+    spider = _spider(redis_url, keys)
+    queue = ReliableQueue(server, spider, keys.requests, codec)
+    for i in range(CLAIM_BATCH + 2):
+        queue.push(
+            spider.make_request(
+                SOURCE, f"http://www.zhenping.gov.cn/art/{i}.html", "article", spider.parse_article
+            )
+        )
+    first = queue.pop()
+    assert first is not None
+    # One claim moved a batch into this worker's processing set; the rest stays shared.
+    assert server.zcard(keys.processing("w1")) == CLAIM_BATCH and len(queue.work) == 2
+    assert len(queue) == CLAIM_BATCH + 1
+    queue.ack_later(first.meta[META_CLAIM])
+    assert server.zcard(keys.processing("w1")) == CLAIM_BATCH  # sent with the next round trip
+    second = queue.pop()  # handed out from the batch: no round trip, so still not sent
+    assert second is not None and server.zcard(keys.processing("w1")) == CLAIM_BATCH
+    queue.flush()
+    assert server.zcard(keys.processing("w1")) == CLAIM_BATCH - 1
+    # A stopping worker hands back the claims it never started along with the one in progress.
+    assert queue.work.release("w1") == CLAIM_BATCH - 1 and len(queue.work) == CLAIM_BATCH + 1
+
+
+def test_a_round_trip_reloads_its_scripts_after_a_script_flush(server: Redis, keys: Keys) -> None:
+    work = WorkQueue(server, keys)
+    work.push(b"a", 0)
+    server.script_flush()  # as after a Redis restart: the workers' scripts are gone
+    with RoundTrip(server) as trip:
+        work.claim_on(trip, "w1", CLAIM_BATCH)
+        trip.pipe.sadd(keys.workers, "w1")
+        claimed, added = trip.execute()
+    assert claimed[0] == b"a" and added == 1
+    assert server.zrange(keys.processing("w1"), 0, -1) == [b"a"] and len(work) == 0

@@ -4,7 +4,8 @@ End to end: `countywatch crawl` as a subprocess over every fixture site served l
 article is stored with its title and date, nothing is counted as blocked, and the pages only a
 CMS-specific strategy finds (Hanweb's dataproxy group, TRS's pages from createPageHTML, the
 site-cluster script pager, DedeCMS's list_12_2.html, the GBK list's 下一页, the advertised feed)
-were fetched.
+were fetched, and the notices that give no date of their own are stored with the date their list
+shows inside the link.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import yaml
 from sqlalchemy import select
 
+from core.urls import canonicalize_url
+from crawler.discovery import Form
 from crawler.discovery.registry import list_page, read_list
 from crawler.html.decoding import decode_html
 from crawler.runtime.middlewares.blocked import looks_like_challenge
@@ -30,16 +35,35 @@ from tests.fixture_sites import SITES, FixtureSites, load_site
 CRAWL = [sys.executable, "-c", "from countywatch.cli import main; main()", "crawl", "--json"]
 
 
-def _page(family: str, path: str) -> tuple[str, str]:
-    """The decoded page at `path` of a fixture site, and the URL it is served at (on a.gov.cn)."""
+def _page(family: str, path: str, form: Form = ()) -> tuple[str, str]:
+    """The decoded page at `path` of a fixture site (POSTed `form` if given), and its URL on a.gov.cn."""
     site = load_site(SITES / family)
-    served = site.find(path)
+    served = site.find(path, "POST", urlencode(form)) if form else site.find(path)
     assert served is not None, path
     charset = served.content_type.partition("charset=")[2] or None
     return decode_html(served.body, http_charset=charset).text, "http://a.gov.cn" + path
 
 
-def test_hanweb_records_and_the_dataproxy_group() -> None:
+PROXY = "http://a.gov.cn/module/web/jpage/dataproxy.jsp"
+ZHENAN = "镇安县人民政府"
+
+
+def jpage_form(column: str, unit: str) -> Form:
+    """The form jpage POSTs for a column's groups."""
+    return (
+        ("col", "1"),
+        ("appid", "1"),
+        ("webid", "18"),
+        ("path", "/"),
+        ("columnid", column),
+        ("sourceContentType", "1"),
+        ("unitid", unit),
+        ("webname", ZHENAN),
+        ("permissiontype", "0"),
+    )
+
+
+def test_hanweb_records_and_the_dataproxy_group_as_a_post() -> None:
     html, url = _page("hanweb", "/col/col1234/index.html")
     reading = read_list(html, url)
     assert [link.url.rsplit("_", 1)[1] for link in reading.links] == [
@@ -48,22 +72,48 @@ def test_hanweb_records_and_the_dataproxy_group() -> None:
         "900876.html",
     ]
     assert [link.date for link in reading.links] == ["2024-06-20", "2024-06-12", "2024-05-28"]
-    following = reading.discovery.next_page
-    assert following is not None and following.startswith("http://a.gov.cn/module/web/jpage/dataproxy.jsp?")
-    for param in ("startrecord=4", "endrecord=6", "perpage=1", "columnid=1234", "unitid=27745", "webid=18"):
-        assert param in following
+    # The paging in the query string, the column in the form, as jpage asks.
+    assert reading.discovery.next_page == PROXY + "?startrecord=4&endrecord=6&perpage=1"
+    assert reading.discovery.next_form == jpage_form("1234", "27745")
     assert "hanweb" in reading.discovery.recognised
 
 
 def test_a_short_dataproxy_group_is_the_last() -> None:
-    path = (
-        "/module/web/jpage/dataproxy.jsp"
-        "?startrecord=4&endrecord=6&perpage=1&columnid=1234&unitid=27745&webid=18"
-    )
-    html, url = _page("hanweb", path)
-    reading = read_list(html, url)
+    form = jpage_form("1234", "27745")
+    html, url = _page("hanweb", "/module/web/jpage/dataproxy.jsp?startrecord=4&endrecord=6&perpage=1", form)
+    reading = read_list(html, url, form=form)
     assert len(reading.links) == 2
     assert reading.discovery.next_page is None
+
+
+def test_dataproxy_answers_posts_only() -> None:
+    site = load_site(SITES / "hanweb")
+    path = "/module/web/jpage/dataproxy.jsp?startrecord=4&endrecord=6&perpage=1"
+    assert site.find(path) is None and site.routes(path)  # a GET: 405 from the fixture server
+    assert site.find(path, "POST", urlencode(jpage_form("1234", "27745"))) is not None
+    assert site.find(path, "POST", urlencode(jpage_form("1236", "27760"))) is None
+
+
+def test_a_jpage_unit_without_records_posts_for_every_group() -> None:
+    """Parameters only in the proxy's script tag and the jpage call: the first group is POSTed too."""
+    html, url = _page("hanweb", "/col/col1236/index.html")
+    reading = read_list(html, url)
+    assert reading.links == [] and "hanweb" in reading.discovery.recognised
+    form = jpage_form("1236", "27760")
+    assert (reading.discovery.next_page, reading.discovery.next_form) == (
+        PROXY + "?startrecord=1&endrecord=2&perpage=2",
+        form,
+    )
+    html, url = _page("hanweb", "/module/web/jpage/dataproxy.jsp?startrecord=1&endrecord=2&perpage=2", form)
+    reading = read_list(html, url, form=form)
+    assert [link.date for link in reading.links] == ["2024-06-25", "2024-06-14"]
+    # The next group is asked for the way this one was: the same form, the next records.
+    assert (reading.discovery.next_page, reading.discovery.next_form) == (
+        PROXY + "?startrecord=3&endrecord=4&perpage=2",
+        form,
+    )
+    html, url = _page("hanweb", "/module/web/jpage/dataproxy.jsp?startrecord=3&endrecord=4&perpage=2", form)
+    assert read_list(html, url, form=form).discovery.next_page is None
 
 
 def test_numbered_pager_followed_from_a_first_page_without_the_parameter() -> None:
@@ -112,6 +162,37 @@ def test_gbk_list_declaring_utf8_keeps_its_next_link() -> None:
     reading = read_list(html, url)
     assert reading.discovery.next_page == "http://a.gov.cn/tzgg/1.htm"
     assert reading.links[0].text == "关于洺州学校2024年七年级新生招生范围的公告"
+
+
+def test_dates_inside_links_are_read_and_kept_out_of_the_titles() -> None:
+    html, url = _page(
+        "phpcms", "/html/tzgg/"
+    )  # <a><span class="title">…</span><span class="date">…</span></a>
+    links = read_list(html, url).links
+    assert [(link.text, link.date) for link in links] == [
+        ("关于2023年义务教育阶段学校招生入学工作的通知", "2023-05-06"),
+        ("旬阳市2023年公开招聘特岗教师拟聘人员公示", "2023-04-28"),
+        ("关于开展2023年春季学校安全隐患大排查的通知", "2023-04-15"),
+    ]
+    html, url = _page("phpcms", "/html/jyxw/")  # <a>标题 (2023-04-20)</a>
+    assert [(link.text, link.date) for link in read_list(html, url).links] == [
+        ("市教体局召开2023年中考备考工作推进会", "2023-04-20"),
+        ("旬阳市第二届中小学生艺术展演活动圆满落幕", "2023-04-12"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("today", "years"),
+    [(date(2023, 6, 1), [2023, 2023]), (date(2024, 1, 10), [2023, 2023]), (date(2023, 5, 10), [2022, 2022])],
+)
+def test_yearless_dates_in_links_get_the_latest_year_not_in_the_future(today: date, years: list[int]) -> None:
+    html, url = _page("phpcms", "/index.php?m=content&c=index&a=lists&catid=14")  # <a title="…">…[05-12]</a>
+    links = read_list(html, url, today=today).links
+    assert [link.text for link in links] == [
+        "城关小学开展“书香校园”读书节系列活动",
+        "旬阳中学举行2023届高三学生成人礼暨百日誓师大会",
+    ]
+    assert [link.date for link in links] == [f"{years[0]}-05-12", f"{years[1]}-05-08"]
 
 
 def test_article_declaring_gb2312_with_sethome_is_not_a_challenge() -> None:
@@ -163,12 +244,13 @@ def test_every_fixture_site_crawled_end_to_end(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr[-3000:]
         report = json.loads(done.stdout)
         requested = {family: list(site.requests) for family, site in sites.items()}
+        statuses = {family: list(site.statuses) for family, site in sites.items()}
         bases = {family: site.base_url for family, site in sites.items()}
 
     stored = {row.url: row for row in _stored(tmp_path)}
     for family, site in sites.items():
         for article in site.articles:
-            url = bases[family] + article.path
+            url = canonicalize_url(bases[family] + article.path)  # the query sorted, as stored
             assert url in stored, (family, article.path, sorted(stored))
             row = stored[url]
             assert row.title == article.title, (family, article.path)
@@ -177,7 +259,18 @@ def test_every_fixture_site_crawled_end_to_end(tmp_path: Path) -> None:
     for source in report["sources"]:
         assert "blocked" not in source["errors"], source
     # Pages only a CMS-specific strategy finds were read; the off-site advertised feed was not.
-    assert any(p.startswith("/module/web/jpage/dataproxy.jsp?startrecord=4&") for p in requested["hanweb"])
+    # dataproxy.jsp is POSTed (a GET would get 405), each column's groups with its own form.
+    posts = [p for p in requested["hanweb"] if p.startswith("/module/web/jpage/dataproxy.jsp?")]
+    assert sorted(posts) == sorted(
+        f"/module/web/jpage/dataproxy.jsp?startrecord={first}&endrecord={last}&perpage={per} POST "
+        + urlencode(jpage_form(column, unit))
+        for first, last, per, column, unit in (
+            (4, 6, 1, "1234", "27745"),
+            (1, 2, 2, "1236", "27760"),
+            (3, 4, 2, "1236", "27760"),
+        )
+    )
+    assert all(status != 405 for _, status in statuses["hanweb"])
     assert "/col/col1235/index.html?uid=27801&pageNum=2" in requested["hanweb"]
     assert {"/xxgk/tzgg/index_1.html", "/jyzx/jydt/xlist_1.shtml"} <= set(requested["trs"])
     assert {"/zwgk/tzgg/index_2.html", "/zwgk/tzgg/rss.xml"} <= set(requested["site_cluster"])

@@ -78,3 +78,26 @@ def test_empty_page_has_no_links() -> None:
 def test_nav_links_without_article_shape_are_not_articles() -> None:
     nav = "".join(f'<li><a href="/col/col{i}/index.html">栏目{i}</a></li>' for i in range(10))
     assert discover_links(f"<ul>{nav}</ul>", "http://a.gov.cn/") == []
+
+
+def test_dates_in_an_em_inside_the_link_and_in_a_table_cell_beside_it() -> None:
+    # `<ul class="list"><li><a><em>date</em>title</a>` (the date floated right by CSS) and
+    # `<table>` rows with the title cell `class="bt"` and the date in the next cell.
+    em = '<li><a href="./{}.shtml" target="_blank"><em>{}</em>{}</a></li>'
+    row = '<tr><td class="bt"><a href="/zwgk/tzgg/202404/{}.html">{}</a></td><td class="rq">{}</td></tr>'
+    html = (
+        '<html><body><ul class="list">'
+        + em.format("202405/t20240506_123456", "2024-05-06", "关于做好2024年高考期间安全保障工作的通知")
+        + em.format("202404/t20240420_123400", "2024-04-20", "关于开展2024年学生资助政策宣传工作的通知")
+        + "</ul><table>"
+        + row.format("t20240411_12", "县教育局2024年春季开学工作检查通报", "2024-04-11")
+        + row.format("t20240401_11", "关于公布2023年度优秀班主任名单的通知", "2024-04-01")
+        + "</table></body></html>"
+    )
+    found = discover_links(html, "http://a.gov.cn/zwgk/tzgg/index.shtml")
+    assert [(link.url.rsplit("/", 1)[1], link.text, link.date) for link in found] == [
+        ("t20240506_123456.shtml", "关于做好2024年高考期间安全保障工作的通知", "2024-05-06"),
+        ("t20240420_123400.shtml", "关于开展2024年学生资助政策宣传工作的通知", "2024-04-20"),
+        ("t20240411_12.html", "县教育局2024年春季开学工作检查通报", "2024-04-11"),
+        ("t20240401_11.html", "关于公布2023年度优秀班主任名单的通知", "2024-04-01"),
+    ]

@@ -9,7 +9,7 @@ from pathlib import Path
 from unittest.mock import patch
 
 import pytest
-from scrapy import Request
+from scrapy import FormRequest, Request
 from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 from scrapy.http import HtmlResponse
 
@@ -183,3 +183,28 @@ def test_other_untagged_requests_are_not_cached(cache: HttpCacheMiddleware) -> N
     again = request("http://jyj.zhenping.gov.cn/x.html", source=None, kind="other")
     assert cache.process_request(again) is None
     assert again.headers.get("If-None-Match") is None
+
+
+def test_posted_list_groups_are_cached_and_revalidated_by_their_form(cache: HttpCacheMiddleware) -> None:
+    # Hanweb's dataproxy.jsp: two columns' first groups share the URL and differ only in the form.
+    proxy = "http://jyj.zhenping.gov.cn/module/web/jpage/dataproxy.jsp?startrecord=1&endrecord=2&perpage=2"
+    forms = {
+        column: (("col", "1"), ("columnid", column), ("unitid", "2" + column)) for column in ("1234", "1236")
+    }
+
+    def post(column: str) -> Request:
+        return request(proxy, kind="list").replace(cls=FormRequest, formdata=forms[column], method="POST")
+
+    for column in forms:
+        req = post(column)
+        assert cache.process_request(req) is None
+        headers = {**VALIDATORS, "ETag": f'"{column}"'}
+        cache.process_response(
+            req, response(req, f"<datastore>{column}</datastore>".encode(), headers=headers)
+        )
+    for column in forms:
+        again = post(column)
+        assert cache.process_request(again) is None
+        assert again.headers.get("If-None-Match") == f'"{column}"'.encode()
+        served = cache.process_response(again, response(again, b"", status=304))
+        assert served.body == f"<datastore>{column}</datastore>".encode() and "cached" in served.flags

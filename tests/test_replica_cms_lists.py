@@ -41,11 +41,14 @@ def test_cms_list_formats_are_crawled(tmp_path: Path) -> None:
         config = write_config(net, tmp_path)
         report = crawl(config)
         paths = {name: net.requests.paths(name) for name in ("zhenping", "dongqu", "ankang_jyj", "songtao")}
+        groups = [r for r in net.requests.records("zhenping") if r.path.startswith(cms_lists.PROXY_PATH)]
         study_tour = net.expected.by_key("ak-declared-study-tour")
         page = net.requests.records("ankang_jyj")
 
-    assert any(p.startswith(cms_lists.PROXY_PATH + "?startrecord=3&endrecord=4&") for p in paths["zhenping"])
-    assert "columnid=1236" in next(p for p in paths["zhenping"] if p.startswith(cms_lists.PROXY_PATH))
+    # dataproxy.jsp POSTed as jpage asks (a GET would be 405): paging in the query, the column in the form.
+    assert [(r.method, r.status) for r in groups] == [("POST", 200)] * len(groups) and groups
+    assert any(r.path == cms_lists.PROXY_PATH + "?startrecord=3&endrecord=4&perpage=2" for r in groups)
+    assert all("columnid=1236" in r.form and "unitid=21236" in r.form for r in groups)
     assert "/jyzx/jydt/xlist_1.shtml" in paths["dongqu"]
     assert "/gsgg/2.htm" in paths["ankang_jyj"]
     assert "/rss.xml" in paths["songtao"]  # advertised on its list pages, not configured

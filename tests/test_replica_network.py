@@ -301,36 +301,53 @@ def test_expected_alerts_only_for_official_education_stories(net: ReplicaNetwork
     }
 
 
-def _every_list_page(net: ReplicaNetwork) -> list[str]:
-    """Every page of every column, and each group of the Hanweb jpage columns from dataproxy.jsp.
+def _every_list_page(net: ReplicaNetwork) -> tuple[list[str], list[str]]:
+    """Every page of every column, and each group of the Hanweb jpage columns from dataproxy.jsp
+    (URLs whose query ends in `#form=…`: POSTed with that form, as jpage asks).
 
     Script pagers (TRS createPageHTML, jpage) link their pages only through JavaScript.
     """
-    out = []
+    pages, groups = [], []
     for spec in load_catalog():
         base = net.sites[spec.name].base_url
         for column in spec.columns:
             count = len([a for a in spec.articles if a.column == column.id and a.listed_in(1)])
             size = spec.per_page if column.layout is None else cms_lists.PAGE_SIZE
             if column.layout == "jpage":
-                proxy = f"{base}{cms_lists.PROXY_PATH}?columnid={column.id}"
-                out += [f"{proxy}&startrecord={n + 1}&endrecord={n + size}" for n in range(0, count, size)]
+                proxy = f"{base}{cms_lists.PROXY_PATH}"
+                form = f"col=1&appid=1&columnid={column.id}&unitid={cms_lists.unit_id(column)}"
+                groups += [
+                    f"{proxy}?startrecord={n + 1}&endrecord={n + size}#form={form}"
+                    for n in range(0, count, size)
+                ]
             else:
-                out += [base + urls.column_path(spec, column, n) for n in range(-(-count // size))]
-    return out
+                pages += [base + urls.column_path(spec, column, n) for n in range(-(-count // size))]
+    return pages, groups
+
+
+def test_dataproxy_answers_posts_only(net: ReplicaNetwork) -> None:
+    _, groups = _every_list_page(net)
+    url, _, form = groups[0].partition("#form=")
+    assert fetch(url).status == 405
+    posted = fetch(url, form=form)
+    assert posted.status == 200 and b"<record>" in posted.body
 
 
 def test_every_same_site_link_answers_200_except_the_catalogued_hostile_pages(net: ReplicaNetwork) -> None:
     hosts = {urlsplit(s.base_url).netloc: s for s in net.sites.values()}
     calendars = set(net.expected.calendar_urls.values())
     todo = [url for s in net.sites.values() for url in (*s.start_urls, s.base_url + "/")]
-    todo += _every_list_page(net)
+    pages, groups = _every_list_page(net)
+    todo += pages + groups
     statuses: dict[str, int] = {}
     while todo:
         url = todo.pop()
         if url in statuses or urlsplit(url).netloc not in hosts or url in calendars:
             continue
-        reply = fetch(url)
+        target, _, form = url.partition("#form=")
+        if urlsplit(target).path == cms_lists.PROXY_PATH and not form:
+            continue  # the nextgroup link in a jpage datastore: jpage POSTs its parameters instead
+        reply = fetch(target, form=form or None)
         statuses[url] = reply.status
         readable = reply.status == 200 and reply.headers.get_content_type() in ("text/html", "text/xml")
         if readable and len(reply.body) < 1_000_000 and not reply.body.startswith(b"\x89PNG"):

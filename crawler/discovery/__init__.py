@@ -6,8 +6,9 @@ lists and may contribute:
 
 - `fragments`: HTML the generic reader cannot see, e.g. Hanweb's list records hidden in a
   `<script type="text/xml">` datastore, read with the same link rules as the page;
-- `next_page`: the URL of the list's next page (the first strategy that knows one wins, most
-  specific first; the spider still stops at the source's `max_pages`);
+- `next_page`: the list's next page (the first strategy that knows one wins, most specific first;
+  the spider still stops at the source's `max_pages`): its URL, or a `NextPage` when it is asked
+  for with a POST form (Hanweb's dataproxy.jsp);
 - `feeds`: feeds the page advertises (the spider checks their scope).
 
 Adding a CMS is one module here exposing `STRATEGY` (docstring: what it recognises), one entry in
@@ -21,14 +22,28 @@ from dataclasses import dataclass, field
 
 import lxml.html
 
+Form = tuple[tuple[str, str], ...]  # POST form fields, in order
+
 
 @dataclass(frozen=True, slots=True)
 class ListPage:
-    """A decoded list page (or list-data response) and its parsed tree (None if it does not parse)."""
+    """A decoded list page (or list-data response) and its parsed tree (None if it does not parse).
+
+    `form`: the fields it was asked for with when it is the answer to a POST (empty for a GET).
+    """
 
     url: str
     html: str
     root: lxml.html.HtmlElement | None
+    form: Form = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NextPage:
+    """The next page of a list: its URL and, when it is asked for with a POST, the form fields."""
+
+    url: str
+    form: Form = ()
 
 
 def no_fragments(page: ListPage) -> list[str]:
@@ -36,7 +51,7 @@ def no_fragments(page: ListPage) -> list[str]:
     return []
 
 
-def no_next_page(page: ListPage) -> str | None:
+def no_next_page(page: ListPage) -> str | NextPage | None:
     """For strategies that do not page."""
     return None
 
@@ -53,7 +68,7 @@ class Strategy:
     name: str
     description: str
     fragments: Callable[[ListPage], list[str]] = no_fragments
-    next_page: Callable[[ListPage], str | None] = no_next_page
+    next_page: Callable[[ListPage], str | NextPage | None] = no_next_page
     feeds: Callable[[ListPage], list[str]] = no_feeds
 
 
@@ -62,6 +77,7 @@ class Discovery:
     """What the strategies found on one list page, and which of them recognised something."""
 
     fragments: list[str] = field(default_factory=list)
-    next_page: str | None = None
+    next_page: str | None = None  # the next page's URL
+    next_form: Form = ()  # its POST form fields (empty: a GET)
     feeds: list[str] = field(default_factory=list)
     recognised: list[str] = field(default_factory=list)

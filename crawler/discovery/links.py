@@ -21,7 +21,7 @@ import lxml.html
 from lxml import etree
 from parsel import Selector
 
-from crawler.discovery.listdates import find_list_date
+from crawler.discovery.listdates import find_list_date, split_trailing_date, whole_date
 
 # URL shapes of article pages in the common CMSs.
 _ARTICLE_SHAPES = re.compile(
@@ -84,11 +84,28 @@ class _Candidate:
     container: etree._Element | None
 
 
-def _anchor_text(a: etree._Element) -> str:
+def _date_inside(a: etree._Element) -> tuple[str, str | None]:
+    """The link's own text and the date it shows after the title, if any.
+
+    `<a><span class="title">标题</span><span class="date">2023-05-06</span></a>`: an element of the
+    link that holds only a date; `<a>标题 (2023-05-06)</a>`, `<a>标题[05-06]</a>`: a date ending it.
+    """
+    for child in a.iterdescendants():
+        if not isinstance(child.tag, str) or child.tag in ("a", "script", "style"):
+            continue
+        found = whole_date(child.text_content())
+        if found is not None:
+            rest = [t for t in a.itertext() if t not in set(child.itertext())]
+            return " ".join(" ".join(rest).split()), found
     text = " ".join(a.text_content().split())
+    title, found = split_trailing_date(text)
+    return title, found
+
+
+def _anchor_text(a: etree._Element, own: str) -> str:
     title = " ".join((a.get("title") or "").split())
     # Lists cut long titles ("关于2024年…"); the title attribute keeps them whole.
-    return title if len(title) > len(text) else text
+    return title if len(title) > len(own) else own
 
 
 def _item_of(a: etree._Element) -> etree._Element | None:
@@ -171,11 +188,12 @@ def discover_links(
             continue
         item = _item_of(a)
         container = item.getparent() if item is not None else None
+        own, inside = _date_inside(a)
         candidates.append(
             _Candidate(
                 url=link,
-                text=_anchor_text(a),
-                date=_date_beside(item, a),
+                text=_anchor_text(a, own),
+                date=_date_beside(item, a) or inside,
                 shape=bool(_ARTICLE_SHAPES.search(link)),
                 container=container,
             )

@@ -6,7 +6,9 @@ On top of `scrapy_redis.scheduler.Scheduler` (persistent queue, shared dupefilte
 - keeps the worker's heartbeat alive, requeues the claims of dead workers and trims expired
   seen-URL entries, every `COUNTYWATCH_WORKER_TICK` seconds;
 - hands its unfinished claims back to the queue when the worker stops;
-- finishes a crawl run when this worker acknowledged its last pending entry (runs.py).
+- finishes a crawl run when this worker acknowledged its last pending entry (runs.py);
+- sends each push with its seen-filter check in one round trip, and the acknowledgements of done
+  claims with the next round trip (a push, a claim or the tick), never one of their own (queue.py).
 A Redis outage is logged and waited out: nothing is acknowledged that was not done.
 """
 
@@ -25,6 +27,7 @@ from twisted.internet.task import LoopingCall
 from crawler.distributed.claims import ClaimTracker
 from crawler.distributed.queue import META_CLAIM, META_PARENT, ReliableQueue
 from crawler.distributed.runs import RunRecorder
+from crawler.distributed.scripts import RoundTrip
 from crawler.distributed.seen import ExpiringDupeFilter
 
 logger = logging.getLogger(__name__)
@@ -53,6 +56,7 @@ class ReliableScheduler(Scheduler):
         self._tick: LoopingCall | None = None
         self._redis_down = False
         self.recorder: RunRecorder | None = None
+        self._workers: set[str] = set()  # the worker set as the last tick read it
 
     def open(self, spider: Spider) -> None:
         # scrapy-redis's open(), without its flush (the queue is shared) and deprecated Spider.log.
@@ -66,7 +70,8 @@ class ReliableScheduler(Scheduler):
         tracker = getattr(spider, "claims", None)
         if isinstance(tracker, ClaimTracker):
             self.claims = tracker
-        self.claims.on_done = self.queue.ack
+        self.claims.on_done = self.queue.ack_later
+        self.queue.seen = (self.df.seen.key, self.df.seen.ttl_ms)
         database_url = getattr(spider, "database_url", None)
         if database_url:
             self.recorder = RunRecorder(self.server, self.queue.work.keys.prefix, database_url)
@@ -82,7 +87,7 @@ class ReliableScheduler(Scheduler):
         if self._tick is not None and self._tick.running:
             self._tick.stop()
         try:
-            self.queue.flush_counts()
+            self.queue.flush()
             returned = self.queue.work.release(self.queue.worker)
         except RedisError as exc:
             logger.error("could not hand back this worker's claims (they return after the lease): %s", exc)
@@ -94,24 +99,36 @@ class ReliableScheduler(Scheduler):
             logger.info("handed %d unfinished requests back to the queue", returned)
 
     def maintain(self) -> None:
-        """Heartbeat, requeue the claims of dead workers, trim the seen filter, wake the engine."""
-        work = self.queue.work
+        """Heartbeat, requeue the claims of dead workers, trim the seen filter, wake the engine.
+
+        One round trip, with the acknowledgements waiting for one; the workers whose heartbeat it
+        checks are the ones the previous tick saw.
+        """
+        work, worker = self.queue.work, self.queue.worker
+        others = sorted(self._workers - {worker})
+
+        def tick(trip: RoundTrip) -> None:
+            work.tick_on(trip, worker, self.lease, others)
+            self.df.seen.trim_on(trip)
+
         try:
-            work.heartbeat(self.queue.worker, self.lease)
-            moved = work.requeue_dead()
-            self.df.seen.trim()
-            queued = len(work)
+            results = self.queue.round_trip(tick)
         except RedisError as exc:
             if not self._redis_down:
                 logger.error("Redis unavailable, waiting for it: %s", exc)
             self._redis_down = True
             return
+        requeued = results[2 : 2 + len(others)]
+        queued, members = results[2 + len(others)], results[3 + len(others)]
+        moved = sum(max(0, int(n)) for n in requeued)
+        self._workers = {m.decode() if isinstance(m, bytes) else str(m) for m in members}
         if self._redis_down:
             logger.info("Redis is back")
             self._redis_down = False
         if moved:
             logger.warning("requeued %d requests claimed by workers that died", moved)
         if queued:
+            self.queue.wake()
             # The engine polls the scheduler only on its own events and a 5 s heartbeat; requests
             # pushed by other workers should start now. Scrapy has no public call for this.
             slot = getattr(self.crawler.engine, "_slot", None)
@@ -122,11 +139,13 @@ class ReliableScheduler(Scheduler):
         claim = request.meta.pop(META_CLAIM, None)
         parent = request.meta.pop(META_PARENT, None)
         # A request that carries a claim replaces the claimed one (a retry or redirect): it is not
-        # filtered, so a redirect loop still ends at REDIRECT_MAX_TIMES and is recorded.
+        # filtered, so a redirect loop still ends at REDIRECT_MAX_TIMES and is recorded; the claim is
+        # acknowledged in the same round trip, after the push.
+        filtered = claim is None and not request.dont_filter
         try:
-            pushed = claim is not None or request.dont_filter or not self.df.request_seen(request)
-            if pushed:
-                self.queue.push(request)
+            pushed = self.queue.push(
+                request, seen=self.df.fingerprint_of(request) if filtered else None, replaces=claim
+            )
         except RedisError as exc:
             # Unacknowledged, the parent claim is redone after this worker stops or dies.
             logger.error("could not queue %s: %s", request.url, exc)
@@ -137,7 +156,6 @@ class ReliableScheduler(Scheduler):
             self.df.log(request, self.spider)
         if claim is not None:
             self.claims.forget(claim)
-            self.queue.ack(claim)
         if parent is not None:
             self.claims.release(request)
         return pushed

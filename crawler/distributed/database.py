@@ -5,8 +5,7 @@ from __future__ import annotations
 from storage.db import make_engine, upgrade
 from storage.locks import advisory_lock
 
-# pg_advisory_lock keys shared by all workers ("cwstore", "cwmigr" in ASCII).
-STORE_LOCK = 0x63_77_73_74_6F_72_65
+# The pg_advisory_lock key of migrations, shared by all workers ("cwmigr" in ASCII).
 MIGRATE_LOCK = 0x63_77_6D_69_67_72
 
 

@@ -4,20 +4,26 @@ A start entry is a small JSON object (`{"cw_start": 1, "source", "kind", "url", 
 serialised request: the daemon needs no spider to make one, and each worker builds the request with
 the list spider's own request building (`DistributedSpider.request_from_entry`). Every push is one
 crawl cycle (its number is the push time in milliseconds): list pages, feeds and sitemaps of each
-source, plus its known articles due for a re-check (as `countywatch crawl` fetches them even when
-no list links them any more). Each push also opens one crawl run per source (its id on the entries
-as `run`) and first finishes the runs of earlier pushes that nothing is pending for (runs.py).
+source, plus its known articles to ask again, as `countywatch crawl` asks them: those due on the
+decaying schedule (fetched even when no list links them any more) and the recent ones the site can
+answer 304 for (`crawl.recheck_recent`: a conditional GET every cycle, so an edit is found in the
+next one), each followed by one entry per stored attachment of it (a file replaced under the same
+link leaves the page as it was). The push is where re-checks are scheduled: a worker reading a list
+leaves the known articles on it to these entries. Each push also opens one crawl run per source
+(its id on the entries as `run`) and first finishes the runs of earlier pushes that nothing is
+pending for (runs.py).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 
-from countywatch.config import Config, Source
+from core.config import Config, Source
 from crawler.distributed import codec
 from crawler.distributed.database import upgrade_shared
 from crawler.distributed.queue import START_ENTRY, Keys, WorkQueue
@@ -25,16 +31,35 @@ from crawler.distributed.runs import RunRecorder
 from crawler.distributed.worker_settings import redis_url
 from crawler.runtime.runner import select_sources
 from storage.db import make_engine, make_session_factory
+from storage.recheck import KnownPage
 from storage.repository import SourceRef, known_pages, start_crawl_run
 
 LIST_PRIORITY = 0
 RECHECK_PRIORITY = 1  # as the list spider's article requests: articles before more list pages
 
 
-def _entry(source: Source, kind: str, url: str, cycle: int, run: int | None) -> bytes:
-    entry = {START_ENTRY: 1, "source": source.name, "kind": kind, "url": url, "cycle": cycle}
+@dataclass(frozen=True, slots=True)
+class Recheck:
+    """A stored article to ask again this cycle, and the stored attachments to ask with it."""
+
+    url: str
+    attachments: tuple[str, ...] = ()
+
+
+def _entry(
+    source: Source, kind: str, url: str, cycle: int, run: int | None, article: str | None = None
+) -> bytes:
+    entry: dict[str, object] = {
+        START_ENTRY: 1,
+        "source": source.name,
+        "kind": kind,
+        "url": url,
+        "cycle": cycle,
+    }
     if run is not None:
         entry["run"] = run
+    if article is not None:
+        entry["article"] = article  # an attachment entry: the article it belongs to
     return codec.dumps(entry)
 
 
@@ -46,26 +71,48 @@ def start_entries(source: Source, cycle: int, run: int | None = None) -> Iterato
 
 
 def recheck_entries(
-    source: Source, urls: Sequence[str], cycle: int, run: int | None = None
+    source: Source, rechecks: Sequence[Recheck | str], cycle: int, run: int | None = None
 ) -> Iterator[tuple[bytes, int]]:
-    """The queue entries of known articles due for a re-check."""
-    for url in urls:
-        yield _entry(source, "article", url, cycle, run), RECHECK_PRIORITY
+    """The queue entries of known articles to ask again, each followed by its attachments'."""
+    for recheck in rechecks:
+        item = Recheck(recheck) if isinstance(recheck, str) else recheck
+        yield _entry(source, "article", item.url, cycle, run), RECHECK_PRIORITY
+        for url in item.attachments:
+            yield _entry(source, "attachment", url, cycle, run, article=item.url), RECHECK_PRIORITY
+
+
+def rechecks(
+    known: Mapping[str, KnownPage], now: datetime, recent: timedelta, attachments_per_article: int
+) -> list[Recheck]:
+    """The stored articles of a source to ask again now, as the list spider chooses them.
+
+    Due on the decaying schedule, or recent (first seen and published within `recent`) and
+    answering validators, so the conditional GET costs a 304 when nothing changed. An active
+    article's stored attachments (the first `attachments_per_article`; 0: attachments are off)
+    are asked with it.
+    """
+    out = []
+    for url in sorted(known):
+        page = known[url]
+        if not (page.due(now) or (page.revalidatable() and page.recent(now, recent))):
+            continue
+        files = page.attachments[:attachments_per_article] if page.status == "active" else ()
+        out.append(Recheck(url, tuple(a.url for a in files)))
+    return out
 
 
 def open_runs(
     config: Config, sources: Sequence[Source], now: datetime
-) -> tuple[dict[str, int], dict[str, list[str]]]:
-    """Open a crawl run per source; (run ids, the stored articles due for a re-check) by source."""
+) -> tuple[dict[str, int], dict[str, list[Recheck]]]:
+    """Open a crawl run per source; (run ids, the stored articles to ask again) by source."""
     url = config.database_url
+    recent = config.crawl.recheck_recent
+    per_article = config.crawl.attachments_per_article if config.crawl.attachments else 0
     upgrade_shared(url)
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session, session.begin():
-            due = {
-                s.name: sorted(u for u, page in known_pages(session, s.name).items() if page.due(now))
-                for s in sources
-            }
+            due = {s.name: rechecks(known_pages(session, s.name), now, recent, per_article) for s in sources}
             runs = {s.name: start_crawl_run(session, SourceRef.from_config(s), now=now) for s in sources}
             return runs, due
     finally:

@@ -16,16 +16,23 @@ Layout under the prefix (config.distributed.queue_prefix):
   <prefix>:runs, <prefix>:run:<id>:pending|stats   open crawl runs and their counts (runs.py)
 An entry pushed for a crawl run adds one to the run's pending count in the same script; its
 acknowledgement takes one off, so a run is done when its count reaches zero.
+
+Round trips: a worker claims up to `CLAIM_BATCH` entries in one script call and hands them out one
+by one; a push checks the shared seen filter and queues in one script call; acknowledgements (with
+the run counters) wait for the worker's next round trip (a push, a claim or its heartbeat tick)
+instead of taking one of their own. An acknowledgement only ever follows the pushes of its children
+(they were sent first), and one that is lost with a dead worker only means its request is redone.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 from scrapy import Request, Spider
 from scrapy.utils.request import request_from_dict
 from scrapy_redis.queue import Base
@@ -37,12 +44,16 @@ from crawler.distributed.runs import (
     run_pending_key,
     runs_key,
 )
+from crawler.distributed.scripts import RoundTrip
 
 # Request meta keys that belong to one worker's process and never travel through Redis.
 META_CLAIM = "cw_claim"  # the queue entry this request was made from
 META_PARENT = "cw_parent"  # the claim whose response produced this request
 LOCAL_META = (META_CLAIM, META_PARENT)
 START_ENTRY = "cw_start"  # marks queue entries that are start entries (enqueue.py), not requests
+# Entries a worker claims per round trip. Small against the hundreds each worker does per crawl, so
+# the work stays evenly shared; large enough that a claim costs an eighth of a round trip.
+CLAIM_BATCH = 8
 
 _CLAIM = """
 local popped = redis.call('ZPOPMIN', KEYS[1])
@@ -51,6 +62,48 @@ if #popped == 0 then
 end
 redis.call('ZADD', KEYS[2], popped[2], popped[1])
 return popped[1]
+"""
+# Claim up to ARGV[1] entries at once: a flat list of data, score, data, score...
+_CLAIM_MANY = """
+local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
+for i = 1, #popped, 2 do
+    redis.call('ZADD', KEYS[2], popped[i + 1], popped[i])
+end
+return popped
+"""
+# Queue one entry unless its fingerprint ARGV[1] is in the seen filter KEYS[2] (then 0); '' = no filter.
+# ARGV: fingerprint, ttl ms, score, data, run ('' = none; KEYS[3] its pending count, KEYS[4] the runs).
+_PUSH_UNSEEN = """
+if ARGV[1] ~= '' then
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    local expires = redis.call('ZSCORE', KEYS[2], ARGV[1])
+    if expires and tonumber(expires) > now then
+        return 0
+    end
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+end
+local added = redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+if ARGV[5] ~= '' and added > 0 then
+    redis.call('INCRBY', KEYS[3], added)
+    redis.call('SADD', KEYS[4], ARGV[5])
+end
+return 1
+"""
+# Acknowledge claims ARGV[i] of processing set KEYS[1]; KEYS[i + 1] is the pending count of the
+# claim's run (KEYS[1] again for none). Per claim: -1 not claimed, -2 done (no run), else pending left.
+_ACK_MANY = """
+local out = {}
+for i = 1, #ARGV do
+    if redis.call('ZREM', KEYS[1], ARGV[i]) == 0 then
+        out[i] = -1
+    elseif KEYS[i + 1] == KEYS[1] then
+        out[i] = -2
+    else
+        out[i] = redis.call('DECR', KEYS[i + 1])
+    end
+end
+return out
 """
 # Push score/data pairs (ARGV[2..]) for run ARGV[1]: the run's pending count grows by the entries added.
 _PUSH_RUN = """
@@ -124,6 +177,9 @@ class WorkQueue:
         self._requeue = server.register_script(_REQUEUE)
         self._push_run = server.register_script(_PUSH_RUN)
         self._ack_run = server.register_script(_ACK_RUN)
+        self._claim_many = server.register_script(_CLAIM_MANY)
+        self._push_unseen = server.register_script(_PUSH_UNSEEN)
+        self._ack_many = server.register_script(_ACK_MANY)
 
     def push(self, data: bytes, priority: int = 0, run: int | None = None) -> None:
         """Queue one entry (higher priority first; an identical entry already queued is kept once)."""
@@ -170,6 +226,54 @@ class WorkQueue:
         """Move the first entry into `worker`'s processing set and return it (None when empty)."""
         data = self._claim(keys=[self.keys.requests, self.keys.processing(worker)])
         return bytes(data) if data else None
+
+    def claim_on(self, trip: RoundTrip, worker: str, n: int) -> None:
+        """Queue on `trip` a claim of up to `n` entries; its result is data, score, data, score..."""
+        trip.script(self._claim_many, [self.keys.requests, self.keys.processing(worker)], [n])
+
+    def push_on(
+        self,
+        trip: RoundTrip,
+        data: bytes,
+        priority: int,
+        run: int | None,
+        seen: tuple[str, bytes, int] | None,
+    ) -> None:
+        """Queue on `trip` the push of one entry; its result is 0 when `seen` = (filter key,
+        fingerprint, ttl ms) was already in the seen filter (nothing queued), else 1."""
+        seen_key, fingerprint, ttl_ms = seen if seen is not None else (self.keys.seen, b"", 0)
+        runs = runs_key(self.keys.prefix)
+        keys = [self.keys.requests, seen_key, run_pending_key(self.keys.prefix, run) if run else runs, runs]
+        args: list[bytes | int | str] = [fingerprint, ttl_ms, -priority, data, run if run is not None else ""]
+        trip.script(self._push_unseen, keys, args)
+
+    def ack_on(self, trip: RoundTrip, worker: str, claims: Sequence[tuple[bytes, int | None]]) -> None:
+        """Queue on `trip` the acknowledgement of (data, run) claims; its result is, per claim, -1
+        when it was not claimed by `worker`, -2 when done without a run, else the run's pending left."""
+        processing = self.keys.processing(worker)
+        pending = [
+            run_pending_key(self.keys.prefix, run) if run is not None else processing for _, run in claims
+        ]
+        trip.script(self._ack_many, [processing, *pending], [data for data, _ in claims])
+
+    def tick_on(self, trip: RoundTrip, worker: str, lease_seconds: float, others: Sequence[str]) -> None:
+        """Queue on `trip` a worker's periodic upkeep: its heartbeat, the requeue of the claims of
+        each of `others` whose heartbeat expired, then the queue's length and the worker set.
+
+        Results: the heartbeat's two, one per other worker (-1 alive, else requeued), length, set.
+        """
+        trip.pipe.set(self.keys.heartbeat(worker), b"1", px=max(1, int(lease_seconds * 1000)))
+        trip.pipe.sadd(self.keys.workers, worker)
+        for other in others:
+            keys = [
+                self.keys.heartbeat(other),
+                self.keys.processing(other),
+                self.keys.requests,
+                self.keys.workers,
+            ]
+            trip.script(self._requeue, keys, [other, "0"])
+        trip.pipe.zcard(self.keys.requests)
+        trip.pipe.smembers(self.keys.workers)
 
     def ack(self, worker: str, data: bytes) -> bool:
         """The work of a claimed entry is done: forget it. False when it was not claimed by `worker`."""
@@ -250,7 +354,12 @@ class ReliableQueue(Base):
         self.worker: str = settings.get("COUNTYWATCH_WORKER_ID")
         self.work = WorkQueue(server, Keys(settings.get("COUNTYWATCH_QUEUE_PREFIX")))
         self.on_run_done: Callable[[int], object] | None = None
+        # The shared seen filter (set by the scheduler): a push checks it in its own round trip.
+        self.seen: tuple[str, int] | None = None  # (key, ttl ms)
         self._runs: dict[str, int] = {}  # claim -> its crawl run, until acknowledged
+        self._claimed: deque[bytes] = deque()  # claimed in a batch, not handed out yet
+        self._drained = False  # the last claim emptied the queue: no claim until woken
+        self._acks: list[tuple[str, int | None]] = []  # done claims not yet sent
 
     def _encode_request(self, request: Request) -> bytes:
         meta = {k: v for k, v in request.meta.items() if k not in LOCAL_META}
@@ -277,15 +386,53 @@ class ReliableQueue(Base):
         return request_from_dict(obj, spider=self.spider)
 
     def __len__(self) -> int:
-        return len(self.work)
+        return len(self.work) + len(self._claimed)
 
-    def push(self, request: Request) -> None:
+    def wake(self) -> None:
+        """The shared queue has entries again (pushed by this or another worker): claim on the next pop."""
+        self._drained = False
+
+    def push(self, request: Request, *, seen: bytes | None = None, replaces: str | None = None) -> bool:
+        """Queue `request` in one round trip, with the acknowledgements waiting to be sent.
+
+        `seen` is the request's fingerprint in the shared seen filter: when it is there the request
+        is not queued (False). `replaces` is the claim the request replaces (a retry or redirect),
+        acknowledged right after the push.
+        """
         run = request.meta.get(META_RUN)
-        self.work.push(self._encode_request(request), request.priority, int(run) if run is not None else None)
+        check = None
+        if seen is not None:
+            if self.seen is None:
+                raise ValueError("a filtered push needs the seen filter (ReliableQueue.seen)")
+            check = (self.seen[0], seen, self.seen[1])
+        data = self._encode_request(request)
+        replaced = [(replaces, self._runs.get(replaces))] if replaces is not None else []
+        results = self.round_trip(
+            lambda trip: self.work.push_on(
+                trip, data, request.priority, int(run) if run is not None else None, check
+            ),
+            replaced,
+        )
+        if replaces is not None:
+            self._runs.pop(replaces, None)
+        pushed = bool(results[0])
+        if pushed:
+            self.wake()
+        return pushed
 
     def pop(self, timeout: int = 0) -> Request | None:
         """The next request for this worker, claimed (skipping entries that make no request)."""
-        while (data := self.work.claim(self.worker)) is not None:
+        while True:
+            if not self._claimed:
+                if self._drained:
+                    return None
+                (flat,) = self.round_trip(lambda trip: self.work.claim_on(trip, self.worker, CLAIM_BATCH))
+                batch = [bytes(data) for data in flat[::2]]
+                self._claimed.extend(batch)
+                self._drained = len(batch) < CLAIM_BATCH
+                if not batch:
+                    return None
+            data = self._claimed.popleft()
             claim = data.decode("utf-8")
             try:
                 obj = self._load(data)
@@ -304,14 +451,13 @@ class ReliableQueue(Base):
             if callable(claimed):
                 claimed(request)
             return request
-        return None
 
     def _deltas(self) -> dict[int, Counter[str]]:
         stats = self.spider.crawler.stats
         return stats.take_deltas() if isinstance(stats, RunStatsCollector) else {}
 
     def ack(self, claim: str) -> bool:
-        """Finish a claim made by this worker, sending the run counters counted meanwhile.
+        """Finish a claim made by this worker now, sending the run counters counted meanwhile.
 
         When the claim was the last pending entry of its crawl run, `on_run_done(run)` is called.
         """
@@ -324,9 +470,46 @@ class ReliableQueue(Base):
             self.on_run_done(run)
         return remaining >= 0
 
-    def flush_counts(self) -> None:
-        """Send the run counters no acknowledgement has carried yet."""
-        self.work.add_counts(self._deltas())
+    def ack_later(self, claim: str) -> None:
+        """Finish a claim with this worker's next round trip (`flush` sends it at once)."""
+        self._acks.append((claim, self._runs.pop(claim, None)))
+
+    def flush(self) -> None:
+        """Send the acknowledgements and run counters waiting for a round trip."""
+        self.round_trip(None)
+
+    def round_trip(
+        self, first: Callable[[RoundTrip], None] | None, then: list[tuple[str, int | None]] | None = None
+    ) -> list[Any]:
+        """One round trip: `first`'s commands, the run counters, the waiting acknowledgements and `then`.
+
+        Returns the results of `first`'s commands (none without it). Counters go before the
+        acknowledgements, so a run whose pending count reaches zero has every count in its hash.
+        `then` (the claim a pushed request replaces) is acknowledged only if this round trip gets
+        through; the waiting ones are kept for the next.
+        """
+        waiting, self._acks = self._acks, []
+        acks = waiting + (then or [])
+        deltas = self._deltas()
+        if first is None and not acks and not deltas:
+            return []
+        try:
+            with RoundTrip(self.server) as trip:
+                if first is not None:
+                    first(trip)
+                mine = len(trip)
+                add_deltas(trip.pipe, self.work.keys.prefix, deltas)
+                if acks:
+                    self.work.ack_on(trip, self.worker, [(c.encode("utf-8"), run) for c, run in acks])
+                results = trip.execute()
+        except RedisError:
+            self._acks = waiting + self._acks  # sent with the next round trip that gets through
+            raise
+        if acks:
+            for (_, run), remaining in zip(acks, results[-1], strict=True):
+                if run is not None and int(remaining) == 0 and self.on_run_done is not None:
+                    self.on_run_done(run)
+        return results[:mine]
 
 
 def _run_of(obj: dict[str, Any]) -> int | None:

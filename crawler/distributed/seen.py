@@ -19,7 +19,7 @@ from scrapy import Request, Spider
 from scrapy.dupefilters import BaseDupeFilter
 from scrapy_redis.connection import get_redis_from_settings
 
-from countywatch.config import parse_duration
+from crawler.distributed.scripts import RoundTrip
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,10 @@ class ExpiringSeenFilter:
         """Drop expired entries; returns how many."""
         return int(self._trim(keys=[self.key]))
 
+    def trim_on(self, trip: RoundTrip) -> None:
+        """Queue on `trip` the dropping of expired entries (its result: how many)."""
+        trip.script(self._trim, [self.key], [])
+
     def __len__(self) -> int:
         return int(self.server.zcard(self.key))
 
@@ -91,8 +95,13 @@ class ExpiringDupeFilter(BaseDupeFilter):
         settings = spider.crawler.settings
         server = get_redis_from_settings(settings)
         key = settings.get("COUNTYWATCH_SEEN_KEY")
-        ttl = parse_duration(settings.get("COUNTYWATCH_SEEN_TTL"))
+        ttl = timedelta(seconds=settings.getfloat("COUNTYWATCH_SEEN_TTL"))
         return cls(ExpiringSeenFilter(server, key, ttl), spider)
+
+    def fingerprint_of(self, request: Request) -> bytes:
+        """The request's entry in the filter (the queue checks and adds it with its push)."""
+        key_of = getattr(self.spider, "seen_key", None)
+        return fingerprint(str(key_of(request) if callable(key_of) else request.url))
 
     def request_seen(self, request: Request) -> bool:
         key_of = getattr(self.spider, "seen_key", None)

@@ -6,8 +6,16 @@ its start entries with a cycle number, child requests inherit it, and the first 
 cycle of a source starts that source's bookkeeping afresh with the known pages read from the
 database at that moment. The cycle's crawl run (opened by the push, one per source) is where this
 worker's counts of the source go from then on (runs.py). Across workers, an article URL is
-requested once per seen-filter ttl (the shared ExpiringDupeFilter keyed by `seen_key`). The spider
-never closes when idle: a worker runs until it is stopped.
+requested once per seen-filter ttl (the shared ExpiringDupeFilter keyed by `seen_key`).
+
+Stored articles are asked again through the entries the push schedules (enqueue.py: due ones and
+recent ones, conditionally, with one entry per stored attachment), not where a worker finds them
+on a list: one request per article and cycle, whichever worker reads which list page, and never
+dropped by the seen filter (entries are claimed from the queue, not filtered). A sitemap's newer
+<lastmod> is the exception, news the push could not know of. Answers go through the same callbacks
+and storage as in one process: a 304 to an early re-check writes nothing, a changed page is a new
+version, a replaced attachment a change of its article. The spider never closes when idle: a
+worker runs until it is stopped.
 """
 
 from __future__ import annotations
@@ -23,13 +31,13 @@ from scrapy.http import Response
 from sqlalchemy import Engine
 from twisted.python.failure import Failure
 
+from core.config import Source, Topic
 from core.urls import canonicalize_url
-from countywatch.config import Source, Topic
 from crawler.distributed.claims import META_CYCLE, ClaimTracker
 from crawler.distributed.queue import META_CLAIM
 from crawler.distributed.runs import META_RUN
-from crawler.runtime.items import CheckedItem, GoneItem, PageItem
-from crawler.runtime.spiders.lists import KnownPage, ListSpider
+from crawler.runtime.items import AttachmentItem, CheckedItem, GoneItem, PageItem
+from crawler.runtime.spiders.lists import KnownPage, ListSpider, parse_lastmod
 from crawler.runtime.tally import META_SOURCE
 from storage.db import make_engine, make_session_factory
 from storage.repository import known_pages
@@ -165,6 +173,24 @@ class DistributedSpider(ListSpider):
             return f"{canonical} cycle {request.meta.get(META_CYCLE)}"
         return canonical
 
+    def recheck_linked(self, known: KnownPage, lastmod: str | None) -> bool:
+        """Only a sitemap's <lastmod> newer than the last check: other re-checks are the push's."""
+        changed_at = parse_lastmod(lastmod)
+        return changed_at is not None and known.last_checked is not None and changed_at > known.last_checked
+
+    def _attachment_entry_request(self, source: Source, entry: Mapping[str, Any]) -> Request | None:
+        """The re-check of a stored attachment of a stored (active) article, as the push asked."""
+        article = canonicalize_url(str(entry["article"]), mobile_hosts=source.mobile_hosts)
+        known = self.known.get(source.name, {}).get(article)
+        limits = self.attachment_limits
+        if known is None or known.status != "active" or not limits.enabled:
+            return None
+        url = str(entry["url"])
+        for attachment in known.attachments[: limits.per_article]:
+            if attachment.url == url:
+                return self.attachment_recheck(source, article, attachment)
+        return None  # no longer stored with the article (the page changed since the push)
+
     def request_from_entry(self, entry: Mapping[str, Any]) -> Request | None:
         """The request of a start entry pushed by `enqueue_sources` (None: unknown source, or done)."""
         source = self.sources.get(str(entry.get("source")))
@@ -182,8 +208,11 @@ class DistributedSpider(ListSpider):
         request: Request | None
         if kind in LIST_KINDS:
             request = self._list_request(source, url, kind)
+        elif kind == "attachment":
+            request = self._attachment_entry_request(source, entry)
         else:
-            request = next(self._article_requests(source, url, None), None)
+            # The article alone: its attachments have entries of their own.
+            request = next(self._article_requests(source, url, None, attachments=False, scheduled=True), None)
         if request is not None:
             request.meta[META_CYCLE] = cycle
             if run is not None:
@@ -207,6 +236,10 @@ class DistributedSpider(ListSpider):
     def parse_article(self, response: Response) -> Iterator[PageItem | CheckedItem]:
         self._in_cycle(response)
         return super().parse_article(response)
+
+    def parse_attachment(self, response: Response) -> Iterator[AttachmentItem]:
+        self._in_cycle(response)
+        return super().parse_attachment(response)
 
     def on_error(self, failure: Failure) -> Iterator[GoneItem]:
         """The list spider's error handling, with the failed request's claim tracked.

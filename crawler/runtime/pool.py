@@ -41,7 +41,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from countywatch.config import Topic
+from core.config import Topic
 from crawler.article import Article
 from crawler.errors import OverBudget
 from crawler.files.attachment_kinds import AttachmentText

@@ -21,6 +21,7 @@ class PageHints:
 
     title: str | None = None  # headline, already without site suffix or source prefix
     published_at: str | None = None  # ISO 8601 (+08:00) or YYYY-MM-DD
+    published_guessed: bool = False  # only htmldate's extensive search found it: a guess
     authors: list[str] = field(default_factory=list)
     source: str | None = None
     editor: str | None = None

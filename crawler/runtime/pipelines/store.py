@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from countywatch.config import Source
+from core.config import Source
 from crawler.html.deleted import DELETED_NOTICE_FLAG
 from crawler.runtime import settings as defaults
 from crawler.runtime.items import AttachmentItem, CheckedItem, GoneItem, PageItem
@@ -119,7 +119,7 @@ class StorePipeline:
         source = self._sources()[item.source]
         topics = getattr(self.crawler.spider, "topics", None) or None
         with self._sessions() as session, session.begin():
-            self._begin_ingest(session)
+            self._begin_ingest(session, item)
             result = ingest_article(
                 session,
                 item.article,
@@ -150,7 +150,7 @@ class StorePipeline:
             )
         return result.outcome if result is not None else None
 
-    def _begin_ingest(self, session: Session) -> None:
+    def _begin_ingest(self, session: Session, item: PageItem) -> None:
         """First step of an article's store transaction (the distributed pipeline locks here)."""
 
     def _gone(self, item: GoneItem) -> GoneResult:

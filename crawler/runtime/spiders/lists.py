@@ -22,16 +22,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode
 
-from scrapy import Request, Spider
+from scrapy import FormRequest, Request, Spider
 from scrapy.http import Response, TextResponse
 from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
+from core.config import Source, Topic
 from core.timezone import CHINA_TZ
 from core.urls import canonicalize_url
-from countywatch.config import Source, Topic
 from crawler.article import Attachment
+from crawler.discovery import Form
 from crawler.discovery.feeds import FeedError, parse_feed, parse_sitemap
 from crawler.discovery.links import LinkRules, is_listing_url
 from crawler.discovery.registry import read_list
@@ -105,7 +107,8 @@ class KnownPage(Protocol):
     def attachments(self) -> Sequence[KnownAttachment]: ...
 
 
-def _parse_lastmod(value: str | None) -> datetime | None:
+def parse_lastmod(value: str | None) -> datetime | None:
+    """A sitemap <lastmod> as an aware datetime (China time when it has no zone), or None."""
     if not value:
         return None
     try:
@@ -193,13 +196,21 @@ class ListSpider(Spider):
             meta={META_SOURCE: source.name, META_KIND: kind, **meta},
         )
 
-    def _list_request(self, source: Source, url: str, kind: str, page: int = 1) -> Request | None:
-        if url in self._lists_seen or self._list_budget[source.name] <= 0:
+    def _list_request(
+        self, source: Source, url: str, kind: str, page: int = 1, form: Form = ()
+    ) -> Request | None:
+        """A list page, feed or sitemap request; with `form`, a POST of it (Hanweb's dataproxy.jsp)."""
+        seen_as = url + "\n" + urlencode(form) if form else url
+        if seen_as in self._lists_seen or self._list_budget[source.name] <= 0:
             return None
-        self._lists_seen.add(url)
+        self._lists_seen.add(seen_as)
         self._list_budget[source.name] -= 1
         callback = {"list": self.parse_list, "feed": self.parse_feed, "sitemap": self.parse_sitemap}[kind]
-        return self.make_request(source, url, kind, callback, **{META_PAGE: page})
+        request = self.make_request(source, url, kind, callback, **{META_PAGE: page})
+        if form:
+            # The form is the body: Scrapy's fingerprint, so the HTTP cache, tells the groups apart.
+            request = request.replace(cls=FormRequest, formdata=form, method="POST")
+        return request
 
     def _entry_requests(
         self, source: Source, url: str, list_date: str | None, lastmod: str | None = None
@@ -216,14 +227,28 @@ class ListSpider(Spider):
         yield from self._article_requests(source, url, list_date, lastmod)
 
     def _article_requests(
-        self, source: Source, url: str, list_date: str | None, lastmod: str | None = None
+        self,
+        source: Source,
+        url: str,
+        list_date: str | None,
+        lastmod: str | None = None,
+        *,
+        attachments: bool = True,
+        scheduled: bool = False,
     ) -> Iterator[Request]:
+        """The request of an article (new, due, or recent and revalidatable), and of its stored
+        attachments unless `attachments` is False. `scheduled`: a re-check the distributed push
+        scheduled, not a link found on a list, feed or sitemap (see `recheck_linked`)."""
         canonical = canonicalize_url(url, mobile_hosts=source.mobile_hosts)
         queued = self._queued[source.name]
         if canonical in queued:
             return
-        queued.add(canonical)
         known = self.known.get(source.name, {}).get(canonical)
+        if known is not None and not scheduled and not self.recheck_linked(known, lastmod):
+            # Not marked as requested: the re-check scheduled for it may still come this cycle.
+            count(self.stats, source.name, "skipped_known")
+            return
+        queued.add(canonical)
         due = known is None or self._due(known, lastmod)
         early = known is not None and not due and self._early(known)
         if not due and not early:
@@ -238,7 +263,7 @@ class ListSpider(Spider):
         if known is not None and self._revalidatable(known):
             _ask_if_changed(request, known)
         yield request
-        if known is not None and known.status == "active":
+        if known is not None and known.status == "active" and attachments:
             # A file replaced under the same link leaves the page as it was: ask for each file too.
             yield from self._attachment_requests(source, canonical, known)
 
@@ -247,20 +272,28 @@ class ListSpider(Spider):
         if not limits.enabled:
             return
         for attachment in known.attachments[: limits.per_article]:
-            if not self.scope.allows_url(source.name, attachment.url):
-                continue
-            request = self.make_request(
-                source,
-                attachment.url,
-                "attachment",
-                self.parse_attachment,
-                priority=1,
-                download_maxsize=limits.max_bytes,
-                **{META_ARTICLE: article_url, META_TITLE: attachment.title or ""},
-            )
-            if attachment.etag or attachment.last_modified:
-                _ask_if_changed(request, attachment)
-            yield request
+            request = self.attachment_recheck(source, article_url, attachment)
+            if request is not None:
+                yield request
+
+    def attachment_recheck(
+        self, source: Source, article_url: str, attachment: KnownAttachment
+    ) -> Request | None:
+        """A stored attachment asked for again (conditionally when it had validators); None off scope."""
+        if not self.scope.allows_url(source.name, attachment.url):
+            return None
+        request = self.make_request(
+            source,
+            attachment.url,
+            "attachment",
+            self.parse_attachment,
+            priority=1,
+            download_maxsize=self.attachment_limits.max_bytes,
+            **{META_ARTICLE: article_url, META_TITLE: attachment.title or ""},
+        )
+        if attachment.etag or attachment.last_modified:
+            _ask_if_changed(request, attachment)
+        return request
 
     @property
     def attachment_limits(self) -> AttachmentLimits:
@@ -288,6 +321,12 @@ class ListSpider(Spider):
         )
         return timedelta(seconds=seconds)
 
+    def recheck_linked(self, known: KnownPage, lastmod: str | None) -> bool:
+        """Whether a stored article may be asked for again where a list, feed or sitemap links it
+        (`lastmod`: the sitemap's). In one process, always (when due or recent); the distributed
+        spider leaves that to the re-checks its push schedules."""
+        return True
+
     @staticmethod
     def _revalidatable(known: KnownPage) -> bool:
         # Not a withdrawn page: its validators are the article's, and a 304 must not reactivate it.
@@ -307,7 +346,7 @@ class ListSpider(Spider):
         )
 
     def _due(self, known: KnownPage, lastmod: str | None) -> bool:
-        changed_at = _parse_lastmod(lastmod)
+        changed_at = parse_lastmod(lastmod)
         if changed_at is not None and known.last_checked is not None and changed_at > known.last_checked:
             return True
         # None: too old to be re-checked (storage's RecheckPolicy.max_age).
@@ -370,7 +409,14 @@ class ListSpider(Spider):
             logger.warning("list page %s of %s: %s", response.url, source.name, exc)
             return
         in_scope = partial(self.scope.allows_url, source.name)
-        reading = read_list(html, response.url, self._rules[source.name], in_scope=in_scope)
+        reading = read_list(
+            html,
+            response.url,
+            self._rules[source.name],
+            in_scope=in_scope,
+            form=_posted_form(response),
+            today=self.now.astimezone(CHINA_TZ).date(),
+        )
         count(self.stats, source.name, "links_found", len(reading.links))
         links = [(link.url, link.date, None) for link in reading.links]
         self._remember(source, response, links, [("feed", url) for url in reading.discovery.feeds])
@@ -383,7 +429,8 @@ class ListSpider(Spider):
         if page < source.max_pages and "cached" not in response.flags:
             following = reading.discovery.next_page
             if following is not None and in_scope(following):
-                request = self._list_request(source, following, "list", page + 1)
+                form = reading.discovery.next_form
+                request = self._list_request(source, following, "list", page + 1, form)
                 if request is not None:
                     yield request
 
@@ -615,6 +662,14 @@ def _ask_if_changed(request: Request, known: KnownPage | KnownAttachment) -> Non
     if known.last_modified:
         request.headers[b"If-Modified-Since"] = known.last_modified.encode("latin-1", "replace")
     request.meta["handle_httpstatus_list"] = [304]
+
+
+def _posted_form(response: Response) -> Form:
+    """The form fields a list page was POSTed with (a list-data answer), empty for a GET."""
+    request = response.request
+    if request is None or request.method != "POST" or not request.body:
+        return ()
+    return tuple(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
 def _header(response: Response, name: bytes) -> str | None:
