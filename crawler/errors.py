@@ -8,3 +8,7 @@ class ExtractionError(ValueError):
 
     The message is one line and says what was wrong, so a command can print it as is.
     """
+
+
+class OverBudget(ExtractionError):
+    """A page larger, or slower to extract, than the per-page extraction budget."""

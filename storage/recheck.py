@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from core.urls import canonicalize_url
@@ -75,8 +75,31 @@ class GoneResult:
     newly_withdrawn: bool = False  # this call withdrew it (it was active before)
 
 
+# Source names per query of `known_pages_of`: well under every database's limit of bound parameters.
+KNOWN_CHUNK = 500
+
+
 def known_pages(session: Session, source_name: str) -> dict[str, KnownPage]:
     """Canonical URL -> KnownPage for every stored article of the source."""
+    return known_pages_of(session, [source_name])[source_name]
+
+
+def known_pages_of(session: Session, source_names: Sequence[str]) -> dict[str, dict[str, KnownPage]]:
+    """`known_pages` of several sources at once: two queries per KNOWN_CHUNK sources, not two per source.
+
+    A batch crawl reads what it knows of hundreds of sources before it starts; one round trip per
+    source was a fixed cost of every cycle, changed or not.
+    """
+    known: dict[str, dict[str, KnownPage]] = {name: {} for name in source_names}
+    names = list(known)
+    for start in range(0, len(names), KNOWN_CHUNK):
+        chunk = names[start : start + KNOWN_CHUNK]
+        for name, url, page in _known_rows(session, chunk):
+            known[name][url] = page
+    return known
+
+
+def _known_rows(session: Session, names: Sequence[str]) -> Iterator[tuple[str, str, KnownPage]]:
     attachments: dict[int, list[KnownAttachment]] = {}
     linked = (
         select(
@@ -88,13 +111,14 @@ def known_pages(session: Session, source_name: str) -> dict[str, KnownPage]:
         )
         .join(Article, Article.id == ArticleAttachment.article_id)
         .join(Source, Source.id == Article.source_id)
-        .where(Source.name == source_name, ArticleAttachment.sha256.is_not(None))
+        .where(Source.name.in_(names), ArticleAttachment.sha256.is_not(None))
         .order_by(ArticleAttachment.id)
     )
     for link in session.execute(linked):
         attachments.setdefault(link.article_id, []).append(KnownAttachment(*link[1:]))
     stmt = (
         select(
+            Source.name.label("source_name"),
             Article.id,
             Article.url,
             Article.first_seen,
@@ -109,10 +133,10 @@ def known_pages(session: Session, source_name: str) -> dict[str, KnownPage]:
             Article.list_date,
         )
         .join(Source, Source.id == Article.source_id)
-        .where(Source.name == source_name)
+        .where(Source.name.in_(names))
     )
-    return {
-        row.url: KnownPage(
+    for row in session.execute(stmt):
+        page = KnownPage(
             url=row.url,
             first_seen=row.first_seen,
             last_checked=row.last_checked,
@@ -125,8 +149,28 @@ def known_pages(session: Session, source_name: str) -> dict[str, KnownPage]:
             published_at=row.published_at or row.list_date,
             attachments=tuple(attachments.get(row.id, ())),
         )
-        for row in session.execute(stmt)
-    }
+        yield row.source_name, row.url, page
+
+
+def mark_early_checked(session: Session, urls: Sequence[str], *, now: datetime) -> int:
+    """Record that early re-checks of these stored articles (canonical URLs) found them unchanged.
+
+    Only `last_checked` moves: the decaying schedule (`next_check_at`) and everything else stay as
+    they were. A recent article is not asked early again until its last check is
+    `crawl.recheck_recent_every` old. One UPDATE per KNOWN_CHUNK URLs; returns the rows updated.
+    """
+    updated = 0
+    for start in range(0, len(urls), KNOWN_CHUNK):
+        chunk = list(urls[start : start + KNOWN_CHUNK])
+        stmt = (
+            update(Article)
+            .where(Article.url.in_(chunk), Article.status == "active")
+            .values(last_checked=now)
+            .execution_options(synchronize_session=False)
+        )
+        result = session.execute(stmt)
+        updated += result.rowcount if isinstance(result, CursorResult) else 0
+    return updated
 
 
 def _article(session: Session, url: str, mobile_hosts: Mapping[str, str] | None) -> Article | None:

@@ -9,8 +9,9 @@ import openpyxl
 import pytest
 import xlwt
 
-from crawler.files import attachment_text
-from crawler.files.attachment_text import can_read, read_attachment
+from crawler.files import attachment_kinds, attachment_text
+from crawler.files.attachment_kinds import can_read
+from crawler.files.attachment_text import read_attachment
 from replica.attachments import cjk_pdf
 
 POSTS = ["东区2024年公开招聘中小学教师岗位表", "岗位代码 24001 初中语文 2人 笔试科目 教育公共基础"]
@@ -109,7 +110,9 @@ def test_unknown_formats_are_listed_as_unreadable() -> None:
 
 
 def test_word97_without_catdoc_is_flagged_unreadable(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The reader and the fetch decision each ask whether catdoc is there.
     monkeypatch.setattr(attachment_text, "catdoc_available", lambda: False)
+    monkeypatch.setattr(attachment_kinds, "catdoc_available", lambda: False)
     ole_not_a_workbook = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
     result = read_attachment(ole_not_a_workbook, "http://x.gov.cn/a.doc")
     assert result.flags == ["unreadable"] and "catdoc" in (result.error or "")

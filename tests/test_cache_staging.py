@@ -8,11 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 
 from crawler.runtime.middlewares.cache import STAGING_DIR, StagedCacheStorage
-from crawler.runtime.tally import count_error
+from crawler.runtime.tally import META_REMEMBERED, count_error
 from tests.crawl_support import ZHENPING, make_crawler, request, response
 
 LIST = "http://jyj.zhenping.gov.cn/col/col1003/index.html"
@@ -99,3 +100,48 @@ def test_staging_areas_of_dead_crawls_are_removed_and_live_ones_kept(tmp_path: P
     assert crawler.spider is not None
     cache.spider_closed(crawler.spider)  # closed without going idle: its staged entries are dropped
     assert not any(p.name.startswith(f"{os.getpid()}-") for p in staging.iterdir())
+
+
+READING = {
+    "links": [("http://jyj.zhenping.gov.cn/art/2024/4/19/art_1003_88121.html", "2024-04-19", None)],
+    "leads": [("feed", "http://jyj.zhenping.gov.cn/rss.xml")],
+}
+
+
+def revalidate(cache: HttpCacheMiddleware, url: str) -> Request:
+    """Ask for `url` again and get a 304 (the cached response)."""
+    req = request(url, kind="list")
+    assert cache.process_request(req) is None and req.headers.get("If-None-Match") == b'"v1"'
+    out = cache.process_response(req, response(req, b"", status=304, headers=VALIDATORS))
+    assert "cached" in out.flags
+    return req
+
+
+def test_what_reading_a_page_gave_is_kept_with_it_and_given_back_with_a_304(tmp_path: Path) -> None:
+    first, _ = open_cache(tmp_path)
+    req = request(LIST, kind="list")
+    assert first.process_request(req) is None
+    first.process_response(req, response(req, b"<html>list</html>", headers=VALIDATORS))
+    req.meta[META_REMEMBERED] = READING  # the spider parsed the page
+    storage(first).commit()
+    second, _ = open_cache(tmp_path)
+    assert revalidate(second, LIST).meta[META_REMEMBERED] == READING
+
+
+def test_an_entry_from_before_readings_were_kept_gets_one_when_next_parsed(tmp_path: Path) -> None:
+    first, _ = open_cache(tmp_path)
+    fetch(first, LIST)  # no reading left in the meta: an older crawl's entry
+    storage(first).commit()
+    second, _ = open_cache(tmp_path)
+    req = revalidate(second, LIST)
+    assert META_REMEMBERED not in req.meta  # so the spider parses the page
+    req.meta[META_REMEMBERED] = READING
+    storage(second).commit()
+    third, _ = open_cache(tmp_path)
+    req = revalidate(third, LIST)
+    assert req.meta[META_REMEMBERED] == READING
+    # a reading the spider could not use (another shape) is replaced when it parses the page again
+    req.meta[META_REMEMBERED] = {"links": [], "leads": []}
+    storage(third).commit()
+    fourth, _ = open_cache(tmp_path)
+    assert revalidate(fourth, LIST).meta[META_REMEMBERED] == {"links": [], "leads": []}

@@ -18,8 +18,8 @@ from core.config import Config, Source
 from crawler.runtime.items import CheckedItem, GoneItem, PageItem
 from crawler.runtime.middlewares import OffsiteRequest
 from crawler.runtime.runner import scrapy_settings
-from crawler.runtime.spiders.lists import ListSpider
-from crawler.runtime.tally import read_source_stats
+from crawler.runtime.spiders.lists import ListSpider, Remembered
+from crawler.runtime.tally import META_REMEMBERED, read_source_stats
 from storage.repository import KnownPage
 from tests.crawl_support import ZHENPING, make_crawler
 
@@ -297,6 +297,30 @@ def test_recent_articles_are_asked_every_cycle_with_their_validators() -> None:
     assert counters(s)["skipped_known"] == 1  # SECOND; UNLISTED is not on the list page
 
 
+def test_a_recent_article_is_not_asked_again_within_its_interval() -> None:
+    later = NOW + timedelta(hours=20)  # not due by the decaying schedule
+    page = validated(FIRST, NOW - timedelta(days=1), later)
+    just_checked = replace(page, last_checked=NOW - timedelta(minutes=10))
+    s = spider(pages={FIRST: just_checked})
+    assert [r for r in s.parse_list(list_response(s)) if r.url == FIRST] == []
+    assert counters(s)["skipped_known"] >= 1
+    # once its last check is an interval (COUNTYWATCH_RECHECK_RECENT_EVERY, 1 h) old, it is asked
+    s = spider(pages={FIRST: replace(page, last_checked=NOW - timedelta(hours=1))})
+    (request,) = [r for r in s.parse_list(list_response(s)) if r.url == FIRST]
+    assert request.meta["cw_early"] is True and b"If-None-Match" in request.headers
+    # an interval of 0 asks every cycle, however close together
+    crawler = make_crawler(
+        [ZHENPING],
+        {"COUNTYWATCH_RECHECK_RECENT_EVERY": 0.0},
+        known={"zhenping": {FIRST: just_checked}},
+        now=NOW,
+    )
+    every_cycle = crawler.spider
+    assert isinstance(every_cycle, ListSpider)
+    out = every_cycle.parse_list(list_response(every_cycle))
+    assert [r.meta["cw_early"] for r in out if r.url == FIRST] == [True]
+
+
 def test_old_notices_first_seen_today_are_not_asked_every_cycle() -> None:
     # A site's first crawl finds last year's notices: first seen now, but published long ago.
     page = validated(FIRST, NOW - timedelta(hours=2), NOW + timedelta(hours=22))
@@ -350,9 +374,11 @@ def not_modified(s: ListSpider, url: str, *, early: bool) -> Response:
     return HtmlResponse(url=url, status=304, body=b"", request=request)
 
 
-def test_304_to_an_early_check_writes_nothing_and_to_a_due_one_reschedules() -> None:
+def test_304_to_an_early_check_is_only_noted_and_to_a_due_one_reschedules() -> None:
     s = spider()
-    assert list(s.parse_article(not_modified(s, FIRST, early=True))) == []
+    assert list(s.parse_article(not_modified(s, FIRST + "?from=list", early=True))) == []
+    # noted by its canonical URL, for the runner to record the time of the check in one statement
+    assert s.early_unchanged == {"zhenping": [FIRST]}
     assert list(s.parse_article(not_modified(s, SECOND, early=False))) == [
         CheckedItem(source="zhenping", url=SECOND)
     ]
@@ -382,3 +408,95 @@ def test_no_callback_is_a_generator_returning_a_value() -> None:
     ]
     assert [c.__name__ for c in callbacks if is_generator_with_return_value(c)] == []
     assert scrapy_settings(Config()).getbool("WARN_ON_GENERATOR_RETURN_VALUE") is False
+
+
+# --- unchanged (304) pages: answered from what reading them gave, not parsed again ---------------
+
+FEED = "http://jyj.zhenping.gov.cn/rss.xml"
+SITEMAP = "http://jyj.zhenping.gov.cn/sitemap.xml"
+
+
+def cached(s: ListSpider, url: str, kind: str, reading: dict[str, Any] | None) -> HtmlResponse:
+    """A 304 answered from the cache: its body is beside the point (not even HTML here)."""
+    callback = {"list": s.parse_list, "feed": s.parse_feed, "sitemap": s.parse_sitemap}[kind]
+    request = s.make_request(ZHENPING, url, kind, callback, cw_page=1)
+    if reading is not None:
+        request.meta[META_REMEMBERED] = {"key": s.reading_key(ZHENPING.name), **reading}
+    return HtmlResponse(url=url, body=b"\x00 not a page", request=request, flags=["cached"])
+
+
+def test_parsing_a_list_page_leaves_its_reading_for_the_cache() -> None:
+    s = spider()
+    response = list_response(s)
+    out = list(s.parse_list(response))
+    reading = Remembered.from_meta(response.meta[META_REMEMBERED], s.reading_key(ZHENPING.name))
+    assert reading is not None
+    articles = [r for r in out if r.meta["cw_kind"] == "article"]
+    assert [url for url, _, _ in reading.links] == [r.url for r in articles]
+    assert (FIRST, "2024-04-19", None) in reading.links
+    assert reading.leads == []
+
+
+def test_an_unchanged_list_page_is_answered_from_its_reading_without_parsing() -> None:
+    reading = {
+        "links": [(FIRST, "2024-04-19", None), (SECOND, "2024-04-17", None)],
+        "leads": [("feed", FEED)],
+    }
+    s = spider(pages={SECOND: known(SECOND, NOW + timedelta(days=1))})
+    out = list(s.parse_list(cached(s, COLUMN, "list", reading)))
+    # the same decisions as a fresh reading: the new link asked (with its list date), the known
+    # one not due skipped, the advertised feed asked; no next page after an unchanged one
+    assert [(r.url, r.meta["cw_kind"]) for r in out] == [(FIRST, "article"), (FEED, "feed")]
+    assert out[0].meta["cw_list_date"] == "2024-04-19"
+    stats = counters(s)
+    assert stats["links_found"] == 2 and stats["skipped_known"] == 1
+    assert stats["list_pages"] == stats["list_unchanged"] == 1 and stats["errors"] == {}
+
+
+def test_an_unchanged_page_without_a_reading_is_parsed() -> None:
+    s = spider()
+    response = list_response(s)
+    response.flags.append("cached")
+    articles = [r for r in s.parse_list(response) if r.meta["cw_kind"] == "article"]
+    assert len(articles) == 5 and META_REMEMBERED in response.meta
+
+
+def test_a_changed_page_is_parsed_afresh_whatever_reading_its_entry_held() -> None:
+    s = spider()
+    response = list_response(s)
+    response.meta[META_REMEMBERED] = {
+        "links": [("http://jyj.zhenping.gov.cn/old.html", None, None)],
+        "leads": [],
+    }
+    urls = [r.url for r in s.parse_list(response) if r.meta["cw_kind"] == "article"]
+    assert len(urls) == 5 and "http://jyj.zhenping.gov.cn/old.html" not in urls
+    reading = Remembered.from_meta(response.meta[META_REMEMBERED], s.reading_key(ZHENPING.name))
+    assert reading is not None and [u for u, _, _ in reading.links] == urls
+
+
+def test_unchanged_feeds_and_sitemaps_are_answered_from_their_readings() -> None:
+    s = spider()
+    feed = list(s.parse_feed(cached(s, FEED, "feed", {"links": [(FIRST, "2024-04-19", None)], "leads": []})))
+    assert [(r.url, r.meta["cw_list_date"]) for r in feed] == [(FIRST, "2024-04-19")]
+    child = "http://jyj.zhenping.gov.cn/sitemap-2024.xml"
+    s = spider(pages={SECOND: known(SECOND, NOW + timedelta(days=1))})
+    lastmod = (NOW - timedelta(days=1)).isoformat()  # changed after its last check (2 days ago)
+    reading = {"links": [(SECOND, None, lastmod)], "leads": [("sitemap", child)]}
+    out = list(s.parse_sitemap(cached(s, SITEMAP, "sitemap", reading)))
+    assert [(r.url, r.meta["cw_kind"]) for r in out] == [(child, "sitemap"), (SECOND, "article")]
+
+
+def test_a_reading_made_under_another_configuration_of_the_source_is_not_used() -> None:
+    s = spider()
+    response = list_response(s)
+    list(s.parse_list(response))
+    reading = response.meta[META_REMEMBERED]
+    changed = ZHENPING.model_copy(update={"deny": [r"/art/2024/4/19/"]})
+    other = make_crawler([changed], known={changed.name: {}}, now=NOW).spider
+    assert isinstance(other, ListSpider)
+    assert other.reading_key(changed.name) != s.reading_key(ZHENPING.name)
+    request = other.make_request(changed, COLUMN, "list", other.parse_list, cw_page=1, cw_remembered=reading)
+    body = (LISTS / "hanweb" / "index.html").read_bytes()
+    stale = HtmlResponse(url=COLUMN, body=body, request=request, flags=["cached"])
+    urls = [r.url for r in other.parse_list(stale) if r.meta["cw_kind"] == "article"]
+    assert FIRST not in urls and len(urls) == 4  # parsed under the new rules

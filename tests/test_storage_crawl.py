@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -21,8 +22,11 @@ from storage.repository import (
     health_history,
     ingest_article,
     known_pages,
+    known_pages_of,
     mark_checked,
+    mark_early_checked,
     next_check,
+    record_gone,
     source_health,
     start_crawl_run,
     start_crawl_runs,
@@ -58,6 +62,44 @@ def test_known_pages_and_mark_checked(session: Session) -> None:
     assert known_pages(session, "zhenping-gov")[URL].next_check_at == T0 + 2 * DAY
     assert not mark_checked(session, "http://www.zhenping.gov.cn/unknown.html")
     assert known_pages(session, "nobody") == {}
+
+
+def test_known_pages_of_many_sources_is_each_source_s_known_pages(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paper = SOURCES["newspaper"]
+    ingest_article(session, make_article(), source=GOV, fetched_url=URL, now=T0)
+    ingest_article(
+        session, make_article("dongqu"), source=paper, fetched_url="http://n.example.com/1", now=T0
+    )
+    # Several chunks of source names, one of them with no articles (or no row) at all.
+    monkeypatch.setattr("storage.recheck.KNOWN_CHUNK", 1)
+    names = [GOV.name, "nobody", paper.name]
+    known = known_pages_of(session, names)
+    assert list(known) == names
+    assert known == {name: known_pages(session, name) for name in names}
+    assert list(known[GOV.name]) == [URL] and list(known[paper.name]) == ["http://n.example.com/1"]
+    assert known["nobody"] == {}
+
+
+def test_an_early_304_moves_only_the_time_of_the_last_check(session: Session) -> None:
+    policy = RecheckPolicy(after=DAY, max_age=30 * DAY)
+    ingest_article(session, make_article(), source=GOV, fetched_url=URL, recheck=policy, now=T0)
+    gone = "http://www.zhenping.gov.cn/a/gone.html"
+    ingest_article(session, make_article("dongqu"), source=GOV, fetched_url=gone, recheck=policy, now=T0)
+    for _ in range(2):  # two 404s: withdrawn
+        record_gone(session, gone, status=404, recheck=policy, now=T0)
+    before = known_pages(session, GOV.name)
+    checked_at = T0 + timedelta(hours=3)
+    assert (
+        mark_early_checked(session, [URL, gone, "http://www.zhenping.gov.cn/unknown.html"], now=checked_at)
+        == 1
+    )
+    after = known_pages(session, GOV.name)
+    assert after[URL].last_checked == checked_at
+    assert after[URL] == replace(before[URL], last_checked=checked_at)  # schedule, status: as they were
+    assert after[gone] == before[gone]  # a withdrawn page is not "unchanged"
+    assert mark_early_checked(session, [], now=checked_at) == 0
 
 
 def test_validators_are_kept_for_conditional_rechecks(session: Session) -> None:

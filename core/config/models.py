@@ -52,6 +52,11 @@ class Crawl(Model):
     # GET (a 304 costs no download and no extraction), so an edit is found in the next cycle; "0s"
     # turns it off.
     recheck_recent: Duration = timedelta(days=3)
+    # ...but a recent article is asked at most once per this interval: not again until its last
+    # check (a full answer, a due re-check or an early 304) is this old. A cycle run right after
+    # another asks nothing; a daemon on any schedule at least this long asks every cycle. "0s":
+    # every cycle, however close together.
+    recheck_recent_every: Duration = timedelta(hours=1)
     # Attachments (附件) of new and changed articles: fetched within the source's scope, at most
     # attachment_max_bytes each, their text extracted within attachment_seconds.
     attachments: bool = True

@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import subprocess
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import docx
 import openpyxl
@@ -32,44 +29,18 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 from xlrd.compdoc import CompDocError
 
+from crawler.files.attachment_kinds import (
+    WORD_EXTENSIONS,
+    AttachmentText,
+    catdoc_available,
+    extension,
+)
+
 MAX_PDF_PAGES = 300
 MAX_TEXT_CHARS = 500_000
 CATDOC_SECONDS = 15
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _SPACES = re.compile(r"[ \t\u3000\xa0]+")
-# Extensions whose files a reader here understands (DOC and WPS only with catdoc).
-SPREADSHEET_EXTENSIONS = frozenset({"xls", "et"})
-WORD_EXTENSIONS = frozenset({"doc", "wps"})
-READABLE_EXTENSIONS = frozenset({"pdf", "docx", "xlsx", "txt"}) | SPREADSHEET_EXTENSIONS | WORD_EXTENSIONS
-
-
-@dataclass(frozen=True, slots=True)
-class AttachmentText:
-    """What reading a file gave: its text (possibly empty), the format found, flags and an error."""
-
-    text: str
-    kind: str  # pdf, docx, xlsx, xls, doc, txt, html, unknown
-    flags: list[str] = field(default_factory=list)  # unreadable, text_cut
-    error: str | None = None
-
-
-def extension(url: str) -> str:
-    """The lower-cased extension of a URL's path ("" when it has none)."""
-    name = urlsplit(url).path.rsplit("/", 1)[-1]
-    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
-
-
-def can_read(url: str) -> bool:
-    """Whether a file under this URL is worth fetching: a reader here understands its kind."""
-    ext = extension(url)
-    if ext in WORD_EXTENSIONS:
-        return catdoc_available()
-    return ext in READABLE_EXTENSIONS
-
-
-def catdoc_available() -> bool:
-    """Whether the `catdoc` tool (Debian package catdoc) is installed."""
-    return shutil.which("catdoc") is not None
 
 
 def read_attachment(data: bytes, url: str) -> AttachmentText:

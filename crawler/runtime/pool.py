@@ -5,6 +5,12 @@ would stall the reactor and with it every download. `ExtractionPool.extract` sen
 worker process and returns an awaitable, so crawling and extraction overlap. With 0 workers the
 extraction runs in one thread of the crawl process (for debugging and tiny runs).
 
+The work itself lives in `crawler.runtime.pool_worker`, which holds the whole extraction stack. This module
+names its functions (`WorkerTask`) instead of importing them, so the crawl process never loads that
+stack: a cycle in which nothing changed starts Scrapy without it (about a second of CPU less), and
+in a first cycle only the workers import it, on their first page. Workers start on the first page
+(the executor is created then), not when the crawl opens.
+
 Each page has a budget: a page larger than `max_bytes` is refused before it reaches a worker, and
 one whose extraction uses more than `time_limit` CPU seconds is interrupted in the worker (SIGPROF),
 so one hostile page costs seconds, not minutes, and the crawl goes on. The alarm runs between
@@ -24,127 +30,51 @@ until the crawl's time limit. A thread in each worker waits on a pidfd of the cr
 from __future__ import annotations
 
 import asyncio
-import math
+import importlib
 import multiprocessing
 import os
 import resource
 import select
-import signal
 import threading
-import time
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from types import FrameType
+from dataclasses import dataclass
+from typing import Any
 
-from core.config import Topic, default_topics
+from core.config import Topic
 from crawler.article import Article
-from crawler.errors import ExtractionError
-from crawler.facts.classify import classify
-from crawler.files.attachment_text import AttachmentText, read_attachment
-from crawler.html.page_reader import extract_article
+from crawler.errors import OverBudget
+from crawler.files.attachment_kinds import AttachmentText
 
-ALARM_REPEAT = 0.5  # seconds between repeated alarms once a page is over its time limit
-HARD_LIMIT_GRACE = 2.0  # CPU seconds past the time limit before the worker is ended
-WATCH_INTERVAL = 0.25  # seconds between the watchdog's looks at the worker's CPU time
+__all__ = ["WORKER_MODULE", "ExtractionPool", "OverBudget", "WorkerTask", "check_size"]
 
-
-class OverBudget(ExtractionError):
-    """A page larger, or slower to extract, than the per-page extraction budget."""
+# The module of the functions a worker runs (crawler.runtime.pool_worker); never imported by this one.
+WORKER_MODULE = "crawler.runtime.pool_worker"
 
 
-class _Interrupted(BaseException):
-    """Raised by the alarm inside the extraction: a BaseException, so the `except Exception`
-    clauses of the libraries on the way (parsers, trafilatura) let it through."""
+@dataclass(frozen=True, slots=True)
+class WorkerTask:
+    """A function of WORKER_MODULE, by name: submitting it does not import the extraction stack here.
 
-
-class _Alarm:
-    """The time limit of the page being extracted in this worker."""
-
-    rang = False
-
-    @classmethod
-    def ring(cls, signum: int, frame: FrameType | None) -> None:
-        # The timer repeats, so code that swallows even a BaseException is interrupted again,
-        # and `rang` condemns whatever result comes back late.
-        cls.rang = True
-        raise _Interrupted
-
-
-def extract_page(
-    body: bytes, url: str, http_charset: str | None, topics: Mapping[str, Topic], time_limit: float
-) -> tuple[Article, float]:
-    """Extract one page and the CPU seconds it took (runs in a worker; raises ExtractionError).
-
-    `time_limit` is in CPU seconds of the worker, so a loaded machine does not turn a slow but
-    honest page into an error.
+    It pickles as its name. Where it runs (a worker, or the crawl process with 0 workers) the module
+    is loaded on the first call, the way Scrapy loads a component from its dotted path.
     """
-    started = time.process_time()
-    timed = time_limit > 0 and threading.current_thread() is threading.main_thread()
-    _Alarm.rang = False
-    hard = started + time_limit + max(HARD_LIMIT_GRACE, time_limit / 4)
-    done = threading.Event()
-    if timed:
-        signal.signal(signal.SIGPROF, _Alarm.ring)
-        signal.setitimer(signal.ITIMER_PROF, time_limit, ALARM_REPEAT)
-        _limit_cpu(hard)
-        threading.Thread(target=_watch_cpu, args=(hard, done), name="page-watchdog", daemon=True).start()
-    try:
-        try:
-            article = extract_article(body, url, http_charset=http_charset, topics=topics)
-        finally:
-            if timed:  # first thing: an alarm ringing here is still caught below
-                signal.setitimer(signal.ITIMER_PROF, 0)
-    except _Interrupted:
-        pass
-    except Exception:
-        if not _Alarm.rang:
-            raise
-    finally:
-        if timed:
-            done.set()
-            _limit_cpu(None)
-    if _Alarm.rang:
-        raise OverBudget(f"extraction stopped after {time_limit:g} CPU seconds (the per-page time limit)")
-    return article, time.process_time() - started
+
+    name: str
+
+    def __call__(self, *args: Any) -> Any:
+        return getattr(importlib.import_module(WORKER_MODULE), self.name)(*args)
 
 
-def read_file(data: bytes, url: str) -> tuple[AttachmentText, float]:
-    """The text of one attachment file and the CPU seconds it took (runs in a worker)."""
-    started = time.process_time()
-    result = read_attachment(data, url)
-    return result, time.process_time() - started
-
-
-def classify_text(
-    title: str | None, text: str, topics: Mapping[str, Topic]
-) -> tuple[tuple[list[str], list[str]], float]:
-    """Topics and categories of a text (an article with its attachments) and the CPU seconds."""
-    started = time.process_time()
-    result = classify(title, text, topics or default_topics())
-    return result, time.process_time() - started
-
-
-def _watch_cpu(deadline: float, done: threading.Event) -> None:
-    # For C code that releases the GIL (libxml2 parsing): the alarm's handler cannot run until it
-    # returns, but this thread can, and ends the worker once the page has used its CPU and grace.
-    while not done.wait(WATCH_INTERVAL):
-        if time.process_time() > deadline:
-            os.kill(os.getpid(), signal.SIGKILL)
+EXTRACT_PAGE = WorkerTask("extract_page")
+READ_FILE = WorkerTask("read_file")
+CLASSIFY_TEXT = WorkerTask("classify_text")
 
 
 def check_size(body: bytes, max_bytes: int) -> None:
     """Raise OverBudget for a page over `max_bytes` (0: no limit)."""
     if max_bytes and len(body) > max_bytes:
         raise OverBudget(f"{len(body)} bytes, over the extraction size limit of {max_bytes}")
-
-
-def _limit_cpu(seconds: float | None) -> None:
-    """Let the kernel end this process once it has used `seconds` of CPU (None: no limit)."""
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    soft = resource.RLIM_INFINITY if seconds is None else math.ceil(seconds)
-    if hard != resource.RLIM_INFINITY and (soft == resource.RLIM_INFINITY or soft > hard):
-        soft = hard
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 def _die_with(parent: int) -> None:
@@ -163,7 +93,10 @@ def _wait_and_exit(pidfd: int) -> None:
 
 
 class ExtractionPool:
-    """A pool of `workers` extraction processes (0: one thread in this process), with a per-page budget."""
+    """A pool of `workers` extraction processes (0: one thread in this process), with a per-page budget.
+
+    Nothing starts until the first task: a crawl that extracts nothing starts no process.
+    """
 
     def __init__(
         self,
@@ -178,38 +111,53 @@ class ExtractionPool:
         self.max_bytes = max_bytes  # bytes per page; 0: none
         self.cpu_seconds = 0.0  # spent extracting, in whichever process did it
         self._topics = dict(topics)
-        self._executor: Executor
-        if workers > 0:
+        self._executor: Executor | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether a task was submitted (and with it the executor, and any process, started)."""
+        return self._executor is not None
+
+    def _start(self) -> Executor:
+        if self._executor is not None:
+            return self._executor
+        if self.workers > 0:
             # forkserver: forking the crawl process (a running reactor, a database thread) is unsafe.
+            # Not preloading WORKER_MODULE in the server: the crawl process waits (on the reactor
+            # thread) for the server to fork each worker, which it does only after its preloads;
+            # each worker imports the module on its first task instead, beside the crawl.
             context = multiprocessing.get_context("forkserver")
             self._executor = ProcessPoolExecutor(
-                max_workers=workers, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
+                max_workers=self.workers, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
             )
         else:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
+        return self._executor
+
+    async def _run(self, task: WorkerTask, *args: Any) -> Any:
+        result, cpu_seconds = await asyncio.wrap_future(self._start().submit(task, *args))
+        self.cpu_seconds += cpu_seconds
+        return result
 
     async def extract(self, body: bytes, url: str, http_charset: str | None) -> Article:
         """The record of a page, extracted off the reactor thread (OverBudget past the budget)."""
         check_size(body, self.max_bytes)
-        future = self._executor.submit(extract_page, body, url, http_charset, self._topics, self.time_limit)
-        article, cpu_seconds = await asyncio.wrap_future(future)
-        self.cpu_seconds += cpu_seconds
+        article: Article = await self._run(
+            EXTRACT_PAGE, body, url, http_charset, self._topics, self.time_limit
+        )
         return article
 
     async def read_attachment(self, data: bytes, url: str) -> AttachmentText:
         """The text of an attachment file, read off the reactor thread."""
-        future = self._executor.submit(read_file, data, url)
-        result, cpu_seconds = await asyncio.wrap_future(future)
-        self.cpu_seconds += cpu_seconds
+        result: AttachmentText = await self._run(READ_FILE, data, url)
         return result
 
     async def classify(self, title: str | None, text: str) -> tuple[list[str], list[str]]:
         """Topics and categories of a text under the pool's topics, off the reactor thread."""
-        future = self._executor.submit(classify_text, title, text, self._topics)
-        result, cpu_seconds = await asyncio.wrap_future(future)
-        self.cpu_seconds += cpu_seconds
+        result: tuple[list[str], list[str]] = await self._run(CLASSIFY_TEXT, title, text, self._topics)
         return result
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the workers (with `wait`, after the pending extractions)."""
-        self._executor.shutdown(wait=wait, cancel_futures=not wait)
+        if self._executor is not None:
+            self._executor.shutdown(wait=wait, cancel_futures=not wait)

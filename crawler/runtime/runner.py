@@ -30,7 +30,8 @@ from storage.repository import (
     SourceRef,
     finish_crawl_runs,
     interrupt_dead_runs,
-    known_pages,
+    known_pages_of,
+    mark_early_checked,
     process_alive,
     start_crawl_runs,
 )
@@ -122,7 +123,7 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
             interrupt_dead_runs(session, host, process_alive, now=started)
             refs = [SourceRef.from_config(s) for s in sources]
             run_ids = start_crawl_runs(session, refs, now=started, pid=pid, host=host)
-            known: dict[str, dict[str, KnownPage]] = {s.name: known_pages(session, s.name) for s in sources}
+            known: dict[str, dict[str, KnownPage]] = known_pages_of(session, [s.name for s in sources])
 
         process = CrawlerProcess(scrapy_settings(config))
         crawler = process.create_crawler(ListSpider)
@@ -153,9 +154,13 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
             report.sources.append(
                 SourceReport(source.name, source_stats, health, error_summary(source_stats))
             )
+        spider = crawler.spider
+        assert isinstance(spider, ListSpider)
+        early = [url for urls in spider.early_unchanged.values() for url in urls]
         with sessions() as session, session.begin():
             ends = [(run_ids[s.name], s.stats.to_json(), s.health, s.error) for s in report.sources]
             finish_crawl_runs(session, ends, now=finished)
+            mark_early_checked(session, early, now=finished)
         return report
     finally:
         engine.dispose()

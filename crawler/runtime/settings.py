@@ -94,6 +94,7 @@ COUNTYWATCH_DATABASE_URL = ""
 COUNTYWATCH_RECHECK_AFTER = 86400.0
 COUNTYWATCH_RECHECK_MAX = 30 * 86400.0
 COUNTYWATCH_RECHECK_RECENT = 3 * 86400.0
+COUNTYWATCH_RECHECK_RECENT_EVERY = 3600.0
 COUNTYWATCH_ATTACHMENTS = True
 COUNTYWATCH_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 COUNTYWATCH_ATTACHMENT_SECONDS = 20.0
@@ -130,6 +131,7 @@ def crawl_settings(config: Config) -> dict[str, Any]:
         "COUNTYWATCH_RECHECK_AFTER": crawl.recheck_after.total_seconds(),
         "COUNTYWATCH_RECHECK_MAX": crawl.recheck_max.total_seconds(),
         "COUNTYWATCH_RECHECK_RECENT": crawl.recheck_recent.total_seconds(),
+        "COUNTYWATCH_RECHECK_RECENT_EVERY": crawl.recheck_recent_every.total_seconds(),
         "COUNTYWATCH_ATTACHMENTS": crawl.attachments,
         "COUNTYWATCH_ATTACHMENT_MAX_BYTES": crawl.attachment_max_bytes,
         "COUNTYWATCH_ATTACHMENT_SECONDS": crawl.attachment_seconds,

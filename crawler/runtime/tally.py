@@ -18,6 +18,9 @@ PREFIX = "countywatch"
 # Request meta keys the spider sets and the middlewares and pipelines read.
 META_SOURCE = "cw_source"
 META_KIND = "cw_kind"  # list | feed | sitemap | article
+# What reading a list page, feed or sitemap gave, kept with its cache entry (crawler.middlewares.cache)
+# so that a 304 is answered without parsing the page again (crawler.spiders.lists.Remembered).
+META_REMEMBERED = "cw_remembered"
 
 
 def counter_key(source: str, counter: str) -> str:

@@ -23,7 +23,16 @@ only count as seen once the crawl that read it stored what it links to. `StagedC
 each response to a staging area of its own process and moves it into the cache when the crawl goes
 idle (every request answered, every item through the pipelines, so every article stored), source by
 source, skipping a source one of whose list pages, feeds or sitemaps failed, or whose articles could
-not be stored. A crawl killed, timed out or failed first leaves the cache as the last complete crawl
+not be stored.
+
+A 304 needs no parsing either. The spider decodes and parses a page when it changes, and what the
+reading gave (the article links with their list dates or lastmods, the feeds and child sitemaps the
+page leads to) is kept in the entry's metadata (`META_REMEMBERED`) when it is committed, and put
+back into the request's meta when the entry is read; on a 304 the spider takes the links from there
+and decides on each as on a fresh reading (so an article that failed last time is asked again).
+An entry without a reading (written before readings were kept) is parsed, and gets one.
+
+A crawl killed, timed out or failed first leaves the cache as the last complete crawl
 left it: the next crawl gets 200s and follows the pagination again.
 
 Cache writes run on the reactor thread, and on a loaded disk each file costs milliseconds, so
@@ -47,6 +56,7 @@ import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from scrapy import Request, Spider, signals
 from scrapy.extensions.httpcache import FilesystemCacheStorage, RFC2616Policy
@@ -56,7 +66,7 @@ from scrapy.statscollectors import StatsCollector
 from scrapy.utils.httpobj import urlparse_cached
 from w3lib.http import headers_dict_to_raw
 
-from crawler.runtime.tally import META_KIND, error_key, source_of
+from crawler.runtime.tally import META_KIND, META_REMEMBERED, error_key, source_of
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +75,11 @@ ROBOTS_MAX_AGE = 24 * 3600.0
 # robots.txt answers that stand for a day: the file, or none at all (crawl everything).
 ROBOTS_KEPT_STATUSES = frozenset({200, 404, 410})
 STAGING_DIR = ".staging"
+# In an entry's metadata (ENTRY_MARKER): what reading the page gave (META_REMEMBERED).
+REMEMBERED_KEY = "cw_remembered"
+# Request meta: the reading the entry held when it was read (the spider replaces META_REMEMBERED
+# with a new one when it parses the page; only then is the entry's metadata rewritten).
+META_REMEMBERED_LOADED = "cw_remembered_loaded"
 # Written last when an entry moves into the cache: FilesystemCacheStorage reads an entry only once
 # this file exists, so a kill in mid-move leaves a complete older entry or a newer one being filled.
 ENTRY_MARKER = "pickled_meta"
@@ -150,6 +165,20 @@ class RevalidatedFilesystemStorage(FilesystemCacheStorage):
         with self._open(folder / "pickled_meta", "wb") as f:  # last: retrieve_response looks for it
             pickle.dump(metadata, f, protocol=4)
 
+    def remember(self, folder: Path, reading: dict[str, Any]) -> None:
+        """Keep what reading a page gave in its entry's metadata (replaced whole, never half-written)."""
+        marker = folder / ENTRY_MARKER
+        try:
+            with self._open(marker, "rb") as f:
+                metadata = pickle.load(f)
+        except FileNotFoundError:
+            return
+        metadata[REMEMBERED_KEY] = reading
+        fresh = folder / f"{ENTRY_MARKER}.{os.getpid()}.tmp"
+        with self._open(fresh, "wb") as f:
+            pickle.dump(metadata, f, protocol=4)
+        os.replace(fresh, marker)
+
 
 class StagedCacheStorage(RevalidatedFilesystemStorage):
     """Scrapy's filesystem cache, with responses committed only when the crawl that read them is done.
@@ -178,6 +207,9 @@ class StagedCacheStorage(RevalidatedFilesystemStorage):
         self._staged: defaultdict[str | None, dict[Path, Path]] = defaultdict(dict)
         # source -> fingerprints of its list/feed/sitemap requests not (yet) answered 2xx/3xx
         self._unanswered: defaultdict[str | None, set[str]] = defaultdict(set)
+        # source -> (entry folder, request meta) of list pages whose reading the spider will leave in
+        # the meta, to be kept in the entry's metadata on commit
+        self._readings: defaultdict[str | None, dict[Path, dict[str, Any]]] = defaultdict(dict)
 
     def open_spider(self, spider: Spider) -> None:
         super().open_spider(spider)
@@ -195,8 +227,16 @@ class StagedCacheStorage(RevalidatedFilesystemStorage):
             self._unanswered[source_of(request)].add(self._key(request))
         return super().retrieve_response(spider, request)
 
+    def _read_meta(self, spider: Spider, request: Request) -> dict[str, Any] | None:
+        metadata: dict[str, Any] | None = super()._read_meta(spider, request)
+        if metadata is not None and isinstance(metadata.get(REMEMBERED_KEY), dict):
+            # For the spider, if the server answers 304: the page need not be parsed again.
+            request.meta[META_REMEMBERED] = request.meta[META_REMEMBERED_LOADED] = metadata[REMEMBERED_KEY]
+        return metadata
+
     def store_response(self, spider: Spider, request: Request, response: Response) -> None:
         source = source_of(request)
+        listing = request.meta.get(META_KIND) in LIST_KINDS
         if response.status < 400:
             self._unanswered[source].discard(self._key(request))
         entry = Path(self._get_request_path(spider, request))
@@ -205,18 +245,26 @@ class StagedCacheStorage(RevalidatedFilesystemStorage):
             # headers are fresher (robots.txt's freshness is computed from them).
             with self._open(entry / "response_headers", "wb") as f:
                 f.write(headers_dict_to_raw(response.headers))
+            if listing:
+                self._readings[source][entry] = request.meta  # kept on commit if parsed this time
             return
         self._stage.store_response(spider, request, response)
         staged = Path(self._stage._get_request_path(spider, request))
         self._staged[source][staged] = Path(self._get_request_path(spider, request))
+        if listing:
+            self._readings[source][staged] = request.meta
 
     def commit(self) -> None:
         """Move the staged responses of every source whose crawl is complete into the cache."""
-        for source in list(self._staged):
+        for source in set(self._staged) | set(self._readings):
             if self._unanswered.get(source) or self._failed_storing(source):
                 logger.info("cache entries of %s not committed: the crawl of it was incomplete", source)
                 continue
-            for staged, entry in self._staged.pop(source).items():
+            for folder, meta in self._readings.pop(source, {}).items():
+                reading = meta.get(META_REMEMBERED)
+                if isinstance(reading, dict) and reading is not meta.get(META_REMEMBERED_LOADED):
+                    self.remember(folder, reading)
+            for staged, entry in self._staged.pop(source, {}).items():
                 _move_entry(staged, entry)
 
     def _failed_storing(self, source: str | None) -> bool:

@@ -25,7 +25,7 @@ from twisted.internet import defer
 from twisted.internet.error import TCPTimedOutError
 
 from crawler.article import Article, Attachment
-from crawler.files.attachment_text import AttachmentText, can_read
+from crawler.files.attachment_kinds import AttachmentText, can_read
 from crawler.runtime import settings as defaults
 from crawler.runtime.items import AttachmentItem, PageItem
 from crawler.runtime.middlewares import OffsiteRequest

@@ -13,10 +13,12 @@ subclass this one and share the navigation.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
@@ -41,8 +43,9 @@ from crawler.runtime.items import AttachmentItem, CheckedItem, GoneItem, PageIte
 from crawler.runtime.middlewares.scope import SourceScope
 from crawler.runtime.pipelines.attachment_fetch import AttachmentLimits
 from crawler.runtime.settings import COUNTYWATCH_RECHECK_RECENT as RECHECK_RECENT
+from crawler.runtime.settings import COUNTYWATCH_RECHECK_RECENT_EVERY as RECHECK_RECENT_EVERY
 from crawler.runtime.spiders.failures import failure_kind, http_status
-from crawler.runtime.tally import META_KIND, META_SOURCE, count, count_error, source_of
+from crawler.runtime.tally import META_KIND, META_REMEMBERED, META_SOURCE, count, count_error, source_of
 from storage.rules import is_recent
 
 logger = logging.getLogger(__name__)
@@ -53,7 +56,7 @@ META_PAGE = "cw_page"
 META_LIST_DATE = "cw_list_date"
 META_KNOWN = "cw_known"
 # A conditional re-check of a recent article that its decaying schedule does not ask for yet: a
-# 304 to it needs no write to storage.
+# 304 to it does not reschedule it; only the time of the check is recorded, after the crawl.
 META_EARLY = "cw_early"
 META_ARTICLE = "cw_article"  # an attachment request: the canonical URL of its article
 META_TITLE = "cw_title"  # an attachment request: the attachment's title
@@ -134,6 +137,10 @@ class ListSpider(Spider):
         self.known: Mapping[str, Mapping[str, KnownPage]] = known or {}
         self.topics: dict[str, Topic] = dict(topics or {})
         self.now = now or datetime.now(UTC)
+        # What a reading depends on besides the page: the source's configuration (link rules, hosts).
+        self._reading_keys = {
+            s.name: hashlib.sha256(s.model_dump_json().encode()).hexdigest()[:16] for s in sources
+        }
         self._rules = {
             s.name: LinkRules(
                 allow=s.allow, deny=s.deny, link_selector=s.link_selector, link_xpath=s.link_xpath
@@ -146,6 +153,9 @@ class ListSpider(Spider):
         self._articles_requested: Counter[str] = Counter()
         self._advertised: Counter[str] = Counter()
         self._offsite_feeds: set[str] = set()
+        # Canonical URLs, per source, of recent articles whose early re-check answered 304: the
+        # runner records the check (storage.recheck.mark_early_checked) once the crawl is done.
+        self.early_unchanged: defaultdict[str, list[str]] = defaultdict(list)
         self._list_budget: dict[str, int] = {
             s.name: s.max_pages * len(s.start_urls)
             + len(s.feeds)
@@ -300,6 +310,17 @@ class ListSpider(Spider):
         )
         return timedelta(seconds=seconds)
 
+    @property
+    def recheck_recent_every(self) -> timedelta:
+        """The least time between two early re-checks of one recent article (RECHECK_RECENT_EVERY)."""
+        settings = getattr(self, "settings", None)
+        seconds = (
+            settings.getfloat("COUNTYWATCH_RECHECK_RECENT_EVERY", RECHECK_RECENT_EVERY)
+            if settings
+            else RECHECK_RECENT_EVERY
+        )
+        return timedelta(seconds=seconds)
+
     def recheck_linked(self, known: KnownPage, lastmod: str | None) -> bool:
         """Whether a stored article may be asked for again where a list, feed or sitemap links it
         (`lastmod`: the sitemap's). In one process, always (when due or recent); the distributed
@@ -312,9 +333,16 @@ class ListSpider(Spider):
         return known.status == "active" and bool(known.etag or known.last_modified)
 
     def _early(self, known: KnownPage) -> bool:
-        """A recent article the site can answer 304 for: asked every cycle, as cheap as a list page."""
-        return self._revalidatable(known) and is_recent(
-            known.first_seen, known.published_at, self.now, self.recheck_recent
+        """A recent article the site can answer 304 for, last checked at least RECHECK_RECENT_EVERY ago.
+
+        Asked every cycle of a daemon (as cheap as a list page), but not again by a cycle that runs
+        right after the one that checked it: a 304 then would tell nothing new.
+        """
+        checked = known.last_checked
+        return (
+            self._revalidatable(known)
+            and (checked is None or self.now - checked >= self.recheck_recent_every)
+            and is_recent(known.first_seen, known.published_at, self.now, self.recheck_recent)
         )
 
     def _due(self, known: KnownPage, lastmod: str | None) -> bool:
@@ -362,6 +390,12 @@ class ListSpider(Spider):
         """A list page: its article links, the feeds it advertises, then the next page."""
         source = self._source(response)
         self._count_list_page(source, response)
+        remembered = self._remembered(source, response)
+        if remembered is not None:
+            for url, date, _ in remembered.links:
+                yield from self._article_requests(source, url, date)
+            yield from self._advertised_feed_requests(source, remembered.follow("feed"))
+            return
         if not isinstance(response, TextResponse):
             count_error(self.stats, source.name, "binary")
             return
@@ -384,6 +418,8 @@ class ListSpider(Spider):
             today=self.now.astimezone(CHINA_TZ).date(),
         )
         count(self.stats, source.name, "links_found", len(reading.links))
+        links = [(link.url, link.date, None) for link in reading.links]
+        self._remember(source, response, links, [("feed", url) for url in reading.discovery.feeds])
         for link in reading.links:
             yield from self._article_requests(source, link.url, link.date)
         yield from self._advertised_feed_requests(source, reading.discovery.feeds)
@@ -423,6 +459,11 @@ class ListSpider(Spider):
         """An RSS or Atom feed: its entries are articles, dated."""
         source = self._source(response)
         self._count_list_page(source, response)
+        remembered = self._remembered(source, response)
+        if remembered is not None:
+            for url, date, _ in remembered.links:
+                yield from self._entry_requests(source, url, date)
+            return
         try:
             entries = parse_feed(response.body, response.url, self._charset(source, response))
         except FeedError as exc:
@@ -430,6 +471,7 @@ class ListSpider(Spider):
             logger.warning("feed %s of %s: %s", response.url, source.name, exc)
             return
         count(self.stats, source.name, "links_found", len(entries))
+        self._remember(source, response, [(entry.url, entry.date, None) for entry in entries], [])
         for entry in entries:
             yield from self._entry_requests(source, entry.url, entry.date)
 
@@ -437,6 +479,12 @@ class ListSpider(Spider):
         """A sitemap (or sitemap index): articles, with <lastmod> deciding re-checks."""
         source = self._source(response)
         self._count_list_page(source, response)
+        remembered = self._remembered(source, response)
+        if remembered is not None:
+            yield from self._child_sitemap_requests(source, remembered.follow("sitemap"))
+            for url, _, lastmod in remembered.links:
+                yield from self._entry_requests(source, url, None, lastmod)
+            return
         maxsize = int(self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         try:
             content = parse_sitemap(
@@ -446,16 +494,53 @@ class ListSpider(Spider):
             count_error(self.stats, source.name, "feed")
             logger.warning("sitemap %s of %s: %s", response.url, source.name, exc)
             return
-        for child in content.sitemaps[:MAX_CHILD_SITEMAPS]:
+        children = content.sitemaps[:MAX_CHILD_SITEMAPS]
+        yield from self._child_sitemap_requests(source, children)
+        count(self.stats, source.name, "links_found", len(content.entries))
+        entries = [(entry.url, None, entry.lastmod) for entry in content.entries]
+        self._remember(source, response, entries, [("sitemap", url) for url in children])
+        for entry in content.entries:
+            yield from self._entry_requests(source, entry.url, None, entry.lastmod)
+
+    def _child_sitemap_requests(self, source: Source, urls: Sequence[str]) -> Iterator[Request]:
+        for child in urls:
             if self.scope.allows_url(source.name, child):
                 request = self._list_request(source, child, "sitemap")
                 if request is not None:
                     yield request
             else:
                 count_error(self.stats, source.name, "offsite")
-        count(self.stats, source.name, "links_found", len(content.entries))
-        for entry in content.entries:
-            yield from self._entry_requests(source, entry.url, None, entry.lastmod)
+
+    def reading_key(self, source: str) -> str:
+        """The configuration of a source that its kept readings were made under (a short hash)."""
+        return self._reading_keys[source]
+
+    def _remember(
+        self, source: Source, response: Response, links: Sequence[Link], leads: Sequence[tuple[str, str]]
+    ) -> None:
+        """Leave what reading the page gave in its request's meta, for the cache to keep on commit."""
+        response.meta[META_REMEMBERED] = {
+            "key": self._reading_keys[source.name],
+            "links": list(links),
+            "leads": list(leads),
+        }
+
+    def _remembered(self, source: Source, response: Response) -> Remembered | None:
+        """What reading this page gave last time, when the server says it is unchanged (304).
+
+        An unchanged page is not decoded and parsed again: its links (with their list dates or
+        lastmods) and the feeds and child sitemaps it leads to are taken from its cache entry and
+        go through the same decisions as a fresh reading (new, due, recent, limits), so a link
+        whose article failed last time is asked again. None: parse the page (also when the source's
+        configuration changed since: its link rules decide what a reading finds).
+        """
+        if "cached" not in response.flags:
+            response.meta.pop(META_REMEMBERED, None)  # the page changed: read afresh below
+            return None
+        remembered = Remembered.from_meta(response.meta.get(META_REMEMBERED), self._reading_keys[source.name])
+        if remembered is not None:
+            count(self.stats, source.name, "links_found", len(remembered.links))
+        return remembered
 
     def parse_article(self, response: Response) -> Iterator[PageItem | CheckedItem]:
         """An article page: handed to the pipelines as bytes, with what the list said of it."""
@@ -464,7 +549,12 @@ class ListSpider(Spider):
         if response.status == 304:
             # The answer to our own conditional re-check (If-None-Match / If-Modified-Since).
             count(self.stats, source.name, "not_modified")
-            if not response.meta.get(META_EARLY):
+            if response.meta.get(META_EARLY):
+                # Not rescheduled (the decaying schedule stays as it was); only the time of the
+                # check is recorded, in one statement after the crawl.
+                canonical = canonicalize_url(redirects[0], mobile_hosts=source.mobile_hosts)
+                self.early_unchanged[source.name].append(canonical)
+            else:
                 yield CheckedItem(source=source.name, url=redirects[0])
             return
         if (
@@ -532,6 +622,37 @@ class ListSpider(Spider):
         kind = failure_kind(failure)
         count_error(self.stats, source, kind)
         logger.warning("%s: %s %s: %s", source, kind, request.url, failure.getErrorMessage())
+
+
+Link = tuple[str, str | None, str | None]  # URL, list date, sitemap lastmod
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """What reading a list page, feed or sitemap gave (kept with its cache entry)."""
+
+    links: list[Link]  # the article links (feed entries, sitemap entries) found
+    leads: list[tuple[str, str]]  # (kind, URL) of the feeds and child sitemaps it leads to
+
+    def follow(self, kind: str) -> list[str]:
+        """The URLs of one kind the page leads to (feed, sitemap)."""
+        return [url for lead, url in self.leads if lead == kind]
+
+    @classmethod
+    def from_meta(cls, value: object, key: str) -> Remembered | None:
+        """The reading kept in request meta by `_remember` under the source configuration `key`.
+
+        None when absent, not of that shape, or made under another configuration of the source.
+        """
+        if not isinstance(value, dict) or value.get("key") != key:
+            return None
+        links, leads = value.get("links"), value.get("leads")
+        if not isinstance(links, list) or not isinstance(leads, list):
+            return None
+        try:
+            return cls([(str(u), d, m) for u, d, m in links], [(str(k), str(u)) for k, u in leads])
+        except (TypeError, ValueError):
+            return None
 
 
 def _ask_if_changed(request: Request, known: KnownPage | KnownAttachment) -> None:
