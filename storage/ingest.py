@@ -32,7 +32,7 @@ from storage.models import Article, ArticleVersion, Source, Story, utcnow
 from storage.neardup import (
     CANDIDATE_THRESHOLD,
     MAX_CONTAINMENT_CANDIDATES,
-    NearDupIndex,
+    DupIndex,
     ShingledText,
     contained_copy,
 )
@@ -138,7 +138,7 @@ def ingest_article(
     source: SourceRef,
     fetched_url: str,
     list_date: str | None = None,
-    index: NearDupIndex | None = None,
+    index: DupIndex | None = None,
     topics: Mapping[str, Topic] | None = None,
     recheck: RecheckPolicy | None = None,
     validators: Validators | None = None,
@@ -228,7 +228,7 @@ def _add_new(
     article: Record,
     page: _Page,
     src: Source,
-    index: NearDupIndex | None,
+    index: DupIndex | None,
     policy: RecheckPolicy,
     now: datetime,
 ) -> IngestResult:
@@ -254,11 +254,14 @@ def _add_new(
     if story_id is None and index is not None and sig is not None:
         # A truncated copy shares only part of the story's shingles (Jaccard 0.5-0.7 measured on the
         # labelled set), so it is matched at a lower threshold.
-        threshold = TRUNCATED_THRESHOLD if "truncated" in article.flags else None
-        story_id = _near_duplicate_story(session, index, sig, threshold)
+        threshold = TRUNCATED_THRESHOLD if "truncated" in article.flags else index.threshold
+        # One query at the lowest threshold serves both checks (best first, so the near-duplicates
+        # are its head): on the database index that is one round trip, not two.
+        matches = index.query(sig, min(threshold, CANDIDATE_THRESHOLD))
+        story_id = _near_duplicate_story(session, [m for m in matches if m[1] >= threshold])
         if story_id is None:
             story_id = _containing_story(
-                session, index, sig, ShingledText(article.title, shingle_set(article.text))
+                session, matches, ShingledText(article.title, shingle_set(article.text))
             )
     outcome: Outcome = "new" if story_id is None else "duplicate"
     story = session.get(Story, story_id) if story_id is not None else None
@@ -290,22 +293,18 @@ def _add_new(
     return IngestResult(outcome, row.id, story.id, alert_ids)
 
 
-def _near_duplicate_story(
-    session: Session, index: NearDupIndex, sig: MinHashSignature, threshold: float | None
-) -> int | None:
+def _near_duplicate_story(session: Session, matches: list[tuple[int, float]]) -> int | None:
     # Best match first; ids of rows rolled back after they were indexed are simply not found.
-    for doc_id, _score in sorted(index.query(sig, threshold), key=lambda m: (-m[1], m[0])):
+    for doc_id, _score in sorted(matches, key=lambda m: (-m[1], m[0])):
         story_id = session.scalar(select(Article.story_id).where(Article.id == doc_id))
         if story_id is not None:
             return story_id
     return None
 
 
-def _containing_story(
-    session: Session, index: NearDupIndex, sig: MinHashSignature, page: ShingledText
-) -> int | None:
+def _containing_story(session: Session, matches: list[tuple[int, float]], page: ShingledText) -> int | None:
     """The story of a candidate this page is mostly contained in, or that is mostly contained in it."""
-    candidates = index.query(sig, CANDIDATE_THRESHOLD)[:MAX_CONTAINMENT_CANDIDATES]
+    candidates = [m for m in matches if m[1] >= CANDIDATE_THRESHOLD][:MAX_CONTAINMENT_CANDIDATES]
     if not candidates:
         return None
     rows = {
@@ -357,7 +356,7 @@ def _revisit(
     article: Record,
     page: _Page,
     src: Source,
-    index: NearDupIndex | None,
+    index: DupIndex | None,
     policy: RecheckPolicy,
     now: datetime,
 ) -> IngestResult:
