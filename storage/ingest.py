@@ -59,6 +59,8 @@ _COLUMNS = (
     "url",
 )
 
+# Session.info key of the source rows source_row found in this session.
+_SOURCE_ROWS = "countywatch.source_rows"
 # Estimated Jaccard above which a truncated copy joins a story (the index's default is 0.7).
 TRUNCATED_THRESHOLD = 0.5
 
@@ -117,8 +119,17 @@ def next_check(first_seen: datetime, checked_at: datetime, policy: RecheckPolicy
 
 
 def source_row(session: Session, ref: SourceRef, now: datetime | None = None) -> Source:
-    """The row of a source, created on first use; its kind follows the configuration."""
-    row = session.scalar(select(Source).where(Source.name == ref.name))
+    """The row of a source, created on first use; its kind follows the configuration.
+
+    Rows found are remembered for the session's life (a writer's batch stores many articles of one
+    source); a row created here is not, as the caller's savepoint may still roll it back.
+    """
+    known: dict[str, Source] = session.info.setdefault(_SOURCE_ROWS, {})
+    row = known.get(ref.name)
+    if row is None:
+        row = session.scalar(select(Source).where(Source.name == ref.name))
+        if row is not None:
+            known[ref.name] = row
     if row is None:
         row = Source(name=ref.name, kind=ref.kind, created_at=now or utcnow())
         try:

@@ -31,6 +31,7 @@ from storage.neardup import DEFAULT_THRESHOLD, BandHasher, sketch_estimate
 PRUNE_SLACK = timedelta(days=1)
 _BACKFILL_CHUNK = 2000
 _HASHER = BandHasher()
+_BANDS = NearDupBand.__table__
 
 
 def band_keys(sig: MinHashSignature) -> list[int]:
@@ -43,7 +44,8 @@ class StoredNearDupIndex:
     """The near-duplicate index read and written through `session` (inside the caller's transaction).
 
     Same interface as `NearDupIndex`: `query` returns verified (article id, estimated Jaccard) pairs,
-    best first; `add` indexes an article (flushed, so it must exist); `remove` forgets one.
+    best first; `add` indexes an article (flushed, so it must exist; a new article needs no
+    DELETE, so `add` does not remove first); `remove` forgets one.
     """
 
     def __init__(
@@ -56,12 +58,12 @@ class StoredNearDupIndex:
         self.threshold = threshold
 
     def add(self, doc_id: int, sig: MinHashSignature) -> None:
-        """Index an article's bands, one INSERT for all of them (replacing what it had)."""
-        self.remove(doc_id)
+        """Index an article's bands, one INSERT for all of them (`remove` first re-indexes one)."""
         if sig.empty:
             return
-        self.session.execute(
-            insert(NearDupBand), [{"band": key, "article_id": doc_id} for key in band_keys(sig)]
+        # Core, on the session's connection: the ORM's bulk path costs more than the rows.
+        self.session.connection().execute(
+            insert(_BANDS), [{"band": key, "article_id": doc_id} for key in band_keys(sig)]
         )
 
     def remove(self, doc_id: int) -> None:
@@ -138,6 +140,6 @@ def index_stored_signatures(connection: Connection) -> int:
             return done
         bands = _band_rows((row.id, row.signature) for row in chunk)
         if bands:
-            connection.execute(insert(NearDupBand), bands)
+            connection.execute(insert(_BANDS), bands)
         done += len(chunk)
         last = chunk[-1].id
