@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import cast
 
 import numpy as np
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from crawler.fingerprint import MinHashSignature
@@ -31,7 +32,7 @@ from storage.neardup import DEFAULT_THRESHOLD, BandHasher, sketch_estimate
 PRUNE_SLACK = timedelta(days=1)
 _BACKFILL_CHUNK = 2000
 _HASHER = BandHasher()
-_BANDS = NearDupBand.__table__
+_BANDS = cast(Table, NearDupBand.__table__)
 
 
 def band_keys(sig: MinHashSignature) -> list[int]:
