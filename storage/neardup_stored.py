@@ -84,7 +84,8 @@ class StoredNearDupIndex:
             stmt = stmt.where(Article.first_seen >= self.since)
         rows = [(doc_id, blob) for doc_id, blob in self.session.execute(stmt) if blob]
         width = sig.values.size * 4
-        rows = [(doc_id, blob) for doc_id, blob in rows if len(blob) == width]
+        # By id, so equal estimates come oldest first on every backend (as the in-memory index has them).
+        rows = sorted((doc_id, blob) for doc_id, blob in rows if len(blob) == width)
         if not rows:
             return []
         ids = np.fromiter((doc_id for doc_id, _ in rows), dtype=np.int64, count=len(rows))
