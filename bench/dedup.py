@@ -32,12 +32,14 @@ import argparse
 import json
 import random
 import re
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,7 +48,6 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 from simhash import Simhash, SimhashIndex
 from sqlalchemy import insert
-from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from crawler.fingerprint import (
@@ -391,15 +392,14 @@ def bench_stored(
         try:
             with make_session_factory(engine)() as session:
                 _stored_articles(session, signatures)
-                size = path.stat().st_size
+                size = _file_bytes(path)
                 index = StoredNearDupIndex(session, threshold=THRESHOLD)
                 start = time.process_time()
                 for doc, sig in enumerate(signatures):
                     index.add(doc + 1, sig)
                 session.commit()
                 insert_rate = len(signatures) / (time.process_time() - start)
-                session.execute(sql("PRAGMA wal_checkpoint(TRUNCATE)"))
-                DISK[len(back)] = (path.stat().st_size - size) / len(signatures)
+                DISK[len(back)] = (_file_bytes(path) - size) / len(signatures)
 
                 def answer(q: int, threshold: float | None = None) -> list[int]:
                     return [doc - 1 for doc, _ in index.query(signatures[q], threshold)]
@@ -439,6 +439,13 @@ def bench_stored(
             IndexResult(label, len(back), insert_rate, rate_, per_doc, None, recall, precision, false)
         )
     return rows
+
+
+def _file_bytes(path: Path) -> int:
+    """The SQLite file's size once its write-ahead log is checkpointed into it."""
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path.stat().st_size
 
 
 class _Shifted:
