@@ -45,7 +45,7 @@ from sqlalchemy import Engine, select, text
 from bench.capacity_daemon import report_daemon, run_daemon_capacity
 from bench.crawl import COUNTYWATCH, run_child
 from bench.databases import postgres_schema_url, sqlite_url
-from crawler.fingerprint import MinHashSignature
+from crawler.dedupe.fingerprint import MinHashSignature
 from replica.generate import GeneratedNetwork
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.models import Alert, Article

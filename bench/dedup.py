@@ -50,7 +50,7 @@ from simhash import Simhash, SimhashIndex
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from crawler.fingerprint import (
+from crawler.dedupe.fingerprint import (
     MinHashSignature,
     minhash_signature,
     normalize_text,

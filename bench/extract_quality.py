@@ -12,7 +12,7 @@ The pages split by name into a development half and a held-out half (tests/golde
 `is_held_out`); one table is printed for each, and the held-out one is the one that counts: its
 pages are never read to tune the extractor. Then every page where countywatch's text F1 is more
 than 0.10 below raw trafilatura's, and the text F1 of each main-content candidate countywatch
-weighs (crawler/page/content.py `candidate_lines`), side by side, so that a candidate that does
+weighs (crawler/html/content.py `candidate_lines`), side by side, so that a candidate that does
 not win can go.
 """
 
@@ -31,10 +31,10 @@ import trafilatura
 from gne import GeneralNewsExtractor
 from readability import Document
 
-from crawler.decoding import decode_html
-from crawler.extract import extract_article, parse_page
-from crawler.page.content import candidate_lines
-from crawler.page.title import squash
+from crawler.html.content import candidate_lines
+from crawler.html.decoding import decode_html
+from crawler.html.headline import squash
+from crawler.html.page_reader import extract_article, parse_page
 from tests.golden import Case, char_f1, dev_cases, held_out_cases
 
 _NAME_SPLIT = re.compile(r"[;,，、；/\s]+")

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import trafilatura
 
-from crawler.extract import extract_article
+from crawler.html.page_reader import extract_article
 from tests.golden import cases
 
 

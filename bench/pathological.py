@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import trafilatura
 
-from crawler import settings as defaults
 from crawler.errors import ExtractionError
-from crawler.pool import OverBudget, check_size, extract_page
+from crawler.runtime import settings as defaults
+from crawler.runtime.pool import OverBudget, check_size, extract_page
 from replica.pathological import MARKER, PATHOLOGICAL
 
 URL = "http://jyj.zhenping.gov.cn/art/2024/4/19/art_1234_56799.html"

@@ -8,7 +8,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi 'noto.*cjk' || need+=(fonts-noto-cjk)
-# catdoc reads the text of Word 97 (.doc) and Kingsoft WPS attachments (crawler/attachment_text.py).
+# catdoc reads the text of Word 97 (.doc) and Kingsoft WPS attachments (crawler/files/attachment_text.py).
 command -v catdoc >/dev/null 2>&1 || need+=(catdoc)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then

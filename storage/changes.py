@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from crawler.fingerprint import normalize_text
+from crawler.dedupe.fingerprint import normalize_text
 
 SHORT_DIFF_LINES = 6
 SHORT_LINE_CHARS = 120

@@ -22,7 +22,7 @@ from core.urls import canonicalize_url
 from countywatch.config import Topic
 from crawler.article import Article as Record
 from crawler.article import Attachment
-from crawler.fingerprint import (
+from crawler.dedupe.fingerprint import (
     MinHashSignature,
     minhash_of_hashes,
     normalize_text,

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.hashing import mix64
-from crawler.fingerprint import MinHashSignature, containment, titles_agree
+from crawler.dedupe.fingerprint import MinHashSignature, containment, titles_agree
 
 DEFAULT_THRESHOLD = 0.7
 DEFAULT_BANDS = 42

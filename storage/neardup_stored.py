@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from crawler.fingerprint import MinHashSignature
+from crawler.dedupe.fingerprint import MinHashSignature
 from storage.models import Article, NearDupBand
 from storage.neardup import DEFAULT_THRESHOLD, BandHasher, sketch_estimate
 

@@ -10,8 +10,8 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
 from countywatch.config import Source
-from crawler.spiders.lists import ListSpider
-from crawler.tally import META_KIND, META_SOURCE
+from crawler.runtime.spiders.lists import ListSpider
+from crawler.runtime.tally import META_KIND, META_SOURCE
 
 ZHENPING = Source(
     name="zhenping",

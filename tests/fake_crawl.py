@@ -35,7 +35,7 @@ def main() -> None:
     for source in sources:
         with (folder / f"{source}.runs").open("a") as f:
             f.write(f"end {os.getpid()}\n")
-    # The shape of `countywatch crawl --json` (crawler.runner.CycleReport.to_json).
+    # The shape of `countywatch crawl --json` (crawler.runtime.runner.CycleReport.to_json).
     entries = [{"name": source, "health": "ok", "error": None, "list_pages": 1, "articles_fetched": 3,
                 "new": 2, "changed": 1} for source in sources]  # fmt: skip
     print(json.dumps({"finish_reason": "finished", "sources": entries}))

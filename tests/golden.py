@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crawler.extract import extract_article
+from crawler.html.page_reader import extract_article
 
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
 # Record fields an expected.json may pin; lists compare as lists, strings exactly.

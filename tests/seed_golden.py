@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.article import Article
-from crawler.text_extract import extract_text_article
+from crawler.text.text_reader import extract_text_article
 
 SEEDS_DIR = Path(__file__).parent / "fixtures" / "seeds"
 PINNED_FIELDS = (

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from crawler.article import Article
-from crawler.fingerprint import simhash_hex
+from crawler.dedupe.fingerprint import simhash_hex
 from storage.rules import SourceRef
 
 FIXTURES = Path(__file__).parent / "fixtures" / "storage"

@@ -9,8 +9,8 @@ import openpyxl
 import pytest
 import xlwt
 
-from crawler import attachment_text
-from crawler.attachment_text import can_read, read_attachment
+from crawler.files import attachment_text
+from crawler.files.attachment_text import can_read, read_attachment
 from replica.attachments import cjk_pdf
 
 POSTS = ["东区2024年公开招聘中小学教师岗位表", "岗位代码 24001 初中语文 2人 笔试科目 教育公共基础"]

@@ -11,8 +11,8 @@ from pathlib import Path
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 
-from crawler.middlewares.cache import STAGING_DIR, StagedCacheStorage
-from crawler.tally import count_error
+from crawler.runtime.middlewares.cache import STAGING_DIR, StagedCacheStorage
+from crawler.runtime.tally import count_error
 from tests.crawl_support import ZHENPING, make_crawler, request, response
 
 LIST = "http://jyj.zhenping.gov.cn/col/col1003/index.html"
@@ -27,8 +27,8 @@ def open_cache(folder: Path) -> tuple[HttpCacheMiddleware, Crawler]:
         {
             "HTTPCACHE_ENABLED": True,
             "HTTPCACHE_DIR": str(folder),
-            "HTTPCACHE_POLICY": "crawler.middlewares.cache.RevalidatingPolicy",
-            "HTTPCACHE_STORAGE": "crawler.middlewares.cache.StagedCacheStorage",
+            "HTTPCACHE_POLICY": "crawler.runtime.middlewares.cache.RevalidatingPolicy",
+            "HTTPCACHE_STORAGE": "crawler.runtime.middlewares.cache.StagedCacheStorage",
         },
     )
     middleware = HttpCacheMiddleware.from_crawler(crawler)

@@ -8,7 +8,7 @@ import pytest
 
 from countywatch.config import Category, Topic
 from countywatch.topics import DEFAULT_TOPICS
-from crawler.classify import MAX_CATEGORIES, classify, count_hits
+from crawler.facts.classify import MAX_CATEGORIES, classify, count_hits
 from tests.yaml_cases import load_cases
 
 CASES = load_cases("classify")

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from core.chinese import has_pinyin_annotations, is_traditional, strip_pinyin, to_simplified
-from crawler.cleaning.boilerplate import boilerplate_kind, footer_fields, parse_breadcrumb
-from crawler.cleaning.captions import is_caption, strip_image_label
-from crawler.cleaning.noise import (
+from crawler.text.cleaning.boilerplate import boilerplate_kind, footer_fields, parse_breadcrumb
+from crawler.text.cleaning.captions import is_caption, strip_image_label
+from crawler.text.cleaning.noise import (
     has_placeholders,
     has_title_placeholders,
     is_document_sharing_chrome,
@@ -18,13 +18,13 @@ from crawler.cleaning.noise import (
     mentions_document_sharing,
     truncation,
 )
-from crawler.cleaning.pinyin import (
+from crawler.text.cleaning.pinyin import (
     repair_gbk_debris,
     repair_mirror_text,
 )
-from crawler.cleaning.prose import prose_chars
-from crawler.cleaning.script import fold_width
-from crawler.cleaning.title import (
+from crawler.text.cleaning.prose import prose_chars
+from crawler.text.cleaning.script import fold_width
+from crawler.text.cleaning.title import (
     is_original_title_line,
     is_outlet_name,
     is_series_line,

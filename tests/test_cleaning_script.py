@@ -6,7 +6,7 @@ import pytest
 
 from core import chinese
 from core.chinese import SIMPLIFIED_ONLY, TRADITIONAL_ONLY, is_traditional, to_simplified
-from crawler.text_extract import normalize_script
+from crawler.text.text_reader import normalize_script
 
 
 def test_every_traditional_only_character_changes_under_t2s() -> None:

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from countywatch.cli import cli
 from countywatch.commands.crawl import format_table
-from crawler.health import SourceStats
-from crawler.runner import CycleReport, SourceReport
+from crawler.runtime.health import SourceStats
+from crawler.runtime.runner import CycleReport, SourceReport
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 

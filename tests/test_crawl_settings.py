@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from countywatch.config import config_from_dict
-from crawler.runner import scrapy_settings
+from crawler.runtime.runner import scrapy_settings
 
 
 def test_configuration_becomes_scrapy_settings(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_configuration_becomes_scrapy_settings(tmp_path: Path) -> None:
     assert settings["HTTPCACHE_DIR"] == str(tmp_path / "state" / "httpcache")
     assert settings["COUNTYWATCH_DATABASE_URL"] == f"sqlite:///{tmp_path / 'cw.db'}"
     # project defaults stay where the configuration says nothing
-    assert settings["HTTPCACHE_POLICY"] == "crawler.middlewares.cache.RevalidatingPolicy"
+    assert settings["HTTPCACHE_POLICY"] == "crawler.runtime.middlewares.cache.RevalidatingPolicy"
     assert settings.getbool("COOKIES_ENABLED") is False
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from core.timezone import CHINA_TZ
-from crawler.dates import parse_date
+from crawler.facts.dates import parse_date
 from tests.yaml_cases import load_cases, plain
 
 REFERENCE = date(2024, 6, 1)

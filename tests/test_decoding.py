@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.decoding import decode_html, normalize_charset, sniff_binary
 from crawler.errors import ExtractionError
+from crawler.html.decoding import decode_html, normalize_charset, sniff_binary
 
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
 TEXT = "镇坪县召开教育高质量发展大会，全县教师代表参加。"

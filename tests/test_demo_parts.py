@@ -54,7 +54,8 @@ REPORT = {
     ("line", "expected"),
     [
         pytest.param(
-            "2026-11-21 19:39:55 [crawler.spiders.lists] WARNING: dongqu: blocked http://a/1.html: HTTP 412",
+            "2026-11-21 19:39:55 [crawler.runtime.spiders.lists] WARNING: "
+            "dongqu: blocked http://a/1.html: HTTP 412",
             "dongqu: blocked http://a/1.html: HTTP 412",
             id="own-warning",
         ),
@@ -68,7 +69,9 @@ REPORT = {
             None,
             id="library-warning",
         ),
-        pytest.param("2026-11-21 19:39:52 [crawler.spiders.lists] INFO: crawling 7 sources", None, id="info"),
+        pytest.param(
+            "2026-11-21 19:39:52 [crawler.runtime.spiders.lists] INFO: crawling 7 sources", None, id="info"
+        ),
         pytest.param(" 'Twisted': '26.10.0',", None, id="continuation"),
     ],
 )
@@ -79,7 +82,7 @@ def test_crawl_warning_keeps_countywatch_warnings_only(line: str, expected: str 
 def test_crawl_warning_cuts_long_messages_to_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     message = "zhenping: timeout " + "x" * 200
-    shown = crawl_warning(f"2026-11-21 19:39:55 [crawler.spiders.lists] WARNING: {message}")
+    shown = crawl_warning(f"2026-11-21 19:39:55 [crawler.runtime.spiders.lists] WARNING: {message}")
     assert shown is not None and shown.endswith("…") and len(shown) == 80 - 13
     assert message.startswith(shown[:-1])
 

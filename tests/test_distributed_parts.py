@@ -15,8 +15,8 @@ from countywatch.config import ConfigError, config_from_dict
 from crawler.distributed import codec
 from crawler.distributed.claims import META_CYCLE, ClaimTracker
 from crawler.distributed.enqueue import recheck_entries, start_entries
-from crawler.distributed.settings import redis_url, worker_settings
 from crawler.distributed.spider import DistributedSpider
+from crawler.distributed.worker_settings import redis_url, worker_settings
 from tests.distributed_support import COUNTYWATCH, child_env
 
 # Nothing listens on port 1 of loopback.
@@ -114,10 +114,10 @@ def test_worker_settings_layer_scrapy_redis_over_the_crawl_settings() -> None:
     )
     settings = worker_settings(config, worker_id="w9", lease=10, tick=1)
     pipelines = settings.getdict("ITEM_PIPELINES")
-    assert "crawler.pipelines.store.StorePipeline" not in pipelines
-    assert pipelines["crawler.distributed.store.DistributedStorePipeline"] == 500
+    assert "crawler.runtime.pipelines.store.StorePipeline" not in pipelines
+    assert pipelines["crawler.distributed.shared_store.DistributedStorePipeline"] == 500
     assert settings.getdict("SPIDER_MIDDLEWARES")["crawler.distributed.claims.ClaimMiddleware"] == 1
-    assert settings.get("SCHEDULER") == "crawler.distributed.scheduler.ReliableScheduler"
+    assert settings.get("SCHEDULER") == "crawler.distributed.claim_scheduler.ReliableScheduler"
     assert settings.getbool("SCHEDULER_PERSIST") is True
     assert settings.get("SCHEDULER_QUEUE_KEY") == "countywatch:requests"
     assert settings.get("COUNTYWATCH_SEEN_TTL") == "2h"

@@ -21,9 +21,9 @@ from scrapy.utils.test import get_crawler
 
 from countywatch.config import Source
 from crawler.distributed import codec
+from crawler.distributed.claim_scheduler import ReliableScheduler
 from crawler.distributed.claims import META_CYCLE
 from crawler.distributed.queue import META_CLAIM, META_PARENT, Keys, ReliableQueue, WorkQueue
-from crawler.distributed.scheduler import ReliableScheduler
 from crawler.distributed.seen import ExpiringDupeFilter, ExpiringSeenFilter
 from crawler.distributed.spider import DistributedSpider
 from tests.polling import wait_for

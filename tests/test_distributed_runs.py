@@ -32,8 +32,8 @@ from crawler.distributed.runs import (
     stats_from_hash,
 )
 from crawler.distributed.spider import DistributedSpider
-from crawler.health import SourceStats
-from crawler.tally import count, count_error
+from crawler.runtime.health import SourceStats
+from crawler.runtime.tally import count, count_error
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.models import Alert, CrawlRun
 from storage.repository import SourceRef, health_history, ingest_article, start_crawl_run

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crawler.errors import ExtractionError
-from crawler.extract import MAX_TEXT_CHARS, extract_article
+from crawler.html.page_reader import MAX_TEXT_CHARS, extract_article
 
 COMMAND = [str(Path(sys.executable).with_name("countywatch")), "extract"]
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.feeds import FeedEntry, FeedError, parse_feed, parse_sitemap
+from crawler.discovery.feeds import FeedEntry, FeedError, parse_feed, parse_sitemap
 
 FEEDS = Path(__file__).parent / "fixtures" / "lists" / "feeds"
 

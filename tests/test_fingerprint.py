@@ -9,7 +9,7 @@ import pytest
 from opencc import OpenCC
 
 from core.chinese import needs_simplification, strip_pinyin
-from crawler.fingerprint import (
+from crawler.dedupe.fingerprint import (
     NUM_PERM,
     MinHashSignature,
     containment,

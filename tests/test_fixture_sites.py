@@ -19,9 +19,9 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from crawler.decoding import decode_html
 from crawler.discovery.registry import list_page, read_list
-from crawler.middlewares.blocked import looks_like_challenge
+from crawler.html.decoding import decode_html
+from crawler.runtime.middlewares.blocked import looks_like_challenge
 from replica.network import crawl_settings
 from storage.db import make_engine, make_session_factory
 from storage.models import Article

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawler.health import STALE_FLOOR, SourceHistory, SourceStats, decide_health
+from crawler.runtime.health import STALE_FLOOR, SourceHistory, SourceStats, decide_health
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.links import LinkRules, discover_links
+from crawler.discovery.links import LinkRules, discover_links
 from tests.yaml_cases import load_cases
 
 LISTS = Path(__file__).parent / "fixtures" / "lists"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.article import Article
-from crawler.listdates import apply_list_date, find_list_date, reconcile_date
+from crawler.discovery.listdates import apply_list_date, find_list_date, reconcile_date
 from tests.yaml_cases import load_cases
 
 

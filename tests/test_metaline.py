@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from crawler.metaline import parse_byline, parse_closing_credit, parse_meta_line
-from crawler.names import split_names
+from crawler.text.metaline import parse_byline, parse_closing_credit, parse_meta_line
+from crawler.text.names import split_names
 from tests.yaml_cases import load_cases, plain
 
 REFERENCE = date(2024, 6, 1)

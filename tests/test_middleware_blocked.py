@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.middlewares import BinaryPage, BlockedPage
-from crawler.middlewares.blocked import BlockedPageMiddleware, looks_binary, looks_like_challenge
+from crawler.runtime.middlewares import BinaryPage, BlockedPage
+from crawler.runtime.middlewares.blocked import BlockedPageMiddleware, looks_binary, looks_like_challenge
 from tests.crawl_support import ZHENPING, make_crawler, request, response
 
 LISTS = Path(__file__).parent / "fixtures" / "lists"

@@ -29,8 +29,8 @@ def make_cache(tmp_path: Path, cache_articles: bool = False) -> HttpCacheMiddlew
         {
             "HTTPCACHE_ENABLED": True,
             "HTTPCACHE_DIR": str(tmp_path / "httpcache"),
-            "HTTPCACHE_POLICY": "crawler.middlewares.cache.RevalidatingPolicy",
-            "HTTPCACHE_STORAGE": "crawler.middlewares.cache.RevalidatedFilesystemStorage",
+            "HTTPCACHE_POLICY": "crawler.runtime.middlewares.cache.RevalidatingPolicy",
+            "HTTPCACHE_STORAGE": "crawler.runtime.middlewares.cache.RevalidatedFilesystemStorage",
             "COUNTYWATCH_CACHE_ARTICLES": cache_articles,
         },
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from countywatch.config import Source
-from crawler.middlewares import OffsiteRequest
-from crawler.middlewares.scope import DROPPED_STAT, ScopeMiddleware, SourceScope
+from crawler.runtime.middlewares import OffsiteRequest
+from crawler.runtime.middlewares.scope import DROPPED_STAT, ScopeMiddleware, SourceScope
 from tests.crawl_support import YUETANG, ZHENPING, make_crawler, request
 
 

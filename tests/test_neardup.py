@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from crawler.fingerprint import NUM_PERM, MinHashSignature, minhash_signature, shingle_set
+from crawler.dedupe.fingerprint import NUM_PERM, MinHashSignature, minhash_signature, shingle_set
 from storage.neardup import (
     CANDIDATE_THRESHOLD,
     MAX_CONTAINMENT_CANDIDATES,

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from crawler.article import Article as Record
-from crawler.fingerprint import MinHashSignature, minhash_signature
+from crawler.dedupe.fingerprint import MinHashSignature, minhash_signature
 from storage.models import Article, NearDupBand
 from storage.neardup import CANDIDATE_THRESHOLD, NearDupIndex
 from storage.neardup_stored import StoredNearDupIndex, band_keys, index_stored_signatures, prune

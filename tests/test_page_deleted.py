@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from crawler.extract import extract_article
-from crawler.page.deleted import DELETED_NOTICE_FLAG, is_deleted_notice
+from crawler.html.deleted import DELETED_NOTICE_FLAG, is_deleted_notice
+from crawler.html.page_reader import extract_article
 from tests.yaml_cases import load_cases
 
 CHROME_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>提示信息_镇坪县人民政府</title>

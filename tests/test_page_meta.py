@@ -5,15 +5,15 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
-from crawler.metaline import parse_meta_line
-from crawler.page.infoline import (
+from crawler.html.meta_tags import read_meta_tags
+from crawler.html.metaline_locator import (
     find_author_names,
     find_editor_line,
     find_footer_facts,
     find_info_line,
     with_date_line,
 )
-from crawler.page.meta import read_meta_tags
+from crawler.text.metaline import parse_meta_line
 from tests.yaml_cases import load_cases
 
 HANWEB_HEAD = """

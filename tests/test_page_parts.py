@@ -8,15 +8,15 @@ import lxml.html
 import pytest
 
 from crawler.article import Attachment
-from crawler.page.attachments import find_attachments
-from crawler.page.content import (
+from crawler.html.attachment_links import find_attachments
+from crawler.html.content import (
     MainContent,
     choose_content,
     extract_main_content,
     find_cms_container,
     find_summary,
 )
-from crawler.page.listing import is_list_page
+from crawler.html.listing import is_list_page
 
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
 NOTICE = """<html><head><title>关于2024年秋季招生的通知-岳塘区教育局</title></head><body>

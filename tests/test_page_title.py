@@ -10,7 +10,7 @@ import lxml.html
 import pytest
 import yaml
 
-from crawler.page.title import find_headline, split_source_prefix, strip_site_suffix
+from crawler.html.headline import find_headline, split_source_prefix, strip_site_suffix
 
 CASES: list[dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parent / "cases" / "page_titles.yaml").read_text(encoding="utf-8")

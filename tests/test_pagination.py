@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from crawler.pagination import increment_page_url, next_page, trs_next_page
+from crawler.discovery.pagination import increment_page_url, next_page, trs_next_page
 from tests.test_links import list_page
 from tests.yaml_cases import load_cases
 

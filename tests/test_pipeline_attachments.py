@@ -11,10 +11,10 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
 from crawler.article import Article, Attachment
-from crawler.items import AttachmentItem, PageItem
-from crawler.pipelines.attachments import AttachmentFetcher, AttachmentLimits
-from crawler.pool import ExtractionPool
-from crawler.tally import read_source_stats
+from crawler.runtime.items import AttachmentItem, PageItem
+from crawler.runtime.pipelines.attachment_fetch import AttachmentFetcher, AttachmentLimits
+from crawler.runtime.pool import ExtractionPool
+from crawler.runtime.tally import read_source_stats
 from replica.attachments import cjk_pdf
 from tests.crawl_support import ZHENPING, make_crawler
 

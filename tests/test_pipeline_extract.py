@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from scrapy.exceptions import DropItem
 
-from crawler.items import PageItem
-from crawler.pipelines.extract import ExtractPipeline
-from crawler.tally import read_source_stats
+from crawler.runtime.items import PageItem
+from crawler.runtime.pipelines.extraction import ExtractPipeline
+from crawler.runtime.tally import read_source_stats
 from tests.crawl_support import ZHENPING, make_crawler
 
 PAGE = Path(__file__).parent / "fixtures" / "lists" / "articles" / "hanweb_article.html"

@@ -12,9 +12,9 @@ from scrapy.exceptions import DropItem, NotConfigured
 from sqlalchemy import func, select
 
 from crawler.article import Article
-from crawler.items import CheckedItem, GoneItem, PageItem
-from crawler.pipelines.store import StorePipeline
-from crawler.tally import read_source_stats
+from crawler.runtime.items import CheckedItem, GoneItem, PageItem
+from crawler.runtime.pipelines.store import StorePipeline
+from crawler.runtime.tally import read_source_stats
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.models import Alert
 from storage.models import Article as StoredArticle
@@ -163,7 +163,7 @@ def test_items_waiting_together_are_stored_in_one_batch_each_on_its_own(
         items = [*reposts[:6], page(listing), stray, *reposts[6:]]
         return await asyncio.gather(*(pipeline.process_item(item) for item in items), return_exceptions=True)
 
-    with caplog.at_level(logging.DEBUG, logger="crawler.pipelines.store"):
+    with caplog.at_level(logging.DEBUG, logger="crawler.runtime.pipelines.store"):
         results = asyncio.run(all_at_once())
     batches = [r for r in caplog.records if r.getMessage().startswith("storing a batch of")]
     assert 1 <= len(batches) < len(results)  # items queued together share a transaction

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from crawler.region import find_region
-from crawler.region_data import division_table, short_name
+from crawler.facts.region import find_region
+from crawler.facts.region_data import division_table, short_name
 from tests.yaml_cases import load_cases
 
 DEDUP = Path(__file__).parent / "fixtures" / "dedup"

@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from countywatch.config import config_from_dict
-from crawler.attachment_text import read_attachment
+from crawler.files.attachment_text import read_attachment
 from replica import cms_lists, urls
 from replica.catalog import load_catalog
 from replica.core import bind_or_fallback

@@ -27,10 +27,10 @@ from twisted.python.failure import Failure
 from countywatch.config import Schedule, config_from_dict
 from crawler.distributed import codec
 from crawler.distributed.queue import Keys
-from crawler.middlewares import SourceOverBudget
-from crawler.middlewares.budget import SourceBudgetMiddleware
-from crawler.spiders.failures import failure_kind
-from crawler.spiders.lists import ListSpider
+from crawler.runtime.middlewares import SourceOverBudget
+from crawler.runtime.middlewares.budget import SourceBudgetMiddleware
+from crawler.runtime.spiders.failures import failure_kind
+from crawler.runtime.spiders.lists import ListSpider
 from replica.network import ReplicaNetwork
 from scheduler.backend import StorageBackend
 from scheduler.batch import ScheduleStore

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.text_extract import extract_text_article
+from crawler.text.text_reader import extract_text_article
 from tests import seed_golden
 from tests.seed_golden import extract_seed, problems, seed_names
 

@@ -15,11 +15,11 @@ from scrapy.utils.misc import is_generator_with_return_value
 from twisted.python.failure import Failure
 
 from countywatch.config import Config, Source
-from crawler.items import CheckedItem, GoneItem, PageItem
-from crawler.middlewares import OffsiteRequest
-from crawler.runner import scrapy_settings
-from crawler.spiders.lists import ListSpider
-from crawler.tally import read_source_stats
+from crawler.runtime.items import CheckedItem, GoneItem, PageItem
+from crawler.runtime.middlewares import OffsiteRequest
+from crawler.runtime.runner import scrapy_settings
+from crawler.runtime.spiders.lists import ListSpider
+from crawler.runtime.tally import read_source_stats
 from storage.repository import KnownPage
 from tests.crawl_support import ZHENPING, make_crawler
 

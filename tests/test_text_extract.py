@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from crawler.hints import PageHints
-from crawler.text_extract import extract_text_article
+from crawler.text.hints import PageHints
+from crawler.text.text_reader import extract_text_article
 
 ARTICLE = (
     "您当前的位置:安康市教育体育局 > 新闻动态 > 正文内容\n"

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core import textable
 from countywatch.commands._common import config_option, fail, load_or_exit
 from countywatch.config import ConfigError
-from crawler.runner import CrawlError, CycleReport, run_cycle
+from crawler.runtime.runner import CrawlError, CycleReport, run_cycle
 from storage.db import StorageError
 
 _COLUMNS = (

@@ -10,8 +10,8 @@ import click
 
 from countywatch.commands._common import config_option, fail, load_or_exit
 from crawler.errors import ExtractionError
-from crawler.extract import extract_article
-from crawler.text_extract import extract_text_article
+from crawler.html.page_reader import extract_article
+from crawler.text.text_reader import extract_text_article
 
 PAGE_URL_ENV = "PAGE_URL"
 

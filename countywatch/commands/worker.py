@@ -9,9 +9,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from countywatch.commands._common import config_option, fail, load_or_exit
 from countywatch.config import ConfigError
 from crawler.distributed.enqueue import enqueue_sources, queue_status
-from crawler.distributed.settings import DEFAULT_LEASE, DEFAULT_TICK
 from crawler.distributed.worker import run_worker
-from crawler.runner import CrawlError
+from crawler.distributed.worker_settings import DEFAULT_LEASE, DEFAULT_TICK
+from crawler.runtime.runner import CrawlError
 from storage.db import StorageError
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from scheduler.crawl_process import CrawlOutcome, run_crawl
 from scheduler.state import OK
 
-# "2026-11-21 19:39:55 [crawler.spiders.lists] WARNING: dongqu: blocked http://…: HTTP 412 …"
+# "2026-11-21 19:39:55 [crawler.runtime.spiders.lists] WARNING: dongqu: blocked http://…: HTTP 412 …"
 _LOG_LINE = re.compile(r"^\S+ \S+ \[(?P<logger>[\w.]+)\] (?P<level>WARNING|ERROR|CRITICAL): (?P<message>.*)$")
 _OWN_LOGGERS = ("crawler.", "storage.", "countywatch.")
 # Warnings are shown one line each, cut to the terminal's width after the demo's indentation.

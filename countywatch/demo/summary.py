@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.textable import format_table
-from crawler.health import COUNTERS, SourceStats
+from crawler.runtime.health import COUNTERS, SourceStats
 from storage.models import ALERT_KINDS
 from storage.repository import ArticleFilter, alerts_for_digest, iter_articles, known_pages
 

@@ -1,6 +1,6 @@
 """Discovery on list pages: a registry of small named strategies, one per CMS family or convention.
 
-A list page is read by generic link discovery (`crawler.links`) and by every strategy of the
+A list page is read by generic link discovery (`crawler.discovery.links`) and by every strategy of the
 registry (`crawler.discovery.registry.STRATEGIES`). A strategy recognises one way sites publish
 lists and may contribute:
 

@@ -19,7 +19,7 @@ from crawler.discovery import (
     site_cluster,
     trs,
 )
-from crawler.links import LinkRules, ListLink, discover_links
+from crawler.discovery.links import LinkRules, ListLink, discover_links
 
 # Order matters for the next page only: the first strategy that knows one wins, so a CMS's own
 # pager is preferred to the generic reading of pager links.

@@ -22,8 +22,8 @@ from crawler.distributed import codec
 from crawler.distributed.database import upgrade_shared
 from crawler.distributed.queue import START_ENTRY, Keys, WorkQueue
 from crawler.distributed.runs import RunRecorder
-from crawler.distributed.settings import redis_url
-from crawler.runner import select_sources
+from crawler.distributed.worker_settings import redis_url
+from crawler.runtime.runner import select_sources
 from storage.db import make_engine, make_session_factory
 from storage.repository import SourceRef, known_pages, start_crawl_run
 

@@ -6,7 +6,7 @@ run has
   <prefix>:runs                  set of open run ids
   <prefix>:run:<id>:pending      entries of the run queued or claimed (pushed +1, acknowledged -1)
   <prefix>:run:<id>:stats        hash of the run's counters, summed over workers (HINCRBY)
-A worker counts through Scrapy's stats as a single crawl does (crawler.tally); `RunStatsCollector`
+A worker counts through Scrapy's stats as a single crawl does (crawler.runtime.tally); `RunStatsCollector`
 also keeps the increments per run, and the queue sends them with each acknowledgement in one
 pipelined round trip, before the acknowledgement itself: when a run's pending count reaches zero
 every count of it is already in its hash. The worker whose acknowledgement reached zero finishes
@@ -32,9 +32,9 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.health import COUNTERS, ERROR_KINDS, SourceHistory, SourceStats, decide_health
-from crawler.runner import error_summary
-from crawler.tally import PREFIX
+from crawler.runtime.health import COUNTERS, ERROR_KINDS, SourceHistory, SourceStats, decide_health
+from crawler.runtime.runner import error_summary
+from crawler.runtime.tally import PREFIX
 from storage.db import make_engine, make_session_factory
 from storage.models import Article, CrawlRun
 from storage.repository import finish_crawl_run
@@ -48,7 +48,7 @@ STATS_TTL_SECONDS = 7 * 24 * 3600
 
 
 def counter_field(key: str, sources: Collection[str]) -> tuple[str, str] | None:
-    """(source, hash field) of a per-source stats key of crawler.tally, else None."""
+    """(source, hash field) of a per-source stats key of crawler.runtime.tally, else None."""
     if not key.startswith(f"{PREFIX}/"):
         return None
     rest = key[len(PREFIX) + 1 :]

@@ -28,9 +28,9 @@ from countywatch.config import Source, Topic
 from crawler.distributed.claims import META_CYCLE, ClaimTracker
 from crawler.distributed.queue import META_CLAIM
 from crawler.distributed.runs import META_RUN
-from crawler.items import CheckedItem, GoneItem, PageItem
-from crawler.spiders.lists import KnownPage, ListSpider
-from crawler.tally import META_SOURCE
+from crawler.runtime.items import CheckedItem, GoneItem, PageItem
+from crawler.runtime.spiders.lists import KnownPage, ListSpider
+from crawler.runtime.tally import META_SOURCE
 from storage.db import make_engine, make_session_factory
 from storage.repository import known_pages
 

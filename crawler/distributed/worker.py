@@ -14,15 +14,15 @@ from twisted.python.failure import Failure
 
 from countywatch.config import Config, ConfigError
 from crawler.distributed.database import upgrade_shared
-from crawler.distributed.settings import (
+from crawler.distributed.spider import DistributedSpider
+from crawler.distributed.worker_settings import (
     DEFAULT_LEASE,
     DEFAULT_TICK,
     new_worker_id,
     redis_url,
     worker_settings,
 )
-from crawler.distributed.spider import DistributedSpider
-from crawler.runner import CrawlError
+from crawler.runtime.runner import CrawlError
 
 
 def check_redis(config: Config) -> None:

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from crawler.fingerprint import MinHashSignature
+from crawler.dedupe.fingerprint import MinHashSignature
 from replica.network import ReplicaNetwork
 from storage.db import make_engine, make_session_factory
 from storage.models import Article, ArticleVersion, NearDupBand

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from countywatch.config import config_from_dict
-from crawler.distributed.settings import worker_settings
+from crawler.distributed.worker_settings import worker_settings
 from replica.network import ReplicaNetwork
 from tests.faults.crawl_harness import CRAWL, write_config
 

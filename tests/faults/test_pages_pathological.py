@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from scrapy.exceptions import DropItem
 
-from crawler.items import PageItem
-from crawler.pipelines.extract import ExtractPipeline
-from crawler.tally import read_source_stats
+from crawler.runtime.items import PageItem
+from crawler.runtime.pipelines.extraction import ExtractPipeline
+from crawler.runtime.tally import read_source_stats
 from replica.pathological import MARKER, PARAGRAPHS, PATHOLOGICAL, TITLE
 from tests.crawl_support import ZHENPING, make_crawler
 
@@ -82,6 +82,6 @@ def test_pages_that_cannot_extract_are_errors_of_their_url_and_the_pool_goes_on(
     assert isinstance(binary, str) and "not an HTML page" in binary
     assert MARKER in article_text(normal)  # a fresh worker, after the page ended two
     assert errors == {"over_budget": 2, "extraction": 1}
-    logged = [r.getMessage() for r in caplog.records if r.name == "crawler.pipelines.extract"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "crawler.runtime.pipelines.extraction"]
     assert any(URL.format("huge_attributes") in line for line in logged)
     assert any(URL.format("fifty_megabytes") in line for line in logged)

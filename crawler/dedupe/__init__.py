@@ -1,0 +1,1 @@
+"""Deduplication: normalised text, content hash, SimHash and MinHash signatures."""

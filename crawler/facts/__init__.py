@@ -1,0 +1,1 @@
+"""Facts read from clean text: dates, the county or district, topics and categories."""
