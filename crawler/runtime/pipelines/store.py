@@ -13,7 +13,7 @@ items waiting when the thread is free, at most BATCH_ITEMS, after waiting up to 
 more): one commit (one fsync) per batch instead of one per article. Each item runs in a savepoint of
 the batch, so a page that cannot be stored is rolled back alone. An item's `process_item` returns
 only once its batch is committed: the HTTP cache commits a list page as "seen" only when every item
-of the crawl went through the pipelines (crawler.middlewares.cache), so a crash mid-batch loses no
+of the crawl went through the pipelines (crawler.runtime.middlewares.cache), so a crash mid-batch loses no
 article: the uncommitted ones are fetched and stored again by the next crawl, exactly once. The
 near-duplicate index is the `neardup_bands` table (storage.neardup_stored), written in the same
 transaction as the articles, so it cannot disagree with them after a crash. The counters are updated
