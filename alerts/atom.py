@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from alerts.digest import UNTITLED, matches, summarize
 from alerts.render import safe_href, template_environment
-from countywatch.config import Subscription
+from core.config import Subscription
 from storage.models import ALERT_KINDS
 from storage.outbox import DigestAlert, recent_alerts
 

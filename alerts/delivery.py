@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
-from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from alerts.channels import DeliveryError, make_channel
@@ -35,20 +34,21 @@ from alerts.model import Digest, RenderedDigest
 from alerts.render import render_html, render_text
 from alerts.retry import next_attempt
 from alerts.schedule import first_lookback, last_slot
-from countywatch.config import Config, ConfigError, Subscription, parse_duration
+from core.config import Config, ConfigError, Subscription
 from storage.models import Delivery
 from storage.outbox import (
     alerts_by_id,
+    claim_deliveries,
+    delivery_count,
     due_deliveries,
     ensure_deliveries,
     last_sent_at,
     mark_delivered,
     mark_failed,
+    retryable_deliveries,
 )
 
 logger = logging.getLogger(__name__)
-
-RETRYABLE_STATES = ("pending", "failed")
 
 SessionFactory = Callable[[], Session]
 Outcome = Literal["sent", "retrying", "gave_up"]
@@ -147,44 +147,27 @@ def _selected(config: Config, name: str | None) -> list[Subscription]:
     return chosen
 
 
-def _count_deliveries(session: Session, subscription: str) -> int:
-    query = select(func.count(Delivery.id)).where(Delivery.subscription == subscription)
-    return session.scalar(query) or 0
-
-
 def _claim(session_factory: SessionFactory, config: Config, group: DigestGroup, now: datetime) -> bool:
     """Take the group's deliveries until the lease ends, fixing the digest they form and its key.
 
     False when another runner holds any of them, or a fresh group's delivery was meanwhile put in
     another digest: the conditional UPDATE then matches fewer rows and changes none.
     """
-    lease = parse_duration(config.notify.claim_lease)
-    same_digest = Delivery.digest_key.is_(None) if group.fresh else Delivery.digest_key == group.key
+    lease = config.notify.claim_lease
     with session_factory() as session, session.begin():
-        result = session.execute(
-            update(Delivery)
-            .where(
-                Delivery.id.in_(group.ids),
-                Delivery.state.in_(RETRYABLE_STATES),
-                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-                same_digest,
-            )
-            .values(next_attempt_at=now + lease, digest_key=group.key)
-            .execution_options(synchronize_session=False)
+        claimed = claim_deliveries(
+            session, group.ids, digest_key=group.key, fresh=group.fresh, now=now, until=now + lease
         )
-        if result.rowcount != len(group.ids):  # type: ignore[attr-defined]
+        if not claimed:
             session.rollback()
-            return False
-    return True
+    return claimed
 
 
 def _settle(
     session_factory: SessionFactory, config: Config, ids: list[int], error: str | None, now: datetime
 ) -> Outcome:
     with session_factory() as session, session.begin():
-        deliveries = session.scalars(
-            select(Delivery).where(Delivery.id.in_(ids), Delivery.state.in_(RETRYABLE_STATES))
-        ).all()
+        deliveries = retryable_deliveries(session, ids)
         outcome: Outcome = "sent"
         for delivery in deliveries:
             if error is None:
@@ -296,10 +279,10 @@ def deliver_due(
                     render_digest(digest, digest_key([f"{a.key}|{sub.name}" for a in alerts]))
                 )
                 continue
-            before = _count_deliveries(session, sub.name)
+            before = delivery_count(session, sub.name)
             for channel in sub.channels:
                 ensure_deliveries(session, [a.id for a in alerts], sub.name, channel, now=now)
-            report.created += _count_deliveries(session, sub.name) - before
+            report.created += delivery_count(session, sub.name) - before
     if dry_run:
         return report
     with session_factory() as session:

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.model import ChangedEntry, Digest, HealthEntry, NewEntry, WithdrawnEntry
-from countywatch.config import Config, Subscription
-from storage.models import ALERT_KINDS, Article, Story
+from core.config import Config, Subscription
+from storage.models import ALERT_KINDS
 from storage.outbox import AlertArticle, DigestAlert, alerts_for_digest, failing_deliveries
+from storage.stories import story_summaries
 
 SUMMARY_LINES = 2
 SUMMARY_LINE_CHARS = 60
@@ -66,28 +66,6 @@ def wanted_alerts(
     return [alert for alert in alerts if matches(subscription, alert)]
 
 
-def _stories(session: Session, story_ids: set[int]) -> dict[int, tuple[str | None, int]]:
-    """story id -> (first publisher, number of articles in the story)."""
-    if not story_ids:
-        return {}
-    sizes = dict(
-        session.execute(
-            select(Article.story_id, func.count(Article.id))
-            .where(Article.story_id.in_(story_ids))
-            .group_by(Article.story_id)
-        ).all()
-    )
-    # The first publisher is shown by the name its site gives itself (安康市教育体育局) when the
-    # first article has one; the configured source name (ankang_jyj) is the fallback.
-    query = (
-        select(Story.id, Story.first_publisher, Article.site_name)
-        .outerjoin(Article, Article.id == Story.first_article_id)
-        .where(Story.id.in_(story_ids))
-    )
-    publishers = {sid: site or name for sid, name, site in session.execute(query).all()}
-    return {sid: (publishers.get(sid), sizes.get(sid, 1)) for sid in story_ids}
-
-
 def _diff_lines(payload: dict[str, Any]) -> list[str]:
     diff = payload.get("diff") or []
     if isinstance(diff, str):
@@ -126,7 +104,9 @@ def digest_from_alerts(
     until: datetime,
 ) -> Digest:
     """The digest showing these alerts (already filtered), plus failing deliveries for operators."""
-    stories = _stories(session, {a.story_id for a in alerts if a.kind == "new" and a.story_id is not None})
+    stories = story_summaries(
+        session, {a.story_id for a in alerts if a.kind == "new" and a.story_id is not None}
+    )
     new: list[NewEntry] = []
     changed: list[ChangedEntry] = []
     withdrawn: list[WithdrawnEntry] = []

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from countywatch.config import Retry, parse_duration
+from core.config import Retry
 
 
 def backoff_delay(retry: Retry, attempts: int) -> timedelta:
     """The wait after the `attempts`-th failure: `backoff` doubled each time, capped at `max_backoff`."""
-    delay = parse_duration(retry.backoff) * (2 ** max(attempts - 1, 0))
-    return min(delay, parse_duration(retry.max_backoff))
+    delay = retry.backoff * (2 ** max(attempts - 1, 0))
+    return min(delay, retry.max_backoff)
 
 
 def next_attempt(retry: Retry, attempts_so_far: int, now: datetime) -> datetime | None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from core.config import Subscription, parse_digest_schedule
 from core.timezone import CHINA_TZ
-from countywatch.config import Subscription, parse_digest_schedule
 
 # How far back a subscription's first digest looks, by schedule kind.
 FIRST_LOOKBACK = {

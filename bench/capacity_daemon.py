@@ -30,10 +30,10 @@ import yaml
 from sqlalchemy import func, select, update
 
 from bench.crawl import run_child
+from countywatch.daemon_hooks import make_daemon
 from replica.generate import GeneratedNetwork
 from scheduler.backend import StorageBackend
 from scheduler.crawl_process import CrawlCommand, default_crawl_command
-from scheduler.daemon import Daemon
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.models import Article, Source
 
@@ -167,7 +167,7 @@ def run_daemon_capacity(args: argparse.Namespace, work: Path) -> DaemonFigures:
         assert net._process is not None and net._process.pid is not None
         memory = TreeMemory(exclude={net._process.pid})
         memory.start()
-        daemon = Daemon(config_path, StorageBackend(sessions), crawl_command=_metered_command(metered))
+        daemon = make_daemon(config_path, StorageBackend(sessions), crawl_command=_metered_command(metered))
         cycles: list[TickCycle] = []
         try:
             for name in ("first crawl", "nothing changed", "nothing changed", "5% new articles"):

@@ -39,9 +39,9 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
+from countywatch.daemon_hooks import make_daemon
 from crawler.article import Article as Record
 from scheduler.backend import StorageBackend
-from scheduler.daemon import Daemon
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.ingest import ingest_article
 from storage.models import Alert
@@ -168,7 +168,7 @@ def measure(design: str, args: argparse.Namespace) -> Measured:
         scheduler_log.setLevel(logging.WARNING)
         scheduler_log.propagate = False
         engine = make_engine(database)
-        daemon = Daemon(
+        daemon = make_daemon(
             path,
             StorageBackend(make_session_factory(engine)),
             crawl_command=_crawl_command(database, args.crawl_seconds, ends),

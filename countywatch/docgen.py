@@ -12,6 +12,7 @@ import sys
 import types
 import typing
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,9 +21,8 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from core.config import DEFAULT_TOPICS, BotChannel, Config, EmailChannel, WebhookChannel, format_duration
 from countywatch.cli import COMMANDS, cli
-from countywatch.config import BotChannel, Config, EmailChannel, WebhookChannel
-from countywatch.topics import DEFAULT_TOPICS
 
 _GENERATED = "Generated from {what} by `python -m countywatch.docgen --update`; do not edit."
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +59,8 @@ def _type_name(annotation: Any) -> str:
         return f"map {_type_name(args[0])} → {_type_name(args[1])}"
     if annotation is type(None):
         return "null"
+    if annotation is timedelta:
+        return "duration"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "mapping"
     return getattr(annotation, "__name__", str(annotation))
@@ -78,6 +80,8 @@ def _default(info: FieldInfo) -> str:
         return '`""`'
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
+    if isinstance(value, timedelta):
+        return f"`{format_duration(value)}`"
     if value == [] or value == {}:
         return "empty"
     return f"`{value}`"
@@ -126,7 +130,7 @@ def render_configuration() -> str:
     out = [
         "# Configuration reference",
         "",
-        f"<!-- {_GENERATED.format(what='countywatch/config.py')} -->",
+        f"<!-- {_GENERATED.format(what='core/config/')} -->",
         "",
         "One YAML file: `--config FILE`, else `$COUNTYWATCH_CONFIG`, else `./sources.yaml`. Secrets are",
         "never in the file: keys ending in `_env` name the environment variable holding the secret.",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from countywatch.config import Config
+from core.config import Config
 
 # Query parameters whose values are credentials in the webhook URLs of the bots countywatch talks to
 # (DingTalk access_token, WeCom key, Feishu hook tokens, generic sign/secret/token parameters).

@@ -1,12 +1,16 @@
 """Prometheus metrics of the daemon, served on loopback behind a bearer token.
 
 The metrics live in their own `CollectorRegistry` owned by the daemon (no module-level registry), and
-the endpoint is prometheus_client's WSGI app wrapped in a token check.
+the endpoint is prometheus_client's WSGI app wrapped in a token check. `DaemonMetrics` is what the
+shell hands the daemon (`scheduler.hooks.DaemonMetrics`): the daemon reports to it and asks it to
+serve the endpoint the configuration describes.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -15,7 +19,12 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
+from core.config import ConfigError
+from core.config import Metrics as MetricsSettings
+from scheduler.crawl_process import report_entry
 from storage.models import HEALTH_STATES
+
+log = logging.getLogger("countywatch.daemon")
 
 StartResponse = Callable[..., Any]
 
@@ -24,6 +33,7 @@ class DaemonMetrics:
     """Counters and gauges for crawl runs, articles, alerts, deliveries, source health and job errors."""
 
     def __init__(self) -> None:
+        self.server: MetricsServer | None = None  # the endpoint, while `serve` has it running
         self.registry = CollectorRegistry()
         r = self.registry
         self.crawl_runs = Counter(
@@ -65,6 +75,30 @@ class DaemonMetrics:
             registry=r,
         )
 
+    def serve(self, settings: MetricsSettings) -> None:
+        """Serve /metrics as `settings` say (nothing unless enabled); ConfigError in one line if it cannot."""
+        if not settings.enabled:
+            return
+        token = os.environ.get(settings.token_env or "", "")
+        if not token:
+            raise ConfigError(
+                f"metrics.enabled is true but no token: set the environment variable {settings.token_env}"
+            )
+        try:
+            self.server = MetricsServer(self.registry, token, settings.host, settings.port)
+        except OSError as exc:
+            raise ConfigError(
+                f"metrics: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+            ) from None
+        self.server.start()
+        log.info("metrics on http://%s:%d/metrics", settings.host, self.server.port)
+
+    def close(self) -> None:
+        """Stop serving /metrics (nothing when not serving)."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
     def observe_crawl(
         self, source: str, status: str, duration: float, report: Mapping[str, Any] | None
     ) -> None:
@@ -99,14 +133,6 @@ class DaemonMetrics:
     def job_error(self, job_id: str, kind: str) -> None:
         """Count a job that raised (kind `error`) or was missed (kind `missed`)."""
         self.job_errors.labels(job_id, kind).inc()
-
-
-def report_entry(report: Mapping[str, Any] | None, source: str) -> Mapping[str, Any] | None:
-    """The part of a crawl report about `source` (a report lists every source of the cycle)."""
-    entries = report.get("sources") if report else None
-    if not isinstance(entries, list):
-        return None
-    return next((e for e in entries if isinstance(e, Mapping) and e.get("name") == source), None)
 
 
 def _count(entry: Mapping[str, Any], key: str) -> int:

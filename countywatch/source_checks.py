@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from countywatch.config import Config, Source
+from core.config import Config, Source
 
 
 @dataclass(frozen=True, slots=True)

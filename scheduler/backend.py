@@ -5,16 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.delivery import deliver_due
-from countywatch.config import Config, ConfigError
+from core.config import Config, ConfigError
 from scheduler.crawl_process import CrawlOutcome
 from scheduler.state import INTERRUPTED
 from storage.crawlruns import INITIAL_HEALTH
-from storage.models import Alert, Source
-from storage.repository import SourceRef, finish_crawl_run, health_history, source_health, start_crawl_run
+from storage.repository import (
+    SourceRef,
+    alert_counts,
+    finish_crawl_run,
+    health_history,
+    health_of,
+    source_health,
+    start_crawl_run,
+)
 
 # A crawl that ran out of time says something about the site; one stopped by the daemon does not.
 FAILING = "failing"
@@ -52,7 +58,7 @@ class StorageBackend:
             if not runs:
                 open_ids = [start_crawl_run(session, _source_ref(config, source), now=started_at)]
             # One row, not every source's health: a failed batch records hundreds of sources.
-            current = session.scalar(select(Source.health).where(Source.name == source))
+            current = health_of(session, source)
             health = (current or INITIAL_HEALTH) if outcome.status == INTERRUPTED else FAILING
             for run_id in open_ids:
                 finish_crawl_run(session, run_id, stats, health, error)
@@ -70,8 +76,7 @@ class StorageBackend:
     def alert_counts(self) -> dict[str, int]:
         """{alert kind: number of alerts} in the outbox."""
         with self.session_factory() as session:
-            rows = session.execute(select(Alert.kind, func.count(Alert.id)).group_by(Alert.kind))
-            return {kind: int(number) for kind, number in rows}
+            return alert_counts(session)
 
 
 def _source_ref(config: Config, name: str) -> SourceRef | str:

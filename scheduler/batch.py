@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from countywatch.config import Config, Source
+from core.config import Config, Source
 from scheduler.jobs import first_due, next_due
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.repository import SourceRef

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -61,6 +61,14 @@ class CrawlOutcome:
     duration: float
     report: dict[str, Any] | None  # the JSON report the child printed
     error: str | None
+
+
+def report_entry(report: Mapping[str, Any] | None, source: str) -> Mapping[str, Any] | None:
+    """The part of a crawl report about `source` (a report lists every source of the cycle)."""
+    entries = report.get("sources") if report else None
+    if not isinstance(entries, list):
+        return None
+    return next((e for e in entries if isinstance(e, Mapping) and e.get("name") == source), None)
 
 
 def run_crawl(

@@ -29,17 +29,17 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from countywatch.config import Config, ConfigError, load_config, parse_duration, resolve_config_path
-from countywatch.logging_setup import log_context
-from countywatch.metrics import DaemonMetrics, MetricsServer, report_entry
+from core.config import Config, ConfigError
 from scheduler.backend import Backend
 from scheduler.batch import ScheduleStore
 from scheduler.crawl_process import (
     CrawlCommand,
     default_crawl_command,
     enqueue_command,
+    report_entry,
     run_crawl,
 )
+from scheduler.hooks import DaemonHooks
 from scheduler.jobs import (
     CATCHUP_JOB_ID,
     RETRY_JOB_ID,
@@ -72,13 +72,15 @@ class Daemon:
     of due crawls never holds back an "immediate" digest. `shared_pool` puts them back in the
     crawls' pool, as before issue 11 — only `bench/starvation.py` uses it, to compare the two.
     `clock` is the daemon's "now" for what it records and for what is due to be delivered —
-    APScheduler's triggers always run on the real clock.
+    APScheduler's triggers always run on the real clock. `hooks` read the configuration file at
+    `config_path` (None: the defaults), and take the metrics and log tags (`scheduler.hooks`).
     """
 
     def __init__(
         self,
         config_path: str | os.PathLike[str] | None,
         backend: Backend,
+        hooks: DaemonHooks,
         *,
         crawl_command: CrawlCommand | None = None,
         stop_grace: float = 30.0,
@@ -87,15 +89,15 @@ class Daemon:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         shared_pool: bool = False,
     ) -> None:
-        resolved = resolve_config_path(config_path)
-        self.config_path = str(resolved) if resolved is not None else None
-        self.config: Config = load_config(self.config_path, writable=True)
+        self.config_path = os.fspath(config_path) if config_path is not None else None
+        self.load_config = hooks.load_config
+        self.log_context = hooks.log_context
+        self.config: Config = self.load_config(self.config_path)
         self.backend = backend
         self.crawl_command = crawl_command
         self.stop_grace = stop_grace
         self.kill_grace = kill_grace
-        self.metrics = DaemonMetrics()
-        self.metrics_server: MetricsServer | None = None
+        self.metrics = hooks.metrics
         self.now = clock
         self.ledger = JobLedger(self.config.data_path / STATE_FILE)
         self.lock = DaemonLock(self.config.database_url, self.config.data_path)
@@ -131,7 +133,7 @@ class Daemon:
             self.schedules.open()
             self.snapshot_path = write_snapshot(self.config)
             # Before any job starts: a bad metrics setting must not leave crawls running behind.
-            self._start_metrics()
+            self.metrics.serve(self.config.metrics)
             self.ledger.daemon_started(os.getpid(), self.now())
             self.scheduler.add_listener(
                 self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_EXECUTED
@@ -157,9 +159,7 @@ class Daemon:
             self._stopping.set()
             if self.scheduler.running:
                 self.scheduler.shutdown(wait=True)
-            if self.metrics_server is not None:
-                self.metrics_server.stop()
-                self.metrics_server = None
+            self.metrics.close()
             self.schedules.close()
             self.lock.release()
             raise
@@ -172,9 +172,7 @@ class Daemon:
         if self.scheduler.running:
             self.scheduler.pause()
             self.scheduler.shutdown(wait=True)
-        if self.metrics_server is not None:
-            self.metrics_server.stop()
-            self.metrics_server = None
+        self.metrics.close()
         self.ledger.daemon_stopped(self.now())
         self.schedules.close()
         self.lock.release()
@@ -227,7 +225,7 @@ class Daemon:
     def reload(self) -> bool:
         """Re-read the configuration; on success make the jobs match it. False keeps the old one."""
         try:
-            new = load_config(self.config_path, writable=True)
+            new = self.load_config(self.config_path)
         except ConfigError as exc:
             log.error("configuration not reloaded, keeping the running one: %s", str(exc).replace("\n", "; "))
             return False
@@ -329,9 +327,9 @@ class Daemon:
             schedule = self.config.source(spec.target).schedule
             last = self.ledger.record(spec.id).last_success_at
             probe = spec.trigger(self.config)
-            next_run = resume_time(probe, last, now, schedule.interval_delta)
+            next_run = resume_time(probe, last, now, schedule.interval)
             func = self._crawl_job
-            trigger = spec.trigger(self.config, start=next_run if schedule.interval_delta else None)
+            trigger = spec.trigger(self.config, start=next_run if schedule.interval else None)
         elif spec.kind == "tick":
             func = self._tick_job
             trigger = spec.trigger(self.config)
@@ -357,24 +355,6 @@ class Daemon:
             "misfire_grace_time": spec.misfire_grace_time,
             **extra,
         }
-
-    def _start_metrics(self) -> None:
-        settings = self.config.metrics
-        if not settings.enabled:
-            return
-        token = os.environ.get(settings.token_env or "", "")
-        if not token:
-            raise ConfigError(
-                f"metrics.enabled is true but no token: set the environment variable {settings.token_env}"
-            )
-        try:
-            self.metrics_server = MetricsServer(self.metrics.registry, token, settings.host, settings.port)
-        except OSError as exc:
-            raise ConfigError(
-                f"metrics: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
-            ) from None
-        self.metrics_server.start()
-        log.info("metrics on http://%s:%d/metrics", settings.host, self.metrics_server.port)
 
     # -- jobs -------------------------------------------------------------------------------------
 
@@ -412,7 +392,7 @@ class Daemon:
         run_id = uuid.uuid4().hex[:8]
         started = self.now()
         label = sources[0] if len(sources) == 1 else f"{len(sources)} sources"
-        with log_context(source=label, run_id=run_id):
+        with self.log_context(source=label, run_id=run_id):
             self.ledger.started_many([crawl_job_id(name) for name in sources], started)
             if len(sources) == 1:
                 log.info("crawl started")
@@ -420,7 +400,7 @@ class Daemon:
                 log.info("batch crawl of %d due sources started", len(sources))
             outcome = run_crawl(
                 self._crawl_argv(config, sources),
-                time_limit=parse_duration(config.crawl.time_limit).total_seconds(),
+                time_limit=config.crawl.time_limit.total_seconds(),
                 stop=self._stopping,
                 stop_grace=self.stop_grace,
                 kill_grace=self.kill_grace,

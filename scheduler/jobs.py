@@ -15,8 +15,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from core.config import Config, Schedule, format_duration, parse_digest_schedule
 from core.timezone import CHINA_TZ_NAME
-from countywatch.config import Config, Schedule, parse_digest_schedule, parse_duration
 
 JobKind = Literal["crawl", "tick", "digest", "retry"]
 
@@ -51,10 +51,11 @@ class JobSpec:
         if self.kind == "digest":
             return digest_trigger(self.schedule, start=start)
         if self.kind == "tick":
-            tick = parse_duration(config.crawl.tick).total_seconds()
-            return IntervalTrigger(seconds=tick, start_date=start, timezone="UTC")
+            return IntervalTrigger(
+                seconds=config.crawl.tick.total_seconds(), start_date=start, timezone="UTC"
+            )
         # Outbox retries are due on the scale of notify.retry.backoff (tens of seconds by default).
-        every = parse_duration(config.notify.retry.every)
+        every = config.notify.retry.every
         return IntervalTrigger(seconds=every.total_seconds(), start_date=start, timezone=CHINA_TZ_NAME)
 
 
@@ -71,7 +72,7 @@ def digest_job_id(subscription: str) -> str:
 def source_trigger(schedule: Schedule, *, start: datetime | None = None) -> BaseTrigger:
     """IntervalTrigger or CronTrigger.from_crontab, with the schedule's jitter."""
     jitter = schedule.jitter_seconds or None
-    interval = schedule.interval_delta
+    interval = schedule.interval
     if interval is not None:
         return IntervalTrigger(
             seconds=interval.total_seconds(), start_date=start, timezone=schedule.timezone, jitter=jitter
@@ -101,7 +102,9 @@ def batched(config: Config) -> bool:
 
 def tick_spec(config: Config) -> JobSpec:
     """The batch tick's job."""
-    return JobSpec(TICK_JOB_ID, "tick", None, f"every {config.crawl.tick}", CRAWL_MISFIRE_GRACE)
+    return JobSpec(
+        TICK_JOB_ID, "tick", None, f"every {format_duration(config.crawl.tick)}", CRAWL_MISFIRE_GRACE
+    )
 
 
 def next_due(schedule: Schedule, after: datetime, rng: random.Random | None = None) -> datetime:
@@ -112,7 +115,7 @@ def next_due(schedule: Schedule, after: datetime, rng: random.Random | None = No
         if schedule.jitter_seconds
         else timedelta(0)
     )
-    interval = schedule.interval_delta
+    interval = schedule.interval
     if interval is not None:
         return after + interval + jitter
     assert schedule.cron is not None
@@ -123,7 +126,7 @@ def next_due(schedule: Schedule, after: datetime, rng: random.Random | None = No
 
 def first_due(schedule: Schedule, last_success: datetime | None, now: datetime) -> datetime:
     """When a source is first due once the daemon (re)starts: now if a run was missed, else on schedule."""
-    due = resume_time(source_trigger(schedule), last_success, now, schedule.interval_delta)
+    due = resume_time(source_trigger(schedule), last_success, now, schedule.interval)
     return due if due is not None else next_due(schedule, now)
 
 
@@ -155,7 +158,7 @@ def build_job_specs(config: Config) -> list[JobSpec]:
         for sub in config.notify.subscriptions
     ]
     if config.notify.subscriptions:
-        every = f"every {config.notify.retry.every}"
+        every = f"every {format_duration(config.notify.retry.every)}"
         specs.append(JobSpec(RETRY_JOB_ID, "retry", None, every, RETRY_MISFIRE_GRACE))
     return specs
 

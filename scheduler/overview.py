@@ -12,15 +12,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from countywatch.config import Config
+from core.config import Config
 from scheduler.jobs import build_job_specs, resume_time
 from scheduler.lock import daemon_running
 from scheduler.state import SchedulerState
-from storage.models import Delivery
-from storage.outbox import failing_deliveries, last_sent_at
+from storage.outbox import failing_deliveries, last_sent_at, pending_delivery_count
 from storage.repository import CrawlRunRow, latest_runs, process_alive, run_status, source_health
 
 
@@ -96,7 +94,7 @@ def build_status(
     with session_factory() as session:
         health = {row.name: row for row in source_health(session)}
         runs = latest_runs(session)
-        pending = session.scalar(select(func.count(Delivery.id)).where(Delivery.state == "pending")) or 0
+        pending = pending_delivery_count(session)
         failing = failing_deliveries(session, now=now)
         sent = {sub.name: last_sent_at(session, sub.name) for sub in config.notify.subscriptions}
     sources: list[SourceStatus] = []
@@ -117,7 +115,7 @@ def build_status(
             source = config.source(spec.target)
             row = health.get(spec.target)
             common.update(_standalone_run(runs.get(spec.target), rec.last_finished if rec else None))
-            schedule = source.schedule.interval or source.schedule.cron or ""
+            schedule = source.schedule.describe(jitter=False)
             sources.append(
                 SourceStatus(
                     **common,
@@ -181,7 +179,7 @@ def _next_if_started(config: Config, job_id: str, state: SchedulerState, now: da
     rec = state.jobs.get(job_id)
     schedule = config.source(spec.target).schedule
     trigger = spec.trigger(config)
-    due = resume_time(trigger, rec.last_success_at if rec else None, now, schedule.interval_delta)
+    due = resume_time(trigger, rec.last_success_at if rec else None, now, schedule.interval)
     if due is not None and due <= now:
         return "on start"
     return _iso(due or trigger.get_next_fire_time(None, now))

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from countywatch.config import Config
+from core.config import Config
 
 SNAPSHOT_DIR = "run"
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.ingest import source_row
-from storage.models import HEALTH_STATES, CrawlRun, Source, utcnow
+from storage.models import HEALTH_STATES, Article, CrawlRun, Source, utcnow
 from storage.outbox import add_alert
 from storage.rules import SourceRef
 
@@ -226,6 +226,37 @@ def run_status(run: CrawlRunRow, host: str, alive: Callable[[int], bool]) -> str
     if run.host == host and run.pid is not None and not alive(run.pid):
         return "interrupted"
     return "running"
+
+
+def health_of(session: Session, source_name: str) -> str | None:
+    """One source's current health state (None for a source never crawled or unknown)."""
+    return session.scalar(select(Source.health).where(Source.name == source_name))
+
+
+def claim_run_end(session: Session, run_id: int, now: datetime) -> tuple[int, datetime] | None:
+    """Stamp unfinished run `run_id` finished at `now`; (its source id, its start), or None if done.
+
+    A conditional UPDATE claims the row: on PostgreSQL a concurrent second caller waits for the
+    row lock and then matches nothing; SQLite serialises the transactions. The caller records the
+    run's stats and health with `finish_crawl_run` in the same transaction.
+    """
+    claimed = session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.id == run_id, CrawlRun.finished_at.is_(None))
+        .values(finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    run = session.get(CrawlRun, run_id)
+    assert run is not None
+    return run.source_id, run.started_at
+
+
+def first_seen_before(session: Session, source_id: int, before: datetime) -> list[datetime]:
+    """When each article of the source first seen before `before` was first seen (its history)."""
+    stmt = select(Article.first_seen).where(Article.source_id == source_id, Article.first_seen < before)
+    return list(session.scalars(stmt))
 
 
 def latest_runs(session: Session) -> dict[str, CrawlRunRow]:

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.config import Topic, default_topics
 from core.urls import canonicalize_url
-from countywatch.config import Topic
 from crawler.article import Article as Record
 from crawler.article import Attachment
 from crawler.dedupe.fingerprint import (
@@ -41,7 +41,7 @@ from storage.neardup import (
     contained_copy,
 )
 from storage.outbox import add_alert
-from storage.rules import RecheckPolicy, SourceRef, default_topics, kind_rank, may_alert
+from storage.rules import RecheckPolicy, SourceRef, kind_rank, may_alert
 from storage.search import index_article, search_document
 
 Outcome = Literal["new", "duplicate", "changed", "unchanged"]

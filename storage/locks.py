@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy.orm import Session
 
 _LOW32 = (1 << 32) - 1
 
@@ -27,6 +28,16 @@ def advisory_lock(engine: Engine, key: int) -> Iterator[None]:
         finally:
             conn.execute(select(func.pg_advisory_unlock(key)))
             conn.commit()
+
+
+def advisory_xact_lock(session: Session, key: int) -> None:
+    """Hold advisory lock `key` until the session's transaction ends (a no-op on other databases).
+
+    Taken by a statement of the transaction itself and released by its commit or rollback: no
+    second connection and no unlock round trip.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def try_advisory_lock(conn: Connection, key: int) -> bool:

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import ALERT_KINDS, Alert, Article, Delivery, Source, utcnow
 
 CONTENT_KINDS = ("new", "changed", "withdrawn")
+# Deliveries a runner may still (re)try; `sent` ones are done.
+RETRYABLE_STATES = ("pending", "failed")
 MAX_ERROR_CHARS = 2000
 # Deliveries that gave up stay in the operators' digest this long after they were created.
 GAVE_UP_SHOWN_FOR = timedelta(days=7)
@@ -253,6 +255,40 @@ def due_deliveries(session: Session, now: datetime, *, limit: int | None = None)
     return list(session.scalars(stmt))
 
 
+def claim_deliveries(
+    session: Session, ids: Sequence[int], *, digest_key: str, fresh: bool, now: datetime, until: datetime
+) -> bool:
+    """Lease deliveries `ids` until `until` under `digest_key`, all or none; False if any is taken.
+
+    A conditional UPDATE: it matches only deliveries still retryable, due at `now` and either in no
+    digest yet (`fresh`) or in this one. When it matches fewer than all, another runner holds some
+    of them (or put them in another digest): the caller must roll back, which undoes the rows it did
+    change.
+    """
+    same_digest = Delivery.digest_key.is_(None) if fresh else Delivery.digest_key == digest_key
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(ids),
+            Delivery.state.in_(RETRYABLE_STATES),
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            same_digest,
+        )
+        .values(next_attempt_at=until, digest_key=digest_key)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == len(ids))  # type: ignore[attr-defined]
+
+
+def retryable_deliveries(session: Session, ids: Iterable[int]) -> list[Delivery]:
+    """The deliveries among `ids` not sent yet (a claimed digest's members, to be settled)."""
+    ids = list(ids)
+    if not ids:
+        return []
+    stmt = select(Delivery).where(Delivery.id.in_(ids), Delivery.state.in_(RETRYABLE_STATES))
+    return list(session.scalars(stmt))
+
+
 def _delivery(session: Session, delivery_id: int) -> Delivery:
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
@@ -285,6 +321,23 @@ def mark_failed(session: Session, delivery_id: int, error: str, next_attempt_at:
 
 
 # --- read side for digests and status -------------------------------------------------------
+
+
+def delivery_count(session: Session, subscription: str) -> int:
+    """How many deliveries the subscription has, in any state."""
+    query = select(func.count(Delivery.id)).where(Delivery.subscription == subscription)
+    return session.scalar(query) or 0
+
+
+def pending_delivery_count(session: Session) -> int:
+    """How many deliveries wait for their first attempt."""
+    return session.scalar(select(func.count(Delivery.id)).where(Delivery.state == "pending")) or 0
+
+
+def alert_counts(session: Session) -> dict[str, int]:
+    """{alert kind: number of alerts} in the outbox."""
+    rows = session.execute(select(Alert.kind, func.count(Alert.id)).group_by(Alert.kind))
+    return {kind: int(number) for kind, number in rows}
 
 
 def last_sent_at(session: Session, subscription: str) -> datetime | None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from core.urls import canonicalize_url
@@ -217,3 +217,14 @@ def load_neardup_index(
     if threshold is None:
         return NearDupIndex.from_rows(pairs)
     return NearDupIndex.from_rows(pairs, threshold=threshold)
+
+
+def newest_article_id(connection: Connection | Session) -> int:
+    """The highest article id stored so far (0 in an empty database)."""
+    return connection.scalar(select(func.max(Article.id))) or 0
+
+
+def signatures_since(session: Session, last_id: int) -> list[tuple[int, bytes | None]]:
+    """(id, MinHash signature) of the articles stored after `last_id`, in id order."""
+    stmt = select(Article.id, Article.signature).where(Article.id > last_id).order_by(Article.id)
+    return [(article_id, signature) for article_id, signature in session.execute(stmt)]

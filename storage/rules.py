@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cache
 
+from core.config import Crawl, Source, SourceKind, Topic
 from core.timezone import CHINA_TZ
-from countywatch.config import Crawl, Source, SourceKind, Topic, parse_duration
-from countywatch.topics import DEFAULT_TOPICS
 
 # Lower is more official: the canonical member of a story is the one with the lowest rank.
 KIND_RANK: dict[str, int] = {
@@ -54,7 +52,7 @@ class RecheckPolicy:
     @classmethod
     def from_config(cls, crawl: Crawl) -> RecheckPolicy:
         """The policy of config.crawl (recheck_after, recheck_max)."""
-        return cls(after=parse_duration(crawl.recheck_after), max_age=parse_duration(crawl.recheck_max))
+        return cls(after=crawl.recheck_after, max_age=crawl.recheck_max)
 
 
 def is_recent(first_seen: datetime, published_at: str | None, now: datetime, window: timedelta) -> bool:
@@ -72,12 +70,6 @@ def is_recent(first_seen: datetime, published_at: str | None, now: datetime, win
         return True  # no readable date: the first sighting is all there is to go by
     # Whole days in China time, so a notice dated today is never in the future.
     return (now.astimezone(CHINA_TZ).date() - published).days <= window.days
-
-
-@cache
-def default_topics() -> Mapping[str, Topic]:
-    """The built-in topics, validated once (used when the caller passes none)."""
-    return {name: Topic.model_validate(data) for name, data in DEFAULT_TOPICS.items()}
 
 
 def kind_rank(kind: str) -> int:

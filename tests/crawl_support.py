@@ -9,7 +9,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
-from countywatch.config import Source
+from core.config import Source
 from crawler.runtime.spiders.lists import ListSpider
 from crawler.runtime.tally import META_KIND, META_SOURCE
 

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 
-from countywatch.config import Config
+from core.config import Config
 from scheduler.crawl_process import CrawlOutcome
 
 FAKE_CRAWL = Path(__file__).with_name("fake_crawl.py")

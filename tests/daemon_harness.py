@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from countywatch.config import load_config
+from countywatch.daemon_hooks import make_daemon
 from countywatch.logging_setup import configure_logging
 from scheduler.backend import Backend, StorageBackend
-from scheduler.daemon import Daemon
 from storage.db import make_engine, make_session_factory
 from tests.daemon_fakes import RecordingBackend, fake_crawl_command
 
@@ -41,7 +41,7 @@ def main() -> None:
     else:
         backend = StorageBackend(make_session_factory(make_engine(config.database_url)))
     offset = timedelta(seconds=args.clock_offset)
-    daemon = Daemon(
+    daemon = make_daemon(
         args.config,
         backend,
         crawl_command=fake_crawl_command(args.fake_crawl, reads_config=args.reads_config)

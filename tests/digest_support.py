@@ -19,7 +19,8 @@ from alerts.model import (
     WithdrawnEntry,
 )
 from alerts.render import render_html, render_text
-from countywatch.config import Config, SourceKind, config_from_dict
+from core.config import Config, SourceKind
+from countywatch.config import config_from_dict
 from crawler.article import Article as Record
 from storage.crawlruns import finish_crawl_run, start_crawl_run
 from storage.ingest import IngestResult, ingest_article

@@ -11,7 +11,8 @@ import sys
 
 from fake_crawl import main as fake_crawl
 
-from countywatch.config import ConfigError, load_config
+from core.config import ConfigError
+from countywatch.config import load_config
 
 if __name__ == "__main__":
     try:

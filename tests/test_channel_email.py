@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from alerts.channels import DeliveryError, make_channel
-from countywatch.config import EmailChannel
+from core.config import EmailChannel
 from tests.digest_servers import self_signed_cert, smtp_server
 from tests.digest_support import HOSTILE, rendered, sample_digest
 

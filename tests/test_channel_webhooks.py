@@ -15,7 +15,8 @@ import pytest
 
 from alerts.channels import REGISTRY, DeliveryError, channel_help, channel_kinds, make_channel
 from alerts.channels.bots import split_lines
-from countywatch.config import BotChannel, ConfigError, WebhookChannel, load_config
+from core.config import BotChannel, ConfigError, WebhookChannel
+from countywatch.config import load_config
 from tests.digest_servers import Receiver, http_receiver
 from tests.digest_support import rendered, sample_digest
 

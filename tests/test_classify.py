@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from countywatch.config import Category, Topic
-from countywatch.topics import DEFAULT_TOPICS
+from core.config import DEFAULT_TOPICS, Category, Topic
 from crawler.facts.classify import MAX_CATEGORIES, classify, count_hits
 from tests.yaml_cases import load_cases
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
-from countywatch.config import ConfigError, load_config
+from core.config import ConfigError
+from countywatch.config import config_from_dict, load_config
 
 CASES = yaml.safe_load(
     (Path(__file__).parent / "fixtures" / "config" / "bad_files.yaml").read_text(encoding="utf-8")
@@ -64,3 +66,50 @@ def test_config_from_the_environment_variable(tmp_path, monkeypatch):
     path.write_text("sources: [{name: a, start_urls: ['http://127.0.0.1/']}]\n", encoding="utf-8")
     monkeypatch.setenv("COUNTYWATCH_CONFIG", str(path))
     assert [s.name for s in load_config().sources] == ["a"]
+
+
+def test_durations_are_read_once_into_timedeltas_and_written_back_as_the_file_writes_them(tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "crawl: {time_limit: 90m, recheck_after: 2d, dedupe_window: 26w, extract_time_limit: 1.5s}\n"
+        "notify: {claim_lease: 3600, retry: {backoff: 45s}}\n"
+        "sources: [{name: a, start_urls: ['http://127.0.0.1/'], schedule: {interval: 6h, jitter: 5m}}]\n",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert config.crawl.time_limit == timedelta(minutes=90)
+    assert config.crawl.recheck_after == timedelta(days=2)
+    assert config.crawl.dedupe_window == timedelta(weeks=26)
+    assert config.crawl.extract_time_limit == timedelta(seconds=1.5)
+    assert config.notify.claim_lease == timedelta(hours=1)  # a bare number is seconds
+    assert config.notify.retry.backoff == timedelta(seconds=45)
+    assert config.sources[0].schedule.interval == timedelta(hours=6)
+    assert config.sources[0].schedule.describe() == "6h ±5m"
+    dumped = config.model_dump(mode="json", by_alias=True)
+    assert dumped["crawl"]["time_limit"] == "90m"
+    assert dumped["crawl"]["dedupe_window"] == "26w"
+    assert dumped["crawl"]["extract_time_limit"] == "1.5s"
+    assert dumped["notify"]["claim_lease"] == "1h"
+    assert dumped["crawl"]["tick"] == "1m"  # a default, written as the docs show it
+    # What is written back reads back the same.
+    assert config_from_dict(dumped).crawl == config.crawl
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("crawl: {tick: soon}", "crawl.tick: invalid duration 'soon' (use e.g. 45s, 30m, 6h, 1d, 1w)"),
+        ("crawl: {recheck_max: 20000d}", "crawl.recheck_max: duration '20000d' is longer than 3650 days"),
+        ("notify: {retry: {every: 0s}}", "notify.retry.every: every '0s' is shorter than one second"),
+        (
+            "distributed: {seen_ttl: -5}",
+            "distributed.seen_ttl: duration must be between 0 and 3650 days, got -5",
+        ),
+    ],
+)
+def test_a_bad_duration_names_the_key_and_the_value(tmp_path, text, error):
+    path = tmp_path / "sources.yaml"
+    path.write_text(text + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: {error}"

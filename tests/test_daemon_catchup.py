@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from countywatch.daemon_hooks import make_daemon
 from scheduler.backend import StorageBackend
-from scheduler.daemon import Daemon
 from scheduler.jobs import CATCHUP_JOB_ID
 from scheduler.state import OK, read_state
 from storage.db import make_engine, make_session_factory
@@ -24,7 +24,7 @@ BEFORE_SLOT = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)  # 04:00 Shanghai
 
 def _run_once(config: Path, url: str, tmp_path: Path) -> None:
     engine = make_engine(url)
-    daemon = Daemon(
+    daemon = make_daemon(
         config,
         StorageBackend(make_session_factory(engine)),
         crawl_command=fake_crawl_command(tmp_path),

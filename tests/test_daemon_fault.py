@@ -21,7 +21,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from countywatch.config import Notify, parse_duration
+from core.config import Notify
 from storage.db import make_engine, make_session_factory
 from storage.models import Alert, Delivery
 from storage.repository import SourceRef, ingest_article
@@ -120,7 +120,7 @@ def test_sigkill_during_delivery_then_restart_delivers_every_alert_exactly_once(
         receiver.release.set()
         assert sorted(_deliveries(migrated_url)) == sorted((a, "pending") for a in alert_ids)
 
-        lease = parse_duration(Notify().claim_lease).total_seconds() + 60
+        lease = Notify().claim_lease.total_seconds() + 60
         second = _start(config, tmp_path / "second.log", clock_offset=lease)
         try:
             wait_for(

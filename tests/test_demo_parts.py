@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -152,7 +153,8 @@ def test_the_written_configuration_is_valid_and_relative_to_its_folder(tmp_path:
     config = load_config(path)
     assert config.database_url == f"sqlite:///{workdir.database_path}"
     assert config.data_path.resolve() == workdir.data_path
-    assert config.crawl.http_cache and config.crawl.recheck_after == "1s" and config.crawl.download_delay == 0
+    assert config.crawl.http_cache and config.crawl.download_delay == 0
+    assert config.crawl.recheck_after == timedelta(seconds=1)
     assert [s.name for s in config.notify.subscriptions] == ["demo"]
     assert config_from_dict(demo_config(network_config)).notify.channels["demo-webhook"].type == "webhook"
 

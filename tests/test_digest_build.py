@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.digest import build_digest
 from alerts.schedule import first_lookback, last_slot
-from countywatch.config import Subscription
+from core.config import Subscription
 from storage.db import make_engine, make_session_factory
 from storage.recheck import DELETED_NOTICE, record_gone
 from tests.digest_support import ingest, local, notify_config, record

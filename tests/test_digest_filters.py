@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from alerts.digest import matches, summarize
-from countywatch.config import Subscription
+from core.config import Subscription
 from storage.outbox import AlertArticle, DigestAlert
 
 CASES = Path(__file__).parent / "fixtures" / "digest" / "filters.yaml"

@@ -11,7 +11,8 @@ import pytest
 import yaml
 from scrapy.utils.test import get_crawler
 
-from countywatch.config import ConfigError, config_from_dict
+from core.config import ConfigError
+from countywatch.config import config_from_dict
 from crawler.distributed import codec
 from crawler.distributed.claims import META_CYCLE, ClaimTracker
 from crawler.distributed.enqueue import recheck_entries, start_entries
@@ -120,7 +121,7 @@ def test_worker_settings_layer_scrapy_redis_over_the_crawl_settings() -> None:
     assert settings.get("SCHEDULER") == "crawler.distributed.claim_scheduler.ReliableScheduler"
     assert settings.getbool("SCHEDULER_PERSIST") is True
     assert settings.get("SCHEDULER_QUEUE_KEY") == "countywatch:requests"
-    assert settings.get("COUNTYWATCH_SEEN_TTL") == "2h"
+    assert settings.getfloat("COUNTYWATCH_SEEN_TTL") == 2 * 3600  # seconds, like every duration setting
     assert settings.getint("CLOSESPIDER_TIMEOUT") == 0
     with pytest.raises(ConfigError, match="lease"):
         worker_settings(config, worker_id="w9", lease=1, tick=1)

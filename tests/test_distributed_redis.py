@@ -19,7 +19,7 @@ from redis import Redis
 from scrapy import Request
 from scrapy.utils.test import get_crawler
 
-from countywatch.config import Source
+from core.config import Source
 from crawler.distributed import codec
 from crawler.distributed.claim_scheduler import ReliableScheduler
 from crawler.distributed.claims import META_CYCLE
@@ -203,7 +203,7 @@ def _settings(redis_url: str, keys: Keys, worker: str = "w1") -> dict[str, Any]:
         "DUPEFILTER_CLASS": "crawler.distributed.seen.ExpiringDupeFilter",
         "COUNTYWATCH_QUEUE_PREFIX": keys.prefix,
         "COUNTYWATCH_SEEN_KEY": keys.seen,
-        "COUNTYWATCH_SEEN_TTL": "1h",
+        "COUNTYWATCH_SEEN_TTL": 3600,
         "COUNTYWATCH_WORKER_ID": worker,
         "COUNTYWATCH_WORKER_LEASE": 30.0,
         "COUNTYWATCH_WORKER_TICK": 1.0,

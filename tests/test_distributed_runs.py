@@ -19,7 +19,7 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from countywatch.config import Source
+from core.config import Source
 from crawler.distributed import codec
 from crawler.distributed.queue import Keys, ReliableQueue, WorkQueue
 from crawler.distributed.runs import (

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from core.config import DEFAULT_TOPICS, Config, Distributed
 from countywatch.cli import COMMANDS
-from countywatch.config import Config, Distributed, load_config
+from countywatch.config import load_config
 from countywatch.docgen import DOCS, config_fields, render_commands, render_configuration, render_example
-from countywatch.topics import DEFAULT_TOPICS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "deploy" / "sources.example.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from countywatch.config import Source
+from core.config import Source
 from crawler.runtime.middlewares import OffsiteRequest
 from crawler.runtime.middlewares.scope import DROPPED_STAT, ScopeMiddleware, SourceScope
 from tests.crawl_support import YUETANG, ZHENPING, make_crawler, request

@@ -16,7 +16,7 @@ from crawler.html.content import (
     find_cms_container,
     find_summary,
 )
-from crawler.html.listing import is_list_page
+from crawler.html.listing import is_list_page, prose_beside_headline
 
 PAGES_DIR = Path(__file__).parent / "fixtures" / "pages"
 NOTICE = """<html><head><title>关于2024年秋季招生的通知-岳塘区教育局</title></head><body>
@@ -92,6 +92,33 @@ def column_page(items: int) -> str:
 def test_a_government_column_page_is_a_list() -> None:
     tree = tree_of(column_page(20))
     assert is_list_page(tree, extract_main_content(tree, None), article_evidence=False)
+
+
+def gallery_page(caption: str) -> str:
+    related = column_page(20).split("<body>")[1].split("</body>")[0]
+    pictures = "".join(f"<li class='image-item'><img src='/p/{i}.jpg'></li>" for i in range(10))
+    return (
+        f"<html><body><div class='gallery'><ul>{pictures}</ul></div><div class='info-box'>"
+        "<h2 class='title'><span>原创</span>最不愁吃肉的国家</h2>"
+        "<div class='pgc'><a href='/u/1'>去驴行</a></div>"
+        f"<div class='abstract'><span><em>1</em>/10</span> {caption}</div>"
+        "<span class='time'>2019-09-08 11:42:03</span></div>"
+        f"<div class='related'>{related}</div></body></html>"
+    )
+
+
+def test_a_gallery_caption_beside_its_headline_is_its_body() -> None:
+    caption = "当全世界绝大部分国家都在为吸引中国游客而绞尽脑汁的时候，只有这个国家一脸淡定。"
+    tree = tree_of(gallery_page(caption))
+    assert prose_beside_headline(tree, "最不愁吃肉的国家") == [caption]
+
+
+def test_a_column_headline_with_only_links_beside_it_has_no_prose() -> None:
+    # A column page's heading sits over link titles: they are the list, not a caption.
+    page = column_page(20).replace("<body>", "<body><div class='col'><h2 class='title'>通知公告</h2>")
+    tree = tree_of(page.replace("</body>", "</div></body>"))
+    assert prose_beside_headline(tree, "通知公告") == []
+    assert prose_beside_headline(tree_of(gallery_page("图片")), "最不愁吃肉的国家") == []
 
 
 def test_a_short_article_with_many_related_links_needs_evidence() -> None:

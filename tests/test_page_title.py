@@ -52,3 +52,24 @@ def test_strip_site_suffix_needs_a_site_word_after_a_bare_hyphen() -> None:
 def test_split_source_prefix_only_for_media_names() -> None:
     assert split_source_prefix("【安康日报】镇坪县召开教育大会").source == "安康日报"
     assert split_source_prefix("【通知】镇坪县召开教育大会").title == "【通知】镇坪县召开教育大会"
+
+
+def test_the_title_part_the_body_prints_alone_is_the_headline() -> None:
+    # A Founder 数字报 prints its headline in <founder-title>, which no headline selector knows.
+    page = (
+        "<html><head><title>湘潭日报数字报-县域商业体系建设让农村消费热起来</title></head><body>"
+        "<table><tr><td class='font01'>"
+        "<founder-title>县域商业体系建设让农村消费热起来</founder-title></td></tr>"
+        "<tr><td><p>今年以来，湘潭县加快县域商业体系建设。</p></td></tr></table></body></html>"
+    )
+    headline = find_headline(lxml.html.document_fromstring(page), meta_title=None, site_name=None)
+    assert headline.title == "县域商业体系建设让农村消费热起来"
+
+
+def test_a_hyphen_inside_a_headline_the_body_never_prints_alone_stays() -> None:
+    page = (
+        "<html><head><title>全县1-10月规模工业增加值增长8.2%</title></head><body>"
+        "<p>10月规模工业增加值增长8.2%，增速比上月加快。</p></body></html>"
+    )
+    headline = find_headline(lxml.html.document_fromstring(page), meta_title=None, site_name=None)
+    assert headline.title == "全县1-10月规模工业增加值增长8.2%"

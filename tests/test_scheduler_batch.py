@@ -24,7 +24,9 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import func, select
 from twisted.python.failure import Failure
 
-from countywatch.config import Schedule, config_from_dict
+from core.config import Schedule
+from countywatch.config import config_from_dict
+from countywatch.daemon_hooks import make_daemon
 from crawler.distributed import codec
 from crawler.distributed.queue import Keys
 from crawler.runtime.middlewares import SourceOverBudget
@@ -34,7 +36,6 @@ from crawler.runtime.spiders.lists import ListSpider
 from replica.network import ReplicaNetwork
 from scheduler.backend import StorageBackend
 from scheduler.batch import ScheduleStore
-from scheduler.daemon import Daemon
 from scheduler.jobs import next_due
 from scheduler.state import OK, STATE_FILE, read_state
 from storage.db import make_engine, make_session_factory, upgrade
@@ -230,7 +231,7 @@ def test_the_tick_crawls_due_sources_in_batches_most_overdue_first(tmp_path):
         with sessions() as session, session.begin():
             ensure_sources(session, [SourceRef(name=n) for n in overdue], now=now)
             set_next_due(session, {n: now - timedelta(hours=h) for n, h in overdue.items()})
-        daemon = Daemon(config, StorageBackend(sessions), kill_grace=2.0)
+        daemon = make_daemon(config, StorageBackend(sessions), kill_grace=2.0)
         daemon.start()
         try:
             state_file = tmp_path / "data" / STATE_FILE
@@ -296,7 +297,7 @@ def test_in_distributed_mode_the_tick_enqueues_every_due_source_in_one_push(tmp_
     sessions = make_session_factory(engine)
     server = Redis.from_url(redis_url)
     caplog.set_level(logging.INFO, logger="countywatch.daemon")
-    daemon = Daemon(config, StorageBackend(sessions), kill_grace=2.0)
+    daemon = make_daemon(config, StorageBackend(sessions), kill_grace=2.0)
     try:
         daemon.start()
         try:

@@ -7,8 +7,8 @@ import threading
 
 import yaml
 
+from countywatch.daemon_hooks import make_daemon
 from scheduler.crawl_process import CrawlOutcome, default_crawl_command, enqueue_command, run_crawl
-from scheduler.daemon import Daemon
 from scheduler.state import FAILED, INTERRUPTED, OK, TIMED_OUT
 from tests.daemon_fakes import RecordingBackend, fake_crawl_command, runs
 from tests.polling import wait_for
@@ -136,7 +136,7 @@ def test_with_distributed_set_the_daemon_enqueues_for_the_workers(tmp_path):
     base = {"database": f"sqlite:///{tmp_path / 'cw.db'}", "data_dir": str(tmp_path / "d"),
             "sources": [{"name": "a", "start_urls": ["http://127.0.0.1:1/"]}]}  # fmt: skip
     config.write_text(yaml.safe_dump(base), encoding="utf-8")
-    local = Daemon(config, RecordingBackend(tmp_path / "c"))
+    local = make_daemon(config, RecordingBackend(tmp_path / "c"))
     assert local._crawl_argv(local.config, ["a"])[3:] == [
         "crawl",
         "--config",
@@ -148,7 +148,7 @@ def test_with_distributed_set_the_daemon_enqueues_for_the_workers(tmp_path):
     config.write_text(
         yaml.safe_dump({**base, "distributed": {"redis_url_env": "CW_REDIS"}}), encoding="utf-8"
     )
-    shared = Daemon(config, RecordingBackend(tmp_path / "c"))
+    shared = make_daemon(config, RecordingBackend(tmp_path / "c"))
     assert shared._crawl_argv(shared.config, ["a"])[3:] == [
         "worker",
         "--config",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,8 +13,11 @@ import pytest
 import yaml
 
 import scheduler.jobs
-from countywatch.config import ConfigError
+from core.config import Config, ConfigError
+from countywatch.config import config_from_dict
+from countywatch.daemon_hooks import make_daemon
 from scheduler.daemon import Daemon
+from scheduler.hooks import DaemonHooks
 from scheduler.state import FAILED, TIMED_OUT, read_state
 from storage.schedule import set_next_due
 from tests.daemon_fakes import RecordingBackend, fake_crawl_command, free_port, runs
@@ -38,7 +42,7 @@ class FailingBackend(RecordingBackend):
 
 
 def _daemon(tmp_path: Path, backend: RecordingBackend | None = None, **kwargs) -> Daemon:
-    return Daemon(
+    return make_daemon(
         kwargs.pop("config", None) or _config(tmp_path),
         backend or RecordingBackend(tmp_path / "calls.jsonl"),
         crawl_command=fake_crawl_command(tmp_path, reads_config=kwargs.pop("reads_config", False)),
@@ -138,8 +142,8 @@ def test_the_daemon_serves_metrics_on_loopback_behind_the_token(tmp_path, monkey
     daemon = _daemon(tmp_path, config=config)
     daemon.start(paused=True)
     try:
-        assert daemon.metrics_server is not None
-        assert daemon.metrics_server._server.server_address[0] == "127.0.0.1"
+        assert daemon.metrics.server is not None
+        assert daemon.metrics.server._server.server_address[0] == "127.0.0.1"
         assert _get(f"http://127.0.0.1:{port}/metrics", None) == 401
         assert _get(f"http://127.0.0.1:{port}/metrics", "tok-123456") == 200
     finally:
@@ -219,7 +223,7 @@ def test_a_reload_whose_jobs_cannot_be_built_keeps_the_daemon_and_its_jobs(tmp_p
 
         def refusing_trigger(schedule, *, start=None):
             # Stands for a value validation let through that the scheduler then refuses.
-            if schedule.interval == "2h":
+            if schedule.interval == timedelta(hours=2):
                 raise ValueError("the scheduler refused the trigger")
             return real_trigger(schedule, start=start)
 
@@ -257,3 +261,70 @@ def test_an_immediate_digest_runs_while_every_crawl_worker_is_busy(tmp_path):
         assert not [line for n in ("a", "b", "c") for line in runs(tmp_path, n) if line.startswith("end")]
     finally:
         daemon.stop()
+
+
+class _RecordingMetrics:
+    """A DaemonMetrics that keeps what the daemon told it."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def serve(self, settings) -> None:
+        self.calls.append(f"serve enabled={settings.enabled}")
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+    def observe_crawl(self, source, status, duration, report) -> None:
+        self.calls.append(f"crawl {source} {status}")
+
+    def observe_deliveries(self, sent, failed) -> None:
+        self.calls.append(f"deliveries {sent} {failed}")
+
+    def set_health(self, states) -> None:
+        self.calls.append(f"health {sorted(states)}")
+
+    def set_alerts(self, counts) -> None:
+        self.calls.append(f"alerts {dict(counts)}")
+
+    def job_error(self, job_id, kind) -> None:
+        self.calls.append(f"error {job_id} {kind}")
+
+
+def test_the_daemon_reads_its_configuration_and_reports_through_the_hooks_it_is_given(tmp_path):
+    base = {"database": f"sqlite:///{tmp_path / 'cw.db'}", "data_dir": str(tmp_path / "data")}
+    source = {"name": "a", "start_urls": ["http://127.0.0.1:1/"], "schedule": "1h"}
+    files = {
+        "first.yaml": config_from_dict({**base, "sources": [source]}),
+        "second.yaml": config_from_dict({**base, "sources": [source, {**source, "name": "b"}]}),
+    }
+    read: list[str | None] = []
+    path = ["first.yaml"]
+
+    def load(config_path: str | None) -> Config:
+        read.append(config_path)
+        return files[path[0]]
+
+    tags: list[dict[str, str]] = []
+
+    @contextmanager
+    def log_context(*, source: str = "", run_id: str = ""):
+        tags.append({"source": source, "run_id": run_id})
+        yield
+
+    metrics = _RecordingMetrics()
+    hooks = DaemonHooks(load_config=load, metrics=metrics, log_context=log_context)
+    daemon = Daemon("cw.yaml", RecordingBackend(tmp_path / "calls.jsonl"), hooks, crawl_command=None)
+    daemon.start(paused=True)
+    try:
+        assert daemon.config is files["first.yaml"]
+        path[0] = "second.yaml"
+        assert daemon.reload() is True
+        assert daemon.config is files["second.yaml"]
+        assert sorted(daemon.schedules.next_runs()) == ["a", "b"]
+    finally:
+        daemon.stop()
+    assert read == ["cw.yaml", "cw.yaml"]
+    assert metrics.calls[0] == "serve enabled=False"
+    assert metrics.calls[-1] == "close"
+    assert tags == []  # no crawl ran: nothing was tagged

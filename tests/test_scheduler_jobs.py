@@ -11,6 +11,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from countywatch.config import config_from_dict
+from countywatch.daemon_hooks import make_daemon
 from scheduler.daemon import Daemon
 from scheduler.jobs import (
     CATCHUP_JOB_ID,
@@ -135,7 +136,7 @@ def test_resume_cron_source():
 def _daemon(tmp_path: Path, data: dict) -> Daemon:
     path = tmp_path / "sources.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return Daemon(
+    return make_daemon(
         path,
         RecordingBackend(tmp_path / "calls.jsonl"),
         crawl_command=fake_crawl_command(tmp_path),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from datetime import timedelta
 
 from countywatch.config import load_config
 from scheduler.snapshot import write_snapshot
@@ -43,7 +44,7 @@ def test_the_snapshot_reads_back_as_the_same_configuration_with_absolute_paths(t
     assert copy.path(copy.crawl.cache_dir or "") == tmp_path / "etc" / "cache"
     assert copy.path(copy.notify.digest_dir or "") == tmp_path / "etc" / "digests"
     assert copy.path(copy.logging.file or "") == tmp_path / "etc" / "logs" / "cw.log"
-    assert copy.logging.json_format is True and copy.crawl.time_limit == "20m"
+    assert copy.logging.json_format is True and copy.crawl.time_limit == timedelta(minutes=20)
     assert copy.notify == config.notify.model_copy(update={"digest_dir": str(tmp_path / "etc" / "digests")})
     # The same configuration gives the same file; a changed one a new file beside it.
     assert write_snapshot(config) == path

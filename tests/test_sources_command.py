@@ -10,9 +10,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from core.config import ConfigError
 from core.textable import display_width
 from countywatch.cli import cli
-from countywatch.config import ConfigError, load_config
+from countywatch.config import load_config
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.repository import finish_crawl_run, start_crawl_run
 

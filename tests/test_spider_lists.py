@@ -14,7 +14,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.misc import is_generator_with_return_value
 from twisted.python.failure import Failure
 
-from countywatch.config import Config, Source
+from core.config import Config, Source
 from crawler.runtime.items import CheckedItem, GoneItem, PageItem
 from crawler.runtime.middlewares import OffsiteRequest
 from crawler.runtime.runner import scrapy_settings

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.digest import digest_from_alerts
-from countywatch.config import Config, Subscription
+from core.config import Config, Subscription
 from storage.models import Alert
 from storage.outbox import alerts_by_id
 from storage.repository import (

@@ -13,11 +13,10 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from countywatch.config import Topic
+from core.config import Topic, default_topics
 from storage.models import Alert, Story
 from storage.neardup import NearDupIndex
 from storage.repository import ingest_article
-from storage.rules import default_topics
 from tests.storage_builders import SOURCES, make_article, paragraphs
 
 CASES = yaml.safe_load((Path(__file__).parent / "fixtures/storage/alert_rules.yaml").read_text("utf-8"))

@@ -209,3 +209,19 @@ def test_a_traditional_title_repeated_in_the_body_leaves_the_body() -> None:
     )
     article = extract_text_article(text, hints=PageHints(title="縣教育局召開秋季開學工作會議"))
     assert article.text.startswith("县教育局召开全体干部会议")
+
+
+def test_a_signing_date_under_the_body_stays_in_the_notice() -> None:
+    notice = (
+        "关于开展防溺水教育的通知\n各中小学：\n请各校做好暑期防溺水安全教育工作。\n"
+        "岳塘区教育局\n二〇二三年五月六日\n"
+    )
+    article = extract_text_article(notice, hints=PageHints(title="关于开展防溺水教育的通知"))
+    assert article.text.split("\n")[-2:] == ["岳塘区教育局", "二〇二三年五月六日"]
+
+
+def test_a_date_line_above_the_body_is_still_metadata() -> None:
+    page = "关于开展防溺水教育的通知\n2023年5月6日\n各中小学：\n请各校做好暑期防溺水安全教育工作。\n"
+    article = extract_text_article(page, hints=PageHints(title="关于开展防溺水教育的通知"))
+    assert article.published_at == "2023-05-06"
+    assert "2023年5月6日" not in article.text

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.delivery import deliver_due
-from countywatch.config import Config
+from core.config import Config
 from crawler.article import Attachment
 from storage.db import make_engine, make_session_factory
 from storage.recheck import DELETED_NOTICE, record_gone

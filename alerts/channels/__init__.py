@@ -9,7 +9,7 @@ from alerts.channels.base import Channel, DeliveryError, redact_url
 from alerts.channels.bots import DingTalkBot, FeishuBot, SlackBot, WeComBot
 from alerts.channels.email import EmailSender
 from alerts.channels.webhook import WebhookSender
-from countywatch.config import BotChannel, EmailChannel, WebhookChannel
+from core.config import BotChannel, EmailChannel, WebhookChannel
 
 REGISTRY: dict[str, type[Channel]] = {
     cls.kind: cls for cls in (EmailSender, WebhookSender, DingTalkBot, WeComBot, FeishuBot, SlackBot)

@@ -24,7 +24,7 @@ from alerts.channels.base import (
 )
 from alerts.model import RenderedDigest
 from alerts.render import MarkdownFlavor, render_markdown
-from countywatch.config import BotChannel, read_secret
+from core.config import BotChannel, read_secret
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:

@@ -11,7 +11,7 @@ from email.utils import format_datetime, getaddresses
 
 from alerts.channels.base import IDEMPOTENCY_HEADER, Channel, DeliveryError
 from alerts.model import RenderedDigest
-from countywatch.config import EmailChannel, read_secret
+from core.config import EmailChannel, read_secret
 
 
 def message_id(key: str, sender: str) -> str:

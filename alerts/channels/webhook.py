@@ -11,7 +11,7 @@ from typing import Any
 
 from alerts.channels.base import IDEMPOTENCY_HEADER, Channel, json_body, post_json
 from alerts.model import Digest, RenderedDigest
-from countywatch.config import WebhookChannel, read_secret
+from core.config import WebhookChannel, read_secret
 
 SCHEMA = "countywatch.digest/1"
 SIGNATURE_HEADER = "X-Countywatch-Signature"

@@ -10,7 +10,8 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from countywatch.config import Config, ConfigError, load_config
+from core.config import Config, ConfigError
+from countywatch.config import load_config
 from storage.db import StorageError, display_url, error_reason, make_session_factory, open_existing
 
 F = TypeVar("F", bound=Callable[..., Any])

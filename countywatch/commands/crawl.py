@@ -8,8 +8,8 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import textable
+from core.config import ConfigError
 from countywatch.commands._common import config_option, fail, load_or_exit
-from countywatch.config import ConfigError
 from crawler.runtime.runner import CrawlError, CycleReport, run_cycle
 from storage.db import StorageError
 

@@ -10,9 +10,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from alerts.delivery import DeliveryReport, deliver_due
 from alerts.model import FailingDelivery
 from alerts.render import render_markdown
+from core.config import ConfigError, parse_duration
 from core.timezone import CHINA_TZ
 from countywatch.commands._common import config_option, fail, load_or_exit
-from countywatch.config import ConfigError, parse_duration
 from storage.db import StorageError, make_engine, make_session_factory, require_current
 from storage.outbox import failing_deliveries
 

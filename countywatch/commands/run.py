@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.config import ConfigError
 from countywatch.commands._common import config_option, fail, load_or_exit
-from countywatch.config import ConfigError
+from countywatch.daemon_hooks import make_daemon
 from countywatch.logging_setup import configure_logging
 from scheduler.backend import StorageBackend
-from scheduler.daemon import Daemon
 from scheduler.lock import DaemonLockError
 from scheduler.state import StateError
 from storage.db import StorageError, display_url, make_engine, make_session_factory, require_current
@@ -48,7 +48,7 @@ def command(config_path: str | None, log_json: bool | None, stop_grace: float, j
     engine = make_engine(config.database_url)
     try:
         require_current(engine)
-        daemon = Daemon(
+        daemon = make_daemon(
             config_path, StorageBackend(make_session_factory(engine)), stop_grace=stop_grace, workers=jobs
         )
         status = daemon.run()

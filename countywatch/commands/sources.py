@@ -9,18 +9,17 @@ from typing import Any
 
 import click
 
+from core.config import Config, ConfigError
 from core.textable import format_table
 from core.timezone import CHINA_TZ
 from countywatch.commands._common import config_option, database, load_or_exit
-from countywatch.config import Config, ConfigError, load_config
+from countywatch.config import load_config
 from countywatch.source_checks import check_config
 from storage.repository import source_health
 
 
 def _schedule(config: Config, index: int) -> str:
-    schedule = config.sources[index].schedule
-    text = schedule.interval or schedule.cron or ""
-    return f"{text} ±{schedule.jitter}" if schedule.jitter_seconds else text
+    return config.sources[index].schedule.describe()
 
 
 def _rows(rows: Sequence[tuple[str, ...]]) -> str:

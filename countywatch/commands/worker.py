@@ -6,8 +6,8 @@ import click
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.config import ConfigError
 from countywatch.commands._common import config_option, fail, load_or_exit
-from countywatch.config import ConfigError
 from crawler.distributed.enqueue import enqueue_sources, queue_status
 from crawler.distributed.worker import run_worker
 from crawler.distributed.worker_settings import DEFAULT_LEASE, DEFAULT_TICK

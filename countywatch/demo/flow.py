@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from alerts.digest import build_digest
 from alerts.model import Digest
 from alerts.render import render_html, render_text
-from countywatch.config import Config, ConfigError, load_config
+from core.config import Config, ConfigError
+from countywatch.config import load_config
 from countywatch.demo.crawls import Progress, outcome_error, run_demo_crawl
 from countywatch.demo.summary import (
     CrawlSummary,

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from countywatch.config import Serve
+from core.config import Serve
 
 COOKIE = "countywatch_token"
 

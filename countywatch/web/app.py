@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alerts.atom import feed_alerts, render_feed
 from alerts.render import format_when, template_environment
-from countywatch.config import Config
+from core.config import Config
 from countywatch.web import charts
 from countywatch.web.access import TokenMiddleware
 from countywatch.web.pages import (

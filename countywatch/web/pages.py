@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from alerts.delivery import digest_folder
 from alerts.digest import UNTITLED, summarize
 from alerts.model import RegionGroup, group_by_region
-from countywatch.config import Config, Subscription
+from core.config import Config, Subscription
 from storage.models import Alert, Article, ArticleVersion, Delivery, Source, Story
 from storage.queries import ArticleFilter, StoredArticle, article_query, stored_article
 

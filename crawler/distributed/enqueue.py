@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from redis import Redis
 
-from countywatch.config import Config, Source
+from core.config import Config, Source
 from crawler.distributed import codec
 from crawler.distributed.database import upgrade_shared
 from crawler.distributed.queue import START_ENTRY, Keys, WorkQueue

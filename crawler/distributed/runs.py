@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import MemoryStatsCollector
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,8 +36,7 @@ from crawler.runtime.health import COUNTERS, ERROR_KINDS, SourceHistory, SourceS
 from crawler.runtime.runner import error_summary
 from crawler.runtime.tally import PREFIX
 from storage.db import make_engine, make_session_factory
-from storage.models import Article, CrawlRun
-from storage.repository import finish_crawl_run
+from storage.repository import claim_run_end, finish_crawl_run, first_seen_before
 
 logger = logging.getLogger(__name__)
 
@@ -136,24 +135,12 @@ def close_run(
     """
     now = now or datetime.now(UTC)
     with sessions() as session, session.begin():
-        claimed = session.execute(
-            update(CrawlRun)
-            .where(CrawlRun.id == run_id, CrawlRun.finished_at.is_(None))
-            .values(finished_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        claimed = claim_run_end(session, run_id, now)
+        if claimed is None:
             return False
-        run = session.get(CrawlRun, run_id)
-        assert run is not None
+        source_id, started_at = claimed
         # The history as it was when the run started, as the single-process crawl sees it.
-        history = SourceHistory.from_first_seen(
-            session.scalars(
-                select(Article.first_seen).where(
-                    Article.source_id == run.source_id, Article.first_seen < run.started_at
-                )
-            )
-        )
+        history = SourceHistory.from_first_seen(first_seen_before(session, source_id, started_at))
         health = decide_health(stats, history, now)
         finish_crawl_run(session, run_id, stats.to_json(), health, error_summary(stats), now=now)
     return True

@@ -19,8 +19,6 @@ from scrapy import Request, Spider
 from scrapy.dupefilters import BaseDupeFilter
 from scrapy_redis.connection import get_redis_from_settings
 
-from countywatch.config import parse_duration
-
 logger = logging.getLogger(__name__)
 
 # Returns 1 when the fingerprint is present and not expired, else records it and returns 0.
@@ -91,7 +89,7 @@ class ExpiringDupeFilter(BaseDupeFilter):
         settings = spider.crawler.settings
         server = get_redis_from_settings(settings)
         key = settings.get("COUNTYWATCH_SEEN_KEY")
-        ttl = parse_duration(settings.get("COUNTYWATCH_SEEN_TTL"))
+        ttl = timedelta(seconds=settings.getfloat("COUNTYWATCH_SEEN_TTL"))
         return cls(ExpiringSeenFilter(server, key, ttl), spider)
 
     def request_seen(self, request: Request) -> bool:

@@ -11,18 +11,17 @@ inside the batch's own transaction and released by its commit. SQLite serialises
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.distributed.database import STORE_LOCK
 from crawler.runtime.pipelines.store import StorePipeline
+from storage.locks import advisory_xact_lock
 
 
 class DistributedStorePipeline(StorePipeline):
     """StorePipeline whose batches are serialised across workers."""
 
     def _begin_batch(self, session: Session) -> None:
-        # A transaction-scoped lock, taken by the batch's own statement and released by its commit:
-        # no second connection, no unlock round trip.
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(select(func.pg_advisory_xact_lock(STORE_LOCK)))
+        # A transaction-scoped lock (PostgreSQL), taken by the batch's own statement and released
+        # by its commit: no second connection, no unlock round trip.
+        advisory_xact_lock(session, STORE_LOCK)

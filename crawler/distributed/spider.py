@@ -23,8 +23,8 @@ from scrapy.http import Response
 from sqlalchemy import Engine
 from twisted.python.failure import Failure
 
+from core.config import Source, Topic
 from core.urls import canonicalize_url
-from countywatch.config import Source, Topic
 from crawler.distributed.claims import META_CYCLE, ClaimTracker
 from crawler.distributed.queue import META_CLAIM
 from crawler.distributed.runs import META_RUN

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from scrapy.crawler import CrawlerProcess
 from twisted.python.failure import Failure
 
-from countywatch.config import Config, ConfigError
+from core.config import Config, ConfigError
 from crawler.distributed.database import upgrade_shared
 from crawler.distributed.spider import DistributedSpider
 from crawler.distributed.worker_settings import (

@@ -8,7 +8,7 @@ import uuid
 
 from scrapy.settings import Settings
 
-from countywatch.config import Config, ConfigError, read_secret
+from core.config import Config, ConfigError, read_secret
 from crawler.distributed.queue import Keys
 from crawler.runtime.runner import scrapy_settings
 
@@ -65,7 +65,7 @@ def worker_settings(
             "COUNTYWATCH_SOURCE_TIME_LIMIT": 0,
             "COUNTYWATCH_QUEUE_PREFIX": keys.prefix,
             "COUNTYWATCH_SEEN_KEY": keys.seen,
-            "COUNTYWATCH_SEEN_TTL": config.distributed.seen_ttl,
+            "COUNTYWATCH_SEEN_TTL": config.distributed.seen_ttl.total_seconds(),
             "COUNTYWATCH_WORKER_ID": worker_id,
             "COUNTYWATCH_WORKER_LEASE": lease,
             "COUNTYWATCH_WORKER_TICK": tick,

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-from countywatch.config import Topic
+from core.config import Topic
 
 MAX_CATEGORIES = 3
 _TITLE_WEIGHT = 10

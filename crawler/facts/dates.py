@@ -3,7 +3,9 @@
 `parse_date` finds the first plausible date in a string: `2024年3月5日`, `2024-03-05 10:20`,
 `2024/3/5`, `2022/7/25 18:25:41`, `[03-05]`, `5月31日`, full-width digits and `二〇二四年三月五日`,
 and the month-first `7/5/2005 9:23:57 PM` that old ASP.NET pages print (a 12-hour time is read
-with its AM/PM).
+with its AM/PM). A time written with its offset (`2023-05-05T23:30:00Z`, `…+00:00` in JSON-LD and
+Open Graph tags) is that instant, moved to China time: read without it, a UTC value before 08:00
+lands on the day before.
 A date without a year takes it from the reference date and says so (`inferred`), so the record
 can carry the `date_inferred` flag.
 """
@@ -34,6 +36,8 @@ _FULL = re.compile(
 )
 # Month first, as .NET's default US culture prints it: only with a four-digit year last.
 _US = re.compile(r"(?<![\d/])(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>(?:19|20)\d{2})(?![\d/])" + _TIME)
+# An ISO offset right after the seconds (and their fraction): `Z`, `+00:00`, `+0800`.
+_OFFSET = re.compile(r"(?:\.\d{1,9})?(?P<offset>Z|[+-](?:0\d|1[0-4]):?[0-5]\d)(?![\d:])")
 _MERIDIEM = re.compile(r"\s*(?P<half>AM|PM|am|pm|A\.M\.|P\.M\.)")
 _MONTH_DAY_CN = re.compile(r"(?<![\d年])(?P<month>\d{1,2})月(?P<day>\d{1,2})[日号]" + _TIME)
 # A bare month-day with dashes is a date only with a time after it (`09-30 22:46`).
@@ -95,6 +99,11 @@ def _build(
     moment = datetime(
         year, month, day, hours, int(groups["minute"]), int(groups.get("second") or 0), tzinfo=CHINA_TZ
     )
+    offset = _OFFSET.match(match.string, match.end()) if groups.get("second") else None
+    if offset:
+        # strptime's %z reads `Z`, `+00:00` and `+0800` alike.
+        zone = datetime.strptime(offset["offset"], "%z").tzinfo
+        moment = moment.replace(tzinfo=zone).astimezone(CHINA_TZ)
     return ParsedDate(moment.isoformat(), has_time=True, inferred=inferred)
 
 

@@ -23,6 +23,10 @@ _HEADLINE_XPATH = (
 # `—` and `-` inside a headline are content (`1-10月`, `——访…局长`); only spaced or doubled
 # separators, `_` and `|` are taken as suffix separators without further evidence.
 _SEPARATORS = re.compile(r"\s+[-–—|｜·]+\s+|\s*(?:--|_+|\||｜)\s*")
+# Any separator between the site's name and the headline, unspaced `-` included (checked against
+# the body's own texts before use, see _part_shown_alone).
+_TITLE_PARTS = re.compile(r"\s*(?:-+|–|—|_+|\||｜)\s*")
+_LONG_TEXT_XPATH = "//body//text()[string-length(normalize-space()) >= 8]"
 _SITE_WORDS = re.compile(
     r"(?:网|站|局|厅|委|委员会|政府|办公室|门户|频道|中心|院|校|学|报|台|社|馆|吧|论坛|百科|cn|com|net|org)\s*$",
     re.IGNORECASE,
@@ -75,6 +79,8 @@ def find_headline(
     if best is None and meta_title:
         best = meta_title
     if best is None and page_title:
+        best = _part_shown_alone(tree, page_title)
+    if best is None and page_title:
         best = strip_site_suffix(page_title, site_name)
         # `<title>` that only names the site (`浚县公共资源交易中心`), or only the column.
         if len(best) < _WEAK_TITLE or best in (section, site_name) or _ORGANISATION_TITLE.match(best):
@@ -86,6 +92,19 @@ def find_headline(
     if not best:
         return Headline(None)
     return split_source_prefix(tidy_title(_strip_column_tail(tree, best, keywords)))
+
+
+def _part_shown_alone(tree: HtmlElement, page_title: str) -> str | None:
+    """The part of `<title>` the body shows as a text of its own (`湘潭日报数字报-<headline>`).
+
+    Whichever side the site's name stands on, the headline is the part the page prints by itself,
+    even in an element no headline selector knows (a 数字报's `<founder-title>`).
+    """
+    parts = [part.strip() for part in _TITLE_PARTS.split(page_title)]
+    if len(parts) < 2:
+        return None
+    shown = {squash(str(node)) for node in tree.xpath(_LONG_TEXT_XPATH)}
+    return next((part for part in parts if len(part) >= _WEAK_TITLE and part in shown), None)
 
 
 def _strip_column_tail(tree: HtmlElement, title: str, keywords: Sequence[str]) -> str:

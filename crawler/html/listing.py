@@ -10,10 +10,12 @@ they are the items' own).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from lxml.html import HtmlElement
 
+from crawler.html.candidates import block_lines
 from crawler.html.content import MainContent
 from crawler.html.headline import squash
 from crawler.text.cleaning.boilerplate import boilerplate_kind
@@ -28,6 +30,8 @@ _ITEM_LINK_SHARE = 0.8  # of the repeated siblings, those that carry a title lin
 _MAX_ITEM_TEXT = 600  # an item longer than this is a block of content, not a list entry
 _HEADLINE_XPATH = "//body//h1 | //body//h2 | //body//*[contains(@class, 'title') and not(self::a)]"
 _HEADLINE_REACH = 3  # levels above a headline that still hold its article
+# A picture gallery's caption opens with the picture counter (`1/10`): the viewer's, not the text's.
+_GALLERY_COUNTER = re.compile(r"^\d{1,3}\s*/\s*\d{1,3}\s+")
 
 
 def count_title_links(tree: HtmlElement) -> int:
@@ -91,6 +95,31 @@ def _beside_a_headline(tree: HtmlElement, lines: list[str]) -> bool:
         if any(line in text for line in lines):
             return True
     return False
+
+
+def prose_beside_headline(tree: HtmlElement, title: str | None) -> list[str]:
+    """The prose lines in the headline's own block (a few levels up), without link text.
+
+    A picture gallery or a one-caption photo article has its only text beside the headline, while
+    the rest of the page is related links: that text is the article's body, not a list's snippet.
+    """
+    if not title:
+        return []
+    for heading in tree.xpath(_HEADLINE_XPATH):
+        if title not in squash(heading.text_content()):
+            continue
+        block = heading
+        for _ in range(_HEADLINE_REACH):
+            parent = block.getparent()
+            if parent is None or parent.tag == "body":
+                break
+            block = parent
+        links = {squash(a.text_content()) for a in block.iter("a")}
+        lines = [_GALLERY_COUNTER.sub("", squash(line)) for line in block_lines(block)]
+        prose = [line for line in lines if line not in links and title not in line and prose_chars(line)]
+        if prose:
+            return prose
+    return []
 
 
 def is_list_page(tree: HtmlElement, content: MainContent, *, article_evidence: bool) -> bool:

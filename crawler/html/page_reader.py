@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 
 import lxml.html
 from htmldate import find_date
 from lxml.etree import ParserError
 from lxml.html import HtmlElement
 
-from countywatch.config import Topic
+from core.config import Topic
+from core.timezone import CHINA_TZ
 from crawler.article import Article
 from crawler.errors import ExtractionError
 from crawler.facts.dates import ParsedDate, parse_date
@@ -34,7 +36,7 @@ from crawler.html.content import (
 from crawler.html.decoding import MAX_BYTES, DecodedPage, decode_html, sniff_binary
 from crawler.html.deleted import DELETED_NOTICE_FLAG, is_deleted_notice
 from crawler.html.headline import find_headline, squash, strip_site_suffix
-from crawler.html.listing import is_list_page
+from crawler.html.listing import is_list_page, prose_beside_headline
 from crawler.html.meta_tags import MetaTags, read_meta_tags
 from crawler.html.metaline_locator import (
     find_author_names,
@@ -43,6 +45,7 @@ from crawler.html.metaline_locator import (
     find_info_line,
     with_date_line,
 )
+from crawler.html.pubdate import script_date, shown_date, signing_date, url_date
 from crawler.text.hints import PageHints
 from crawler.text.text_reader import extract_text_article
 
@@ -68,7 +71,7 @@ def extract_article(
     meta = read_meta_tags(tree)
     info_line = find_info_line(tree)
     info_lines = with_date_line(tree, info_line)
-    hints = read_hints(tree, url, meta, info_lines)
+    hints = read_hints(tree, url, meta, info_lines, page.text)
     if page.truncated and "truncated" not in hints.flags:
         hints.flags.append("truncated")
     container = find_cms_container(tree)
@@ -82,11 +85,17 @@ def extract_article(
         (meta.title and meta.published) or info_line or hints.attachments or container is not None
     )
     if is_list_page(tree, content, article_evidence=evidence):
-        # A list page's text is its link titles: no body, and nothing to classify or alert on.
-        hints.is_list_page = True
-        hints.title = strip_site_suffix(page_title, meta.site_name) or hints.title
-        return extract_text_article("", url, hints=hints, topics=topics)
-    content = choose_content(tree, url, content)
+        # Do no harm: a headline with its dated line and prose beside it (a gallery's caption) is an
+        # article whose body is that prose, however many related links ring it.
+        beside = prose_beside_headline(tree, hints.title) if hints.published_at else []
+        if not beside:
+            # A list page's text is its link titles: no body, and nothing to classify or alert on.
+            hints.is_list_page = True
+            hints.title = strip_site_suffix(page_title, meta.site_name) or hints.title
+            return extract_text_article("", url, hints=hints, topics=topics)
+        content = MainContent(beside, 0, sum(map(len, beside)))
+    else:
+        content = choose_content(tree, url, content)
     summary = find_summary(tree, meta.description)
     text = compose_text(content, hints, info_lines, find_editor_line(tree), summary)
     if len(text) > MAX_TEXT_CHARS:
@@ -97,15 +106,23 @@ def extract_article(
 
 
 def read_hints(
-    tree: HtmlElement, url: str | None, meta: MetaTags | None = None, info_lines: list[str] | None = None
+    tree: HtmlElement,
+    url: str | None,
+    meta: MetaTags | None = None,
+    info_lines: list[str] | None = None,
+    html: str = "",
 ) -> PageHints:
-    """Everything the markup says about the page, before its text is cleaned."""
+    """Everything the markup says about the page, before its text is cleaned.
+
+    `html` is the page's source before its scripts were dropped: the one place some pages keep
+    their publication time (see crawler.html.pubdate).
+    """
     meta = meta or read_meta_tags(tree)
     headline = find_headline(
         tree, meta_title=meta.title, site_name=meta.site_name, section=meta.section, keywords=meta.keywords
     )
     publisher, footer_site_id = find_footer_facts(tree)
-    published = _published(meta.published, info_lines or [], tree, url)
+    published = _published(meta.published, info_lines or [], tree, url, html)
     body = tree.find("body")
     return PageHints(
         title=headline.title,
@@ -124,23 +141,52 @@ def read_hints(
 
 
 def _published(
-    meta_value: str | None, info_lines: list[str], tree: HtmlElement, url: str | None
+    meta_value: str | None, info_lines: list[str], tree: HtmlElement, url: str | None, html: str = ""
 ) -> ParsedDate | None:
-    """The publication time, from the page's own words first.
+    """The publication time, from the page's own words first, then from the weaker evidence.
 
     The date the page shows (its labelled metadata line, or else the one date-time it shows) wins
     when it agrees with the CMS tag on the day and gives the time (a tag often records when the
     item was filed, to the second); the tag wins on another day, or when the shown date has no
-    time. With neither, htmldate's reading of the markup (JSON-LD, `<time>`, `itemprop`, URL
-    patterns) stands in.
+    time. With neither: the date a page script fills in (WeChat shows none without it), the day
+    in the CMS's URL, a notice's signing date (落款), and last htmldate's reading of the markup.
+    A shown date without a year (`发布时间：01-14 17:58`) keeps its day and time and takes the year
+    from the first of those.
     """
     published = parse_date(meta_value) if meta_value else None
-    shown = parse_date(info_lines[0]) if info_lines else None
+    shown = shown_date(info_lines[0]) if info_lines else None
     if shown is not None and not shown.inferred:
         if published is None or (shown.has_time and shown.day == published.day):
             return shown
         return published
-    return published or _htmldate(tree, url)
+    if published is not None:
+        return published
+    weaker = (
+        lambda: script_date(html),
+        lambda: url_date(url),
+        lambda: signing_date(tree),
+        lambda: _htmldate(tree, url),
+    )
+    for read in weaker:
+        found = read()
+        if found is None:
+            continue
+        return _with_year_of(shown, found) if shown is not None else found
+    return None
+
+
+def _with_year_of(shown: ParsedDate, found: ParsedDate) -> ParsedDate:
+    """A labelled month-day (and time) the page shows, in the year of the weaker candidate."""
+    if shown.iso[4:10] == found.iso[4:10] and found.has_time:
+        return found
+    iso = found.iso[:4] + shown.iso[4:]
+    try:
+        day = date.fromisoformat(iso[:10])
+    except ValueError:  # 02-29 in a year without it
+        return found
+    if day > datetime.now(CHINA_TZ).date():
+        return found
+    return ParsedDate(iso, has_time=shown.has_time)
 
 
 def _htmldate(tree: HtmlElement, url: str | None) -> ParsedDate | None:

@@ -36,13 +36,12 @@ from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from types import FrameType
 
-from countywatch.config import Topic
+from core.config import Topic, default_topics
 from crawler.article import Article
 from crawler.errors import ExtractionError
 from crawler.facts.classify import classify
 from crawler.files.attachment_text import AttachmentText, read_attachment
 from crawler.html.page_reader import extract_article
-from storage.rules import default_topics
 
 ALARM_REPEAT = 0.5  # seconds between repeated alarms once a page is over its time limit
 HARD_LIMIT_GRACE = 2.0  # CPU seconds past the time limit before the worker is ended

@@ -17,7 +17,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
-from countywatch.config import Config, ConfigError, Source
+from core.config import Config, ConfigError, Source
 from crawler.runtime.health import HealthState, SourceHistory, SourceStats, decide_health
 from crawler.runtime.middlewares.scope import DROPPED_STAT
 from crawler.runtime.pipelines.extraction import EXTRACT_CPU_STAT

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from countywatch.config import Config, parse_duration
+from core.config import Config
 
 # --- project --------------------------------------------------------------------------------
 BOT_NAME = "countywatch"
@@ -118,23 +118,23 @@ def crawl_settings(config: Config) -> dict[str, Any]:
         "DOWNLOAD_TIMEOUT": crawl.timeout,
         "RETRY_TIMES": crawl.retries,
         "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
-        "CLOSESPIDER_TIMEOUT": int(parse_duration(crawl.time_limit).total_seconds()),
+        "CLOSESPIDER_TIMEOUT": int(crawl.time_limit.total_seconds()),
         # Page N of a list is at depth N-1 and its articles one deeper; sitemap indexes add one.
         "DEPTH_LIMIT": max((s.max_pages for s in config.sources), default=DEPTH_LIMIT) + 2,
         "HTTPCACHE_ENABLED": crawl.http_cache,
         "HTTPCACHE_DIR": str(cache_dir.resolve()),
         "COUNTYWATCH_EXTRACT_WORKERS": crawl.extract_workers,
-        "COUNTYWATCH_EXTRACT_TIME_LIMIT": parse_duration(crawl.extract_time_limit).total_seconds(),
+        "COUNTYWATCH_EXTRACT_TIME_LIMIT": crawl.extract_time_limit.total_seconds(),
         "COUNTYWATCH_EXTRACT_MAX_BYTES": crawl.extract_max_bytes,
         "COUNTYWATCH_DATABASE_URL": config.database_url,
-        "COUNTYWATCH_RECHECK_AFTER": parse_duration(crawl.recheck_after).total_seconds(),
-        "COUNTYWATCH_RECHECK_MAX": parse_duration(crawl.recheck_max).total_seconds(),
-        "COUNTYWATCH_RECHECK_RECENT": parse_duration(crawl.recheck_recent).total_seconds(),
+        "COUNTYWATCH_RECHECK_AFTER": crawl.recheck_after.total_seconds(),
+        "COUNTYWATCH_RECHECK_MAX": crawl.recheck_max.total_seconds(),
+        "COUNTYWATCH_RECHECK_RECENT": crawl.recheck_recent.total_seconds(),
         "COUNTYWATCH_ATTACHMENTS": crawl.attachments,
         "COUNTYWATCH_ATTACHMENT_MAX_BYTES": crawl.attachment_max_bytes,
         "COUNTYWATCH_ATTACHMENT_SECONDS": crawl.attachment_seconds,
         "COUNTYWATCH_ATTACHMENTS_PER_ARTICLE": crawl.attachments_per_article,
-        "COUNTYWATCH_DEDUPE_WINDOW": parse_duration(crawl.dedupe_window).total_seconds(),
-        "COUNTYWATCH_SOURCE_TIME_LIMIT": parse_duration(crawl.source_time_limit).total_seconds(),
+        "COUNTYWATCH_DEDUPE_WINDOW": crawl.dedupe_window.total_seconds(),
+        "COUNTYWATCH_SOURCE_TIME_LIMIT": crawl.source_time_limit.total_seconds(),
         "LOG_LEVEL": config.logging.level,
     }

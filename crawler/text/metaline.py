@@ -90,13 +90,32 @@ _FIELD_LABELS = {
         "评论",
     ),
     "length": ("字数",),
+    # The index table of a 政府信息公开 document: its fields describe the document, not its text.
+    "disclosure": (
+        "索引号",
+        "主题分类",
+        "体裁分类",
+        "组配分类",
+        "发文机关",
+        "发布机构",
+        "发文字号",
+        "文号",
+        "标题",
+        "有效性",
+        "统一登记号",
+        "公开方式",
+        "公开范围",
+        "主题词",
+    ),
 }
 _KIND_OF = {label: kind for kind, labels in _FIELD_LABELS.items() for label in labels}
 
 
 def _label_pattern(label: str) -> str:
-    # Templates pad two-character labels to the width of longer ones: `作  者：`, `来　源：`.
-    return re.escape(label) if len(label) != 2 else re.escape(label[0]) + r"[ \t]{0,3}" + re.escape(label[1])
+    # Templates pad short labels to the width of longer ones: `作  者：`, `来　源：`, `索 引 号：`.
+    if len(label) > 3:
+        return re.escape(label)
+    return r"[ \t]{0,3}".join(map(re.escape, label))
 
 
 # `编辑/苏芳`, `出品︱网易科学人` and `责编|陈梦莹` separate label and value like a colon.
@@ -106,6 +125,7 @@ _LABEL = re.compile(
     + r")\s*[:：|丨︱/]\s*"
 )
 _EDITOR_LABELS = {"责任编辑", "责编", "编辑"}
+_PUBLISH_LABELS = {"发布时间", "发布日期", "发表时间", "发表日期"}
 _CHROME_TOKEN = re.compile(
     r"[\[【(（]?\s*(?:字号\s*[:：]?\s*(?:\[?大\]?\s*\[?中\]?\s*\[?小\]?|A-\s*A\s*A\+|T\s*T\s*T)|打印本页|我要打印|打印|关闭窗口|关闭|收藏|分享到\s*[:：]?"
     r"|分享给好友阅读\s*[:：]?|评论\s*[(（]\s*\d+\s*[)）]|调整字体|字体\s*[:：]?\s*大\s*中\s*小|历史版本)\s*[\]】)）]?"
@@ -127,6 +147,7 @@ _PHOTO_VALUE = re.compile(r"(?:摄|摄影|供图)$")
 _THIS_SITE = frozenset({"本站", "本网", "原创", "本站原创", "本网原创", "本站编辑", "本网编辑"})
 _ORGANISATION_VALUE = re.compile(r"^[\u4e00-\u9fff、·]{2,20}$")
 _MAX_LINE, _MAX_SOURCE, _MAX_EDITOR = 160, 30, 20
+_MAX_DISCLOSURE_VALUE = 80  # a document's title is the longest field of its index table
 # `石佳/中国青年报`: the reporter, then the paper, as reprints credit them.
 _NAME_SLASH_OUTLET = re.compile(
     rf"^(?P<names>[{HAN}]{{2,4}}(?:[\s、]+[{HAN}]{{2,4}})*)\s*[/／]\s*(?P<source>[{HAN}·]{{2,16}})$"
@@ -202,7 +223,9 @@ def _apply(fields: MetaFields, label: str, value: str, reference: date | None) -
         parsed = parse_date(value, reference=reference)
         if parsed is None or not _DATE_VALUE.match(normalize_digits(value)):
             return False
-        fields.published_at = fields.published_at or parsed
+        # 发布 names the publication; 成文/发文/更新 dates beside it (a disclosure table) do not.
+        publish = "".join(label.split()) in _PUBLISH_LABELS
+        fields.published_at = parsed if publish else fields.published_at or parsed
     elif kind == "source":
         if len(value) > _MAX_SOURCE:
             return False
@@ -223,6 +246,8 @@ def _apply(fields: MetaFields, label: str, value: str, reference: date | None) -
         return _COUNTER_VALUE.match(value) is not None
     elif kind == "credit":
         return len(value) <= _MAX_SOURCE
+    elif kind == "disclosure":
+        return len(value) <= _MAX_DISCLOSURE_VALUE
     elif kind == "length":
         digits = value.rstrip("字")
         if not digits.isdigit():

@@ -16,12 +16,12 @@ from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from core.chinese import has_pinyin_annotations, is_traditional, to_simplified
+from core.config import Topic, default_topics
 from core.timezone import CHINA_TZ
-from countywatch.config import Topic
 from crawler.article import Article, Flag
 from crawler.dedupe.fingerprint import simhash_hex
 from crawler.facts.classify import classify
-from crawler.facts.dates import ParsedDate, parse_date
+from crawler.facts.dates import ParsedDate, normalize_digits, parse_date
 from crawler.facts.region import find_region
 from crawler.text.cleaning.boilerplate import boilerplate_kind, footer_fields, parse_breadcrumb
 from crawler.text.cleaning.captions import is_caption, strip_image_label
@@ -39,7 +39,6 @@ from crawler.text.cleaning.script import fold_width
 from crawler.text.cleaning.title import is_original_title_line, is_series_line, is_title_like, split_title
 from crawler.text.hints import PageHints
 from crawler.text.metaline import MetaFields, parse_byline, parse_closing_credit, parse_meta_line
-from storage.rules import default_topics
 
 _BLANKS = re.compile(r"[ \t\u00a0\u2002\u2003\u200b\ufeff]+")
 _CONTEXT_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
@@ -57,6 +56,8 @@ _SUBSTANTIAL_PROSE = 200
 # stage found, cleaning went wrong, and the prose is kept as found.
 _MIN_PROSE_KEPT = 0.5
 # A line of brackets alone is what is left of a bracketed credit split over lines (`【责任编辑:…` / `】`).
+# A notice's signing date (落款: `2023年4月12日`, `二〇二三年五月六日`) on its own line under the body.
+_SIGNING_DATE = re.compile(r"^(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")
 _BRACKETS_ONLY = re.compile(r"^[\[\]【】()（）{}〈〉「」『』]+$")
 
 
@@ -150,6 +151,11 @@ def _read_lines(text: str, hint_title: str | None) -> _Reading:
         consumed, marker = _chrome_line(line, reading, in_tail=False)
         segment += marker
         if consumed:
+            continue
+        if reading.body and _SIGNING_DATE.match(normalize_digits(line)):
+            # Part of the notice as issued, not a metadata line: the HTML side reads it as a date.
+            reading.body.append(line)
+            reading.segments.append(segment)
             continue
         meta = parse_meta_line(line)
         if meta is not None:

@@ -15,8 +15,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from core.config import ConfigError
 from countywatch.cli import cli
-from countywatch.config import ConfigError, load_config
+from countywatch.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).parent / "config_corpus"

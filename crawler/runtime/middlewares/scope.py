@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 
-from countywatch.config import Source
+from core.config import Source
 from crawler.runtime.middlewares import OffsiteRequest
 from crawler.runtime.tally import PREFIX, source_of
 

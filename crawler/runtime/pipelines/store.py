@@ -39,7 +39,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from countywatch.config import Source
+from core.config import Source
 from crawler.html.deleted import DELETED_NOTICE_FLAG
 from crawler.runtime import settings as defaults
 from crawler.runtime.items import AttachmentItem, CheckedItem, GoneItem, PageItem

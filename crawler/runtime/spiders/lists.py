@@ -26,9 +26,9 @@ from scrapy.http import Response, TextResponse
 from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
+from core.config import Source, Topic
 from core.timezone import CHINA_TZ
 from core.urls import canonicalize_url
-from countywatch.config import Source, Topic
 from crawler.article import Attachment
 from crawler.discovery.feeds import FeedError, parse_feed, parse_sitemap
 from crawler.discovery.links import LinkRules, is_listing_url

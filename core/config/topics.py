@@ -1,4 +1,4 @@
-"""The built-in topics: education and its categories, as plain data users can override in the config.
+"""Topics articles are classified into: the model, and the built-in education topic users can override.
 
 Keywords are matched on Simplified text. A category matches when any of its keywords appears in the
 title, or (unless `title_only`) in the body.
@@ -6,7 +6,14 @@ title, or (unless `title_only`) in the body.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cache
 from typing import Any
+
+from pydantic import Field
+
+from core.config.base import Model
+from core.config.sources import SourceKind
 
 # Bare 考试 and 资助 are left out: 公务员考试 and 残疾人资助 are not education news.
 EDUCATION_KEYWORDS = [
@@ -141,3 +148,30 @@ DEFAULT_TOPICS: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+
+class Category(Model):
+    """A category of a topic, assigned when any keyword appears in the title (or body)."""
+
+    label: str
+    keywords: list[str] = Field(min_length=1)
+    title_only: bool = False
+
+
+class Topic(Model):
+    """A topic articles are classified into, and whether it raises alerts."""
+
+    keywords: list[str] = Field(min_length=1)
+    exclude: list[str] = []
+    min_hits: int = Field(default=2, ge=1, le=1000)  # keyword hits in the body needed when the title has none
+    categories: dict[str, Category] = {}
+    alert: bool = True  # raise "new" alerts for this topic
+    alert_kinds: list[SourceKind] = ["government", "education_bureau", "newspaper"]
+    # Only these categories raise "new" alerts ([] = any category, including none).
+    alert_categories: list[str] = []
+
+
+@cache
+def default_topics() -> Mapping[str, Topic]:
+    """The built-in topics, validated once (used when the caller passes none)."""
+    return {name: Topic.model_validate(data) for name, data in DEFAULT_TOPICS.items()}
