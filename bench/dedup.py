@@ -32,11 +32,14 @@ import argparse
 import json
 import random
 import re
+import sqlite3
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,6 +47,8 @@ from typing import Any, TypeVar
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 from simhash import Simhash, SimhashIndex
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
 from crawler.dedupe.fingerprint import (
     MinHashSignature,
@@ -55,15 +60,19 @@ from crawler.dedupe.fingerprint import (
     simhash_hex,
     simhash_of_hashes,
 )
+from storage.db import make_engine, make_session_factory, upgrade
+from storage.models import Article, Source, Story, utcnow
 from storage.neardup import (
     CANDIDATE_THRESHOLD,
     DEFAULT_BANDS,
     DEFAULT_ROWS,
     MAX_CONTAINMENT_CANDIDATES,
+    DupIndex,
     NearDupIndex,
     ShingledText,
     contained_copy,
 )
+from storage.neardup_stored import StoredNearDupIndex
 
 T = TypeVar("T")
 DEDUP = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "dedup"
@@ -200,7 +209,7 @@ def measure_memory(build: Callable[[], T]) -> tuple[T, float]:
 
 
 def with_containment(
-    index: NearDupIndex,
+    index: DupIndex,
     own: int,
     sig: MinHashSignature,
     query: ShingledText,
@@ -321,6 +330,145 @@ def bench_countywatch(
     ]
 
 
+def _stored_articles(session: Session, signatures: list[MinHashSignature]) -> None:
+    """One article row per signature, ids 1..n in order (what the stored index reads back)."""
+    now = utcnow()
+    source = Source(name="bench", kind="government", created_at=now)
+    story = Story(created_at=now)
+    session.add_all([source, story])
+    session.flush()
+    template = {
+        "source_id": source.id,
+        "story_id": story.id,
+        "text": "",
+        "authors": [],
+        "topics": [],
+        "categories": [],
+        "flags": [],
+        "language": "zh",
+        "extra": {},
+        "alertable": False,
+        "status": "active",
+        "gone_count": 0,
+        "version": 1,
+        "first_seen": now,
+        "last_seen": now,
+        "last_checked": now,
+        "last_changed": now,
+    }
+    for start in range(0, len(signatures), 5000):
+        session.execute(
+            insert(Article),
+            [
+                {
+                    **template,
+                    "id": doc + 1,
+                    "url": f"http://bench.example/{doc}",
+                    "fetched_url": f"http://bench.example/{doc}",
+                    "content_hash": f"{doc:064x}",
+                    "signature": sig.to_bytes(),
+                }
+                for doc, sig in enumerate(signatures[start : start + 5000], start)
+            ],
+        )
+    session.commit()
+
+
+def bench_stored(
+    labelled: Labelled, own: list[MinHashSignature], back: list[MinHashSignature], back_texts: list[str]
+) -> list[IndexResult]:
+    """The index as ingest uses it now: neardup_bands rows in SQLite, the same three queries.
+
+    bytes/doc is what the process holds for the index (nothing between queries: tracemalloc's peak
+    over a query, per document); the disk the table takes is printed beside the table.
+    """
+    n_lab = len(own)
+    signatures = own + back
+    with tempfile.TemporaryDirectory(prefix="bench-dedup-") as folder:
+        path = Path(folder) / "dedup.db"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            with make_session_factory(engine)() as session:
+                _stored_articles(session, signatures)
+                size = _file_bytes(path)
+                index = StoredNearDupIndex(session, threshold=THRESHOLD)
+                start = time.process_time()
+                for doc, sig in enumerate(signatures):
+                    index.add(doc + 1, sig)
+                session.commit()
+                insert_rate = len(signatures) / (time.process_time() - start)
+                DISK[len(back)] = (_file_bytes(path) - size) / len(signatures)
+
+                def answer(q: int, threshold: float | None = None) -> list[int]:
+                    return [doc - 1 for doc, _ in index.query(signatures[q], threshold)]
+
+                queries = list(range(n_lab)) + list(range(n_lab, min(len(signatures), n_lab + 2000)))
+                _, peak = measure_memory(lambda: answer(0))
+                start = time.process_time()
+                answers = {q: answer(q) for q in queries}
+                query_rate = len(queries) / (time.process_time() - start)
+                low = {q: answer(q, LOW_THRESHOLD) for q in range(n_lab)}
+
+                def text_of(doc: int) -> tuple[str | None, str]:
+                    if doc < n_lab:
+                        return labelled.titles[doc], labelled.texts[doc]
+                    return None, back_texts[doc - n_lab]
+
+                shifted = _Shifted(index)
+                start = time.process_time()
+                contained = {}
+                for q in queries:
+                    title, body = text_of(q)
+                    contained[q] = with_containment(
+                        shifted, q, signatures[q], ShingledText(title, shingle_set(body)), text_of
+                    )
+                contained_rate = len(queries) / (time.process_time() - start)
+        finally:
+            engine.dispose()
+    per_doc = peak / len(signatures)
+    rows = []
+    for label, results, rate_ in (
+        (f"countywatch StoredNearDupIndex {DEFAULT_BANDS}x{DEFAULT_ROWS} (SQLite)", answers, query_rate),
+        (f"  same, query threshold {LOW_THRESHOLD}", low, query_rate),
+        (f"  + containment (candidates from {CANDIDATE_THRESHOLD})", contained, contained_rate),
+    ):
+        recall, precision, false = score(labelled, {q: results[q] for q in range(n_lab)})
+        rows.append(
+            IndexResult(label, len(back), insert_rate, rate_, per_doc, None, recall, precision, false)
+        )
+    return rows
+
+
+def _file_bytes(path: Path) -> int:
+    """The SQLite file's size once its write-ahead log is checkpointed into it."""
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path.stat().st_size
+
+
+class _Shifted:
+    """A StoredNearDupIndex answering with the benchmark's 0-based document numbers."""
+
+    def __init__(self, index: StoredNearDupIndex) -> None:
+        self.index = index
+        self.threshold = index.threshold
+
+    def add(self, doc_id: int, sig: MinHashSignature) -> None:
+        self.index.add(doc_id + 1, sig)
+
+    def remove(self, doc_id: int) -> None:
+        self.index.remove(doc_id + 1)
+
+    def query(self, sig: MinHashSignature, threshold: float | None = None) -> list[tuple[int, float]]:
+        return [(doc - 1, score) for doc, score in self.index.query(sig, threshold)]
+
+
+# Disk bytes per document of the neardup_bands table, by N (the stored rows' file growth).
+DISK: dict[int, float] = {}
+
+
 def bench_datasketch(labelled: Labelled, own: list[MinHash], back: list[MinHashSignature]) -> IndexResult:
     n_lab = len(own)
     sketches = own + [
@@ -432,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(signed {size} background documents at {sig_rate:.0f} docs/s)")
         results.extend(bench_countywatch(labelled, own_minhash, back, texts[:size], bands=(32, 4)))
         results.extend(bench_countywatch(labelled, own_minhash, back, texts[:size]))
+        results.extend(bench_stored(labelled, own_minhash, back, texts[:size]))
         results.append(bench_datasketch(labelled, own_datasketch, back))
         results.append(
             bench_simhash(labelled, f"simhash package, Hamming<={HAMMING}", own_simhash_pkg, back_simhash)
@@ -470,6 +619,9 @@ def main(argv: list[str] | None = None) -> int:
             ]
         )
     print_table(headers, rows)
+    for n, disk in sorted(DISK.items()):
+        print(f"neardup_bands on disk at N={n:,}: {disk:,.0f} bytes per document (SQLite file growth)")
+    print()
 
     largest = max(sizes)
     print(f"## Extrapolation to 1,000,000 documents (linear from N={largest:,})\n")

@@ -6,12 +6,14 @@ Python between calls except what the near-duplicate index holds (ids and signatu
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Literal, Protocol
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,9 +24,10 @@ from crawler.article import Article as Record
 from crawler.article import Attachment
 from crawler.dedupe.fingerprint import (
     MinHashSignature,
-    content_hash,
-    minhash_signature,
+    minhash_of_hashes,
     normalize_text,
+    normalized_codes,
+    shingle_hashes,
     shingle_set,
 )
 from storage.attachments import store_attachments
@@ -33,7 +36,7 @@ from storage.models import Article, ArticleVersion, Source, Story, utcnow
 from storage.neardup import (
     CANDIDATE_THRESHOLD,
     MAX_CONTAINMENT_CANDIDATES,
-    NearDupIndex,
+    DupIndex,
     ShingledText,
     contained_copy,
 )
@@ -60,6 +63,8 @@ _COLUMNS = (
     "url",
 )
 
+# Session.info key of the source rows source_row found in this session.
+_SOURCE_ROWS = "countywatch.source_rows"
 # Estimated Jaccard above which a truncated copy joins a story (the index's default is 0.7).
 TRUNCATED_THRESHOLD = 0.5
 
@@ -101,6 +106,7 @@ class _Member(Protocol):
 class _Page:
     """What is computed once per stored page."""
 
+    prints: _Fingerprints  # of the record's text
     url: str  # canonical
     fetched_url: str
     list_date: str | None
@@ -118,8 +124,17 @@ def next_check(first_seen: datetime, checked_at: datetime, policy: RecheckPolicy
 
 
 def source_row(session: Session, ref: SourceRef, now: datetime | None = None) -> Source:
-    """The row of a source, created on first use; its kind follows the configuration."""
-    row = session.scalar(select(Source).where(Source.name == ref.name))
+    """The row of a source, created on first use; its kind follows the configuration.
+
+    Rows found are remembered for the session's life (a writer's batch stores many articles of one
+    source); a row created here is not, as the caller's savepoint may still roll it back.
+    """
+    known: dict[str, Source] = session.info.setdefault(_SOURCE_ROWS, {})
+    row = known.get(ref.name)
+    if row is None:
+        row = session.scalar(select(Source).where(Source.name == ref.name))
+        if row is not None:
+            known[ref.name] = row
     if row is None:
         row = Source(name=ref.name, kind=ref.kind, created_at=now or utcnow())
         try:
@@ -139,7 +154,7 @@ def ingest_article(
     source: SourceRef,
     fetched_url: str,
     list_date: str | None = None,
-    index: NearDupIndex | None = None,
+    index: DupIndex | None = None,
     topics: Mapping[str, Topic] | None = None,
     recheck: RecheckPolicy | None = None,
     validators: Validators | None = None,
@@ -163,11 +178,13 @@ def ingest_article(
     now = now or utcnow()
     policy = recheck or RecheckPolicy()
     rules = topics or default_topics()
+    prints = _Fingerprints(article.text)
     page = _Page(
+        prints=prints,
         url=canonicalize_url(fetched_url, mobile_hosts=source.mobile_hosts),
         fetched_url=fetched_url,
         list_date=list_date,
-        digest=content_hash(article.text),
+        digest=prints.digest,
         alertable=may_alert(source.kind, article.topics, article.categories, article.flags, rules),
         validators=validators,
         attachment_texts=attachment_texts or {},
@@ -219,12 +236,35 @@ def _fill(row: Article, article: Record, page: _Page) -> None:
     row.alertable = page.alertable
 
 
-@lru_cache(maxsize=8)
-def text_signature(text: str) -> MinHashSignature | None:
-    """The MinHash of an article text, None when empty; kept for the last few texts because the
-    store's row locks (storage/article_locks.py) need it just before the ingest does."""
-    sig = minhash_signature(text)
-    return None if sig.empty else sig
+class _Fingerprints:
+    """The content hash, MinHash signature and shingle set of one text, normalised once for all three.
+
+    Each used to normalise the text on its own; in the crawl's writer thread that was a third of
+    the CPU of fingerprinting, paid for every stored page.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.codes = normalized_codes(text)
+        self._hashes: npt.NDArray[np.uint64] | None = None
+
+    def _shingle_hashes(self) -> npt.NDArray[np.uint64]:
+        if self._hashes is None:
+            self._hashes = shingle_hashes(self.codes)
+        return self._hashes
+
+    @property
+    def digest(self) -> str:
+        """As `content_hash(text)`."""
+        return hashlib.sha256(self.codes.tobytes().decode("utf-32-le").encode("utf-8")).hexdigest()
+
+    def signature(self) -> MinHashSignature | None:
+        """As `minhash_signature(text)`, None for a text without letters or digits."""
+        sig = minhash_of_hashes(self._shingle_hashes())
+        return None if sig.empty else sig
+
+    def shingles(self) -> npt.NDArray[np.uint64]:
+        """As `shingle_set(text)`."""
+        return np.unique(self._shingle_hashes())
 
 
 def _add_new(
@@ -232,7 +272,7 @@ def _add_new(
     article: Record,
     page: _Page,
     src: Source,
-    index: NearDupIndex | None,
+    index: DupIndex | None,
     policy: RecheckPolicy,
     now: datetime,
 ) -> IngestResult:
@@ -250,7 +290,7 @@ def _add_new(
     )
     _fill(row, article, page)
     _keep_validators(row, page)
-    sig = text_signature(article.text)
+    sig = page.prints.signature()
     row.signature = sig.to_bytes() if sig is not None else None
     story_id = session.scalar(
         select(Article.story_id).where(Article.content_hash == row.content_hash).order_by(Article.id).limit(1)
@@ -258,11 +298,14 @@ def _add_new(
     if story_id is None and index is not None and sig is not None:
         # A truncated copy shares only part of the story's shingles (Jaccard 0.5-0.7 measured on the
         # labelled set), so it is matched at a lower threshold.
-        threshold = TRUNCATED_THRESHOLD if "truncated" in article.flags else None
-        story_id = _near_duplicate_story(session, index, sig, threshold)
+        threshold = TRUNCATED_THRESHOLD if "truncated" in article.flags else index.threshold
+        # One query at the lowest threshold serves both checks (best first, so the near-duplicates
+        # are its head): on the database index that is one round trip, not two.
+        matches = index.query(sig, min(threshold, CANDIDATE_THRESHOLD))
+        story_id = _near_duplicate_story(session, [m for m in matches if m[1] >= threshold])
         if story_id is None:
             story_id = _containing_story(
-                session, index, sig, ShingledText(article.title, shingle_set(article.text))
+                session, matches, ShingledText(article.title, page.prints.shingles())
             )
     outcome: Outcome = "new" if story_id is None else "duplicate"
     # FOR UPDATE: a copy joining the story at the same moment re-points it after this one commits.
@@ -299,22 +342,18 @@ def _add_new(
     return IngestResult(outcome, row.id, story.id, alert_ids)
 
 
-def _near_duplicate_story(
-    session: Session, index: NearDupIndex, sig: MinHashSignature, threshold: float | None
-) -> int | None:
+def _near_duplicate_story(session: Session, matches: list[tuple[int, float]]) -> int | None:
     # Best match first; ids of rows rolled back after they were indexed are simply not found.
-    for doc_id, _score in sorted(index.query(sig, threshold), key=lambda m: (-m[1], m[0])):
+    for doc_id, _score in sorted(matches, key=lambda m: (-m[1], m[0])):
         story_id = session.scalar(select(Article.story_id).where(Article.id == doc_id))
         if story_id is not None:
             return story_id
     return None
 
 
-def _containing_story(
-    session: Session, index: NearDupIndex, sig: MinHashSignature, page: ShingledText
-) -> int | None:
+def _containing_story(session: Session, matches: list[tuple[int, float]], page: ShingledText) -> int | None:
     """The story of a candidate this page is mostly contained in, or that is mostly contained in it."""
-    candidates = index.query(sig, CANDIDATE_THRESHOLD)[:MAX_CONTAINMENT_CANDIDATES]
+    candidates = [m for m in matches if m[1] >= CANDIDATE_THRESHOLD][:MAX_CONTAINMENT_CANDIDATES]
     if not candidates:
         return None
     rows = {
@@ -366,7 +405,7 @@ def _revisit(
     article: Record,
     page: _Page,
     src: Source,
-    index: NearDupIndex | None,
+    index: DupIndex | None,
     policy: RecheckPolicy,
     now: datetime,
 ) -> IngestResult:
@@ -380,7 +419,7 @@ def _revisit(
     was_alertable = row.alertable
     if change is not None:
         _fill(row, article, page)
-        sig = text_signature(article.text)
+        sig = page.prints.signature()
         row.signature = sig.to_bytes() if sig is not None else None
         if index is not None:
             index.remove(row.id)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -296,6 +297,20 @@ class Delivery(Base):
     # The digest this delivery went out in, fixed when the digest is first claimed: every retry of
     # that digest carries the same deliveries under this idempotency key (None: not claimed yet).
     digest_key: Mapped[str | None] = mapped_column(String(64))
+
+
+class NearDupBand(Base):
+    """One LSH band hash of an article's MinHash signature: the near-duplicate index, on disk.
+
+    Looked up by band hash (the primary key leads with it); the article_id index serves removing
+    an article's bands when its text changes and pruning articles older than the dedupe window.
+    """
+
+    __tablename__ = "neardup_bands"
+    __table_args__ = (Index(None, "article_id"), {"sqlite_with_rowid": False})
+
+    band: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # 64-bit hash, signed
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), primary_key=True)
 
 
 def utcnow() -> datetime:

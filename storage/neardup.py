@@ -24,6 +24,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +65,18 @@ class ShingledText:
     shingles: npt.NDArray[np.uint64]
 
 
+class DupIndex(Protocol):
+    """What storage.ingest needs of a near-duplicate index (in memory, or in the database)."""
+
+    threshold: float
+
+    def add(self, doc_id: int, sig: MinHashSignature) -> None: ...
+
+    def remove(self, doc_id: int) -> None: ...
+
+    def query(self, sig: MinHashSignature, threshold: float | None = None) -> list[tuple[int, float]]: ...
+
+
 def contained_copy(a: ShingledText, b: ShingledText) -> bool:
     """Whether one text is a copy mostly contained in the other (a reprint with a lead, a shortened copy)."""
     small, large = sorted((a.shingles.size, b.shingles.size))
@@ -78,6 +91,34 @@ def _band_multipliers(bands: int, rows: int) -> npt.NDArray[np.uint64]:
     return rng.integers(1, 2**63, size=(bands, rows), dtype=np.uint64) * _U64(2) + _U64(1)
 
 
+class BandHasher:
+    """The LSH band hashes of MinHash signatures: `bands` hashes of `rows` values each."""
+
+    def __init__(self, bands: int = DEFAULT_BANDS, rows: int = DEFAULT_ROWS) -> None:
+        if bands < 1 or rows < 1:
+            raise ValueError(f"bands and rows must be positive, got {bands} x {rows}")
+        self.bands = bands
+        self.rows = rows
+        self._mult = _band_multipliers(bands, rows)
+
+    def hashes(self, values: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
+        """64-bit band hashes of a (n, num_perm) matrix of signatures: (n, bands)."""
+        banded = values[:, : self.bands * self.rows].reshape(-1, self.bands, self.rows).astype(np.uint64)
+        combined = (banded * self._mult[None, :, :]).sum(axis=2, dtype=np.uint64)
+        # The band number is mixed in so that equal values in different bands do not collide.
+        combined += np.arange(self.bands, dtype=np.uint64)[None, :] * _U64(0x9E3779B97F4A7C15)
+        return mix64(combined)
+
+
+def sketch_estimate(
+    query: npt.NDArray[np.uint32], sketches: npt.NDArray[np.uint8], num_perm: int
+) -> npt.NDArray[np.float64]:
+    """Estimated Jaccard of a signature with each b-bit sketch (the low 8 bits of a signature)."""
+    matches = np.count_nonzero(sketches == (query & 0xFF).astype(np.uint8), axis=1)
+    # b-bit MinHash: unequal values still agree in their low 8 bits with probability 1/256.
+    return np.asarray(np.clip((matches / num_perm - 1 / 256) / (1 - 1 / 256), 0.0, 1.0), dtype=np.float64)
+
+
 class NearDupIndex:
     """MinHash LSH index of document ids; `query` returns verified (doc_id, estimated Jaccard) pairs."""
 
@@ -90,13 +131,11 @@ class NearDupIndex:
     ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-        if bands < 1 or rows < 1:
-            raise ValueError(f"bands and rows must be positive, got {bands} x {rows}")
+        self._hasher = BandHasher(bands, rows)
         self.threshold = threshold
         self.bands = bands
         self.rows = rows
         self._num_perm: int | None = None
-        self._mult = _band_multipliers(bands, rows)
         # Row storage: doc id, b-bit sketch and liveness of every row ever added since the last merge.
         self._ids = np.empty(0, dtype=np.int64)
         self._sketch = np.empty((0, 0), dtype=np.uint8)
@@ -168,17 +207,7 @@ class NearDupIndex:
 
     def _band_keys(self, values: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
         """Band keys of a (n, num_perm) matrix of signatures: (n, bands) 32-bit hashes."""
-        banded = values[:, : self.bands * self.rows].reshape(-1, self.bands, self.rows).astype(np.uint64)
-        combined = (banded * self._mult[None, :, :]).sum(axis=2, dtype=np.uint64)
-        # The band number is mixed in so that equal values in different bands do not collide.
-        combined += np.arange(self.bands, dtype=np.uint64)[None, :] * _U64(0x9E3779B97F4A7C15)
-        return (mix64(combined) >> _U64(32)).astype(np.uint32)
-
-    def band_keys(self, sig: MinHashSignature) -> list[int]:
-        """The band keys under which `sig` is indexed and queried (unsigned 32-bit; none if empty)."""
-        if sig.empty:
-            return []
-        return [int(k) for k in self._band_keys(sig.values[None, :])[0].tolist()]
+        return (self._hasher.hashes(values) >> _U64(32)).astype(np.uint32)
 
     def _bulk_load(self, ids: npt.NDArray[np.int64], matrix: npt.NDArray[np.uint32]) -> None:
         if not len(ids):
@@ -309,9 +338,7 @@ class NearDupIndex:
         if not rows.size:
             return []
         rows = rows[self._alive[rows]]
-        matches = np.count_nonzero(self._sketch[rows] == (sig.values & 0xFF).astype(np.uint8), axis=1)
-        # b-bit MinHash: unequal values still agree in their low 8 bits with probability 1/256.
-        estimate = np.clip((matches / self._num_perm - 1 / 256) / (1 - 1 / 256), 0.0, 1.0)
+        estimate = sketch_estimate(sig.values, self._sketch[rows], self._num_perm)
         hit = estimate >= limit
         order = np.argsort(-estimate[hit], kind="stable")
         ids = self._ids[rows[hit]][order].tolist()

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, CursorResult, func, select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from core.urls import canonicalize_url
@@ -261,8 +261,3 @@ def load_neardup_index(
     if threshold is None:
         return NearDupIndex.from_rows(pairs)
     return NearDupIndex.from_rows(pairs, threshold=threshold)
-
-
-def newest_article_id(connection: Connection | Session) -> int:
-    """The highest article id stored so far (0 in an empty database)."""
-    return connection.scalar(select(func.max(Article.id))) or 0

@@ -59,7 +59,6 @@ from storage.recheck import (
     load_neardup_index,
     mark_checked,
     mark_early_checked,
-    newest_article_id,
     record_gone,
 )
 from storage.rules import RecheckPolicy, SourceRef
@@ -106,7 +105,6 @@ __all__ = [
     "mark_delivered",
     "mark_early_checked",
     "mark_failed",
-    "newest_article_id",
     "next_check",
     "pending_delivery_count",
     "process_alive",

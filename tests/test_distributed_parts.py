@@ -286,6 +286,11 @@ def test_the_push_schedules_due_and_recent_rechecks_with_their_attachments() -> 
         Recheck(base + "recent", (base + "recent.pdf",)),
     ]
     assert [r.attachments for r in rechecks(known, NOW, timedelta(days=3), 0)] == [(), (), ()]
+    # Checked a day ago: not asked early again while `recheck_recent_every` is longer than that.
+    assert [r.url for r in rechecks(known, NOW, timedelta(days=3), 0, every=timedelta(days=2))] == [
+        base + "due",
+        base + "gone",
+    ]
     source = config_from_dict({"sources": [SOURCE]}).sources[0]
     entries = [(codec.loads(data), p) for data, p in recheck_entries(source, chosen[2:], 42, run=7)]
     assert [(e["kind"], e["url"], e.get("article"), e["run"], p) for e, p in entries] == [

@@ -83,8 +83,9 @@ def test_a_worker_finds_edits_and_replaced_attachments_in_the_next_cycle(
         expected = net.expected
         base = net.config_dict(postgres_url)
         config = distributed_config(base, tmp_path, prefix=prefix, redis_env="CW_TEST_REDIS")
-        # The replica's notices are dated April 2024: "recent" must reach back that far.
-        config["crawl"].update({"recheck_recent": "3650d", "timeout": SLOW + 3})
+        # The replica's notices are dated April 2024: "recent" must reach back that far. The cycles
+        # run seconds apart, so early re-checks are asked every cycle (as in test_crawl_recent_e2e).
+        config["crawl"].update({"recheck_recent": "3650d", "recheck_recent_every": "0s", "timeout": SLOW + 3})
         path = write_config(config, tmp_path)
         worker = Worker(path, "w1", env, tmp_path, lease=1.5, tick=0.2)
         sources = len(config["sources"])

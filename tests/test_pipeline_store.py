@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -149,3 +150,27 @@ def test_a_deleted_notice_of_an_unknown_page_is_counted_not_stored(
     stats = read_source_stats(crawler.stats.get_stats(), "zhenping")
     assert (stats.not_article, stats.gone, stats.withdrawn) == (1, 0, 0)
     assert stored(sqlite_url) == []
+
+
+def test_items_waiting_together_are_stored_in_one_batch_each_on_its_own(
+    pipeline: StorePipeline, crawler: Crawler, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    listing = Article(url=URL, title="通知公告", text="", page_kind="list", flags=["not_article"])
+    reposts = [page(make_article(), url=f"{URL}?copy={n}") for n in range(12)]
+    stray = PageItem(source="nowhere", url=URL, requested_url=URL, body=b"", article=make_article())
+
+    async def all_at_once() -> list[object]:
+        items = [*reposts[:6], page(listing), stray, *reposts[6:]]
+        return await asyncio.gather(*(pipeline.process_item(item) for item in items), return_exceptions=True)
+
+    with caplog.at_level(logging.DEBUG, logger="crawler.runtime.pipelines.store"):
+        results = asyncio.run(all_at_once())
+    batches = [r for r in caplog.records if r.getMessage().startswith("storing a batch of")]
+    assert 1 <= len(batches) < len(results)  # items queued together share a transaction
+    # The list page and the page of an unknown source fail alone; the batch around them is stored.
+    assert isinstance(results[6], DropItem) and isinstance(results[7], KeyError)
+    assert results[:6] + results[8:] == reposts
+    assert sorted(row.url for row in stored(sqlite_url)) == sorted(item.requested_url for item in reposts)
+    assert crawler.stats is not None
+    stats = read_source_stats(crawler.stats.get_stats(), "zhenping")
+    assert (stats.new, stats.duplicate, stats.not_article) == (1, 11, 1)

@@ -1,8 +1,9 @@
 """Workers storing at the same time on PostgreSQL: only stores that could meet wait for each other.
 
-Each "worker" below stores as DistributedStorePipeline does: its own near-duplicate index and
-catch-up, the article's locks (storage/article_locks.py) and the ingest, in one transaction that the
-test holds open to make the race happen for certain.
+Each "worker" below stores as DistributedStorePipeline does: the article's locks
+(storage/article_locks.py), then the ingest against the near-duplicate index on disk
+(storage/neardup_stored.py), in one transaction that the test holds open to make the race happen
+for certain.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -18,12 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.urls import canonicalize_url
 from crawler.article import Article as Record
-from crawler.dedupe.fingerprint import content_hash
-from storage.article_locks import IndexCatchUp, lock_article
+from storage.article_locks import lock_articles
 from storage.db import make_engine, make_session_factory, upgrade
-from storage.ingest import source_row, text_signature
+from storage.ingest import source_row
 from storage.models import Article, Story
-from storage.neardup import NearDupIndex
+from storage.neardup_stored import StoredNearDupIndex
 from storage.repository import IngestResult, ingest_article
 from storage.rules import SourceRef
 from tests.storage_builders import SOURCES, T0, make_article, paragraphs
@@ -47,17 +47,15 @@ def pg(postgres_url: str) -> Iterator[Engine]:
 
 @dataclass
 class Worker:
-    """One worker's view: its index, its catch-up, its database connection."""
+    """One worker's database connection."""
 
     sessions: sessionmaker[Session]
-    index: NearDupIndex = field(default_factory=NearDupIndex)
-    seen: IndexCatchUp = field(default_factory=IndexCatchUp)
 
     def store(self, session: Session, article: Record, source: SourceRef, url: str) -> IngestResult:
         canonical = canonicalize_url(url, mobile_hosts=source.mobile_hosts)
-        lock_article(session, canonical, content_hash(article.text), text_signature(article.text), self.index)
-        self.seen.catch_up(session, self.index)
-        return ingest_article(session, article, source=source, fetched_url=url, index=self.index, now=T0)
+        lock_articles(session, [(canonical, article.text)])
+        index = StoredNearDupIndex(session)
+        return ingest_article(session, article, source=source, fetched_url=url, index=index, now=T0)
 
 
 def _backend_pid(session: Session) -> int:
@@ -151,21 +149,3 @@ def test_the_same_page_stored_at_once_is_one_row(pg: Engine) -> None:
     assert racer.result.outcome == "unchanged"
     with a.sessions() as check:
         assert check.scalar(select(func.count()).select_from(Article)) == 1
-
-
-def test_an_article_committed_after_a_newer_one_is_still_indexed(pg: Engine) -> None:
-    sessions = make_session_factory(pg)
-    a, b, c = Worker(sessions), Worker(sessions), Worker(sessions)
-    with sessions() as slow:
-        late = a.store(slow, make_article(), GOV, "http://www.zhenping.gov.cn/a/1.html")
-        with sessions() as quick:
-            early = b.store(quick, make_article("farming"), PAPER, "http://www.xtrb.cn/b/3.html")
-            quick.commit()
-        assert late.article_id < early.article_id  # the older id commits last
-        with sessions() as look:
-            c.seen.catch_up(look, c.index)
-        assert early.article_id in c.index and late.article_id not in c.index
-        slow.commit()
-    with sessions() as look:
-        c.seen.catch_up(look, c.index)
-    assert late.article_id in c.index

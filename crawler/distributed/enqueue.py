@@ -82,19 +82,29 @@ def recheck_entries(
 
 
 def rechecks(
-    known: Mapping[str, KnownPage], now: datetime, recent: timedelta, attachments_per_article: int
+    known: Mapping[str, KnownPage],
+    now: datetime,
+    recent: timedelta,
+    attachments_per_article: int,
+    every: timedelta = timedelta(0),
 ) -> list[Recheck]:
     """The stored articles of a source to ask again now, as the list spider chooses them.
 
-    Due on the decaying schedule, or recent (first seen and published within `recent`) and
-    answering validators, so the conditional GET costs a 304 when nothing changed. An active
+    Due on the decaying schedule, or recent (first seen and published within `recent`), answering
+    validators, so the conditional GET costs a 304 when nothing changed, and last checked at least
+    `every` ago (`crawl.recheck_recent_every`: a push right after a cycle asks nothing new). An active
     article's stored attachments (the first `attachments_per_article`; 0: attachments are off)
     are asked with it.
     """
     out = []
     for url in sorted(known):
         page = known[url]
-        if not (page.due(now) or (page.revalidatable() and page.recent(now, recent))):
+        early = (
+            page.revalidatable()
+            and page.recent(now, recent)
+            and (page.last_checked is None or now - page.last_checked >= every)
+        )
+        if not (page.due(now) or early):
             continue
         files = page.attachments[:attachments_per_article] if page.status == "active" else ()
         out.append(Recheck(url, tuple(a.url for a in files)))
@@ -106,13 +116,16 @@ def open_runs(
 ) -> tuple[dict[str, int], dict[str, list[Recheck]]]:
     """Open a crawl run per source; (run ids, the stored articles to ask again) by source."""
     url = config.database_url
-    recent = config.crawl.recheck_recent
+    recent, every = config.crawl.recheck_recent, config.crawl.recheck_recent_every
     per_article = config.crawl.attachments_per_article if config.crawl.attachments else 0
     upgrade_shared(url)
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session, session.begin():
-            due = {s.name: rechecks(known_pages(session, s.name), now, recent, per_article) for s in sources}
+            due = {
+                s.name: rechecks(known_pages(session, s.name), now, recent, per_article, every)
+                for s in sources
+            }
             runs = {s.name: start_crawl_run(session, SourceRef.from_config(s), now=now) for s in sources}
             return runs, due
     finally:

@@ -15,8 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
+from sqlalchemy import func, select
 
+from crawler.dedupe.fingerprint import MinHashSignature
 from replica.network import ReplicaNetwork
+from storage.db import make_engine, make_session_factory
+from storage.models import Article, ArticleVersion, NearDupBand
+from storage.neardup_stored import band_keys
 from tests.faults.crawl_harness import (
     CleanRun,
     cached_pages,
@@ -71,3 +77,60 @@ def test_killed_crawl_then_recrawl_equals_a_clean_crawl(
     assert after.urls == clean.urls
     assert after.stories == clean.stories
     assert after.alert_counts() == clean.alert_counts()
+
+
+def _batches_handed(log: Path) -> int:
+    """Batches the crawl's store writer has taken from its queue (its debug line, before it writes)."""
+    try:
+        return log.read_text(encoding="utf-8", errors="replace").count("storing a batch of")
+    except FileNotFoundError:
+        return 0
+
+
+def _stored_once(url: str) -> tuple[int, int, int]:
+    """Article rows, article versions, and articles whose neardup bands are not their signature's."""
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            rows = session.execute(select(Article.id, Article.signature)).all()
+            versions = session.scalar(select(func.count()).select_from(ArticleVersion)) or 0
+            bands: dict[int, set[int]] = {}
+            for band, article_id in session.execute(select(NearDupBand.band, NearDupBand.article_id)):
+                bands.setdefault(article_id, set()).add(band)
+    finally:
+        engine.dispose()
+    wrong = sum(
+        bands.pop(article_id, set()) != (set(band_keys(MinHashSignature.from_bytes(sig))) if sig else set())
+        for article_id, sig in rows
+    )
+    return len(rows), int(versions), wrong + len(bands)
+
+
+def test_killed_while_the_store_writer_holds_a_batch_then_recrawl_stores_each_article_once(
+    backend: str,
+    replica: ReplicaNetwork,
+    new_database: Callable[[str, Path], str],
+    clean_runs: Callable[[str], CleanRun],
+    tmp_path: Path,
+) -> None:
+    clean = clean_runs(backend).stored
+    url = new_database(backend, tmp_path)
+    config = write_config(replica, tmp_path, url)
+    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+    settings["logging"] = {"level": "DEBUG"}  # the writer says when it takes a batch
+    config.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    log = tmp_path / "killed.log"
+    proc = start_crawl(config, log)
+    # Killed as the writer takes its third batch: earlier batches committed, this one in hand.
+    killed = kill_at(proc, lambda: _batches_handed(log) >= 3, "the store writer's third batch")
+    assert killed, "the crawl ended before its store writer took three batches"
+    before = stored_articles(url)
+    assert before < len(clean.urls)  # the kill came before the crawl had stored everything
+
+    crawl(config)
+    after = snapshot(url)
+    assert after.urls == clean.urls and after.stories == clean.stories
+    assert after.alert_counts() == clean.alert_counts()
+    articles, versions, inconsistent = _stored_once(url)
+    assert articles == versions == len(clean.urls)  # each article stored once, in one version
+    assert inconsistent == 0  # the index holds exactly the stored articles' bands
