@@ -345,6 +345,17 @@ def last_sent_at(session: Session, subscription: str) -> datetime | None:
     return session.scalar(select(func.max(Delivery.sent_at)).where(Delivery.subscription == subscription))
 
 
+def recent_deliveries(session: Session, subscription: str, *, limit: int = 2000) -> list[Delivery]:
+    """The subscription's latest deliveries in any state, newest first, at most `limit`."""
+    query = (
+        select(Delivery)
+        .where(Delivery.subscription == subscription)
+        .order_by(Delivery.created_at.desc(), Delivery.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
 def failing_deliveries(session: Session, *, now: datetime) -> list[FailingDelivery]:
     """Failed deliveries, one line per subscription × channel × (retrying | gave_up)."""
     query = (

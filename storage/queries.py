@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from storage import search
-from storage.models import Article, ArticleAttachment, AttachmentFile, Source
+from storage.models import Article, ArticleAttachment, ArticleVersion, AttachmentFile, Source
 
 _BATCH = 200
 
@@ -56,6 +56,29 @@ class StoredArticle:
             "last_changed": self.last_changed.isoformat(),
             "versions": self.versions,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRow:
+    """One stored version of an article (`diff` against the version before it)."""
+
+    version: int
+    title: str | None
+    seen_at: datetime
+    diff: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDetail:
+    """One stored article with what only its own page shows: fetch facts and every version."""
+
+    stored: StoredArticle
+    fetched_url: str
+    last_checked: datetime
+    withdrawn_at: datetime | None
+    attachments: list[dict[str, Any]]  # the record's attachment entries that are objects
+    versions: list[VersionRow]  # newest first
 
 
 def article_record(row: Article) -> dict[str, Any]:
@@ -197,3 +220,40 @@ def iter_articles(session: Session, filters: ArticleFilter) -> Iterator[StoredAr
         yield stored_article(row, source_name)
         # Rows already printed need not stay in the session: an export holds one batch at a time.
         session.expunge(row)
+
+
+def stored_articles(session: Session, filters: ArticleFilter) -> list[StoredArticle]:
+    """Stored articles matching `filters`, newest first, read at once (give a limit: one page)."""
+    rows = session.execute(article_query(session, filters))
+    return [stored_article(row, source_name) for row, source_name in rows]
+
+
+def article_detail(session: Session, article_id: int) -> ArticleDetail | None:
+    """The article with this id and its versions, newest first; None when there is none."""
+    found = session.execute(
+        select(Article, Source.name)
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.id == article_id)
+    ).first()
+    if found is None:
+        return None
+    row, source_name = found
+    versions = session.scalars(
+        select(ArticleVersion)
+        .where(ArticleVersion.article_id == row.id)
+        .order_by(ArticleVersion.version.desc())
+    ).all()
+    attachments = row.extra.get("attachments") or []
+    return ArticleDetail(
+        stored=stored_article(row, source_name),
+        fetched_url=row.fetched_url,
+        last_checked=row.last_checked,
+        withdrawn_at=row.withdrawn_at,
+        attachments=[a for a in attachments if isinstance(a, dict)],
+        versions=[VersionRow(v.version, v.title, v.seen_at, v.diff, v.text) for v in versions],
+    )
+
+
+def article_id_by_url(session: Session, urls: Collection[str]) -> int | None:
+    """The id of a stored article whose canonical URL is one of `urls`, or None."""
+    return session.scalar(select(Article.id).where(Article.url.in_(urls)))

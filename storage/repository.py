@@ -6,6 +6,7 @@ in modules named for what they do; this module gathers them under the names of d
 
 from __future__ import annotations
 
+from storage.counts import article_counts, first_seen_per_day, source_names
 from storage.crawlruns import (
     CrawlRunRow,
     SourceHealthRow,
@@ -47,9 +48,19 @@ from storage.outbox import (
     mark_delivered,
     mark_failed,
     pending_delivery_count,
+    recent_deliveries,
     retryable_deliveries,
 )
-from storage.queries import ArticleFilter, StoredArticle, iter_articles
+from storage.queries import (
+    ArticleDetail,
+    ArticleFilter,
+    StoredArticle,
+    VersionRow,
+    article_detail,
+    article_id_by_url,
+    iter_articles,
+    stored_articles,
+)
 from storage.recheck import (
     DELETED_NOTICE,
     GoneResult,
@@ -62,11 +73,20 @@ from storage.recheck import (
     record_gone,
 )
 from storage.rules import RecheckPolicy, SourceRef
-from storage.stories import story_summaries
+from storage.stories import (
+    StoryAlert,
+    StoryMember,
+    StoryRow,
+    story_alerts,
+    story_members,
+    story_row,
+    story_summaries,
+)
 
 __all__ = [
     "DELETED_NOTICE",
     "AlertArticle",
+    "ArticleDetail",
     "ArticleFilter",
     "CrawlRunRow",
     "DigestAlert",
@@ -78,11 +98,18 @@ __all__ = [
     "SourceHealthRow",
     "SourceRef",
     "StoredArticle",
+    "StoryAlert",
+    "StoryMember",
+    "StoryRow",
     "Validators",
+    "VersionRow",
     "add_alert",
     "alert_counts",
     "alerts_by_id",
     "alerts_for_digest",
+    "article_counts",
+    "article_detail",
+    "article_id_by_url",
     "claim_deliveries",
     "claim_run_end",
     "delivery_count",
@@ -91,6 +118,7 @@ __all__ = [
     "finish_crawl_run",
     "finish_crawl_runs",
     "first_seen_before",
+    "first_seen_per_day",
     "health_history",
     "health_of",
     "ingest_article",
@@ -108,13 +136,19 @@ __all__ = [
     "next_check",
     "pending_delivery_count",
     "process_alive",
+    "recent_deliveries",
     "recheck_attachment",
     "record_gone",
     "retryable_deliveries",
     "run_status",
     "source_health",
+    "source_names",
     "source_row",
     "start_crawl_run",
     "start_crawl_runs",
+    "stored_articles",
+    "story_alerts",
+    "story_members",
+    "story_row",
     "story_summaries",
 ]

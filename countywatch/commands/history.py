@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy import select
 
 from alerts.render import format_when
 from core.urls import canonicalize_url
 from countywatch.commands._common import config_option, database, fail, load_or_exit
 from countywatch.web.pages import article_view
-from storage.models import Article
+from storage.repository import article_id_by_url
 
 
 def _style(line: str) -> str:
@@ -37,7 +36,7 @@ def command(config_path: str | None, article: str, with_text: bool) -> None:
             except ValueError as exc:
                 fail(f"{article!r} is neither an article id nor an http(s) URL: {exc}")
                 return
-            article_id = session.scalar(select(Article.id).where(Article.url.in_([url, article])))
+            article_id = article_id_by_url(session, [url, article])
         view = article_view(session, article_id) if article_id is not None else None
         if view is None:
             fail(f"no stored article {article!r} (give an id or URL from `countywatch articles`)")

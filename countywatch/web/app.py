@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import ChoiceLoader, PackageLoader
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -47,10 +47,9 @@ from countywatch.web.pages import (
 from scheduler.daemon import state_path
 from scheduler.overview import build_status
 from scheduler.state import StateError, read_state
-from storage.crawlruns import source_health
 from storage.db import make_session_factory
-from storage.models import ARTICLE_STATUSES, Source
-from storage.queries import ArticleFilter
+from storage.models import ARTICLE_STATUSES
+from storage.repository import ArticleFilter, source_health, source_names
 
 # Our pages need nothing but their own stylesheet; archived digests carry inline styles (email
 # clients drop <style> blocks), so their page allows those and nothing more.
@@ -155,7 +154,7 @@ def index(request: Request) -> Response:
     filters = _filters(request, state.config.serve.page_size)
     with state.sessions() as session:
         page = article_page(session, filters, state.config.serve.page_size)
-        sources = list(session.scalars(select(Source.name).order_by(Source.name)))
+        sources = source_names(session)
     return _page(
         request,
         "index.html.j2",

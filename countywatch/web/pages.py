@@ -1,7 +1,8 @@
-"""What each page of `countywatch serve` shows, read from the database as plain dataclasses.
+"""What each page of `countywatch serve` shows, shaped as plain dataclasses from storage's reads.
 
-Templates get these records and nothing else, so every query a page makes is here, bounded by a
-page size or by one article's story.
+Templates get these records and nothing else. The queries themselves are storage.repository
+functions (each bounded by a page size or by one article's story); this module names, groups and
+paginates what they return.
 """
 
 from __future__ import annotations
@@ -14,15 +15,28 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from alerts.delivery import digest_folder
 from alerts.digest import UNTITLED, summarize
 from alerts.model import RegionGroup, group_by_region
 from core.config import Config, Subscription
-from storage.models import Alert, Article, ArticleVersion, Delivery, Source, Story
-from storage.queries import ArticleFilter, StoredArticle, article_query, stored_article
+from storage.models import Delivery
+from storage.repository import (
+    ArticleFilter,
+    StoredArticle,
+    StoryRow,
+    article_detail,
+    first_seen_per_day,
+    recent_deliveries,
+    stored_articles,
+    story_alerts,
+    story_members,
+    story_row,
+)
+
+# /sources shows these totals as storage counts them; re-exported for the pages' callers.
+from storage.repository import article_counts as article_counts
 
 DIGEST_KEY = re.compile(r"^[0-9a-f]{32}$")
 CHART_WEEKS = 12
@@ -208,8 +222,7 @@ def list_articles(
     session: Session, filters: ArticleFilter, page_size: int
 ) -> tuple[list[StoredArticle], str | None]:
     """One page of stored articles (newest first) and the cursor of the next page, if any."""
-    query = article_query(session, ArticleFilter(**{**_fields(filters), "limit": page_size + 1}))
-    rows = [stored_article(row, source) for row, source in session.execute(query)]
+    rows = stored_articles(session, ArticleFilter(**{**_fields(filters), "limit": page_size + 1}))
     more = len(rows) > page_size
     rows = rows[:page_size]
     cursor = encode_cursor(rows[-1].first_seen, rows[-1].id) if more and rows else None
@@ -227,50 +240,40 @@ def article_page(session: Session, filters: ArticleFilter, page_size: int) -> Ar
     return ArticlePage(rows, group_by_region(rows), cursor)
 
 
-def _members(session: Session, story: Story) -> list[Member]:
-    query = (
-        select(Article, Source.name, Source.kind)
-        .join(Source, Source.id == Article.source_id)
-        .where(Article.story_id == story.id)
-        .order_by(Article.published_at.is_(None), Article.published_at, Article.first_seen, Article.id)
-    )
+def _members(session: Session, story: StoryRow) -> list[Member]:
     return [
         Member(
-            id=a.id,
-            title=a.title or UNTITLED,
-            url=a.url,
-            source=a.site_name or a.publication or name,
-            source_name=name,
-            source_kind=kind,
-            published_at=a.published_at,
-            first_seen=a.first_seen,
-            status=a.status,
-            first=a.id == story.first_article_id,
-            canonical=a.id == story.canonical_article_id,
+            id=m.id,
+            title=m.title or UNTITLED,
+            url=m.url,
+            source=m.site_name or m.publication or m.source_name,
+            source_name=m.source_name,
+            source_kind=m.source_kind,
+            published_at=m.published_at,
+            first_seen=m.first_seen,
+            status=m.status,
+            first=m.id == story.first_article_id,
+            canonical=m.id == story.canonical_article_id,
         )
-        for a, name, kind in session.execute(query)
+        for m in story_members(session, story.id)
     ]
 
 
 def story_view(session: Session, story_id: int) -> StoryView | None:
     """The story with this id, or None."""
-    story = session.get(Story, story_id)
+    story = story_row(session, story_id)
     if story is None:
         return None
     members = _members(session, story)
     first = next((m for m in members if m.first), None)
-    alerts = session.execute(
-        select(Alert.kind, Alert.created_at, Alert.key)
-        .where(Alert.story_id == story.id)
-        .order_by(Alert.created_at, Alert.id)
-    ).all()
+    alerts = story_alerts(session, story.id)
     return StoryView(
         id=story.id,
         # The first publisher by its own name when its page gives one, as the digests show it.
         first_publisher=first.source if first else story.first_publisher,
         earliest_published_at=story.earliest_published_at,
         members=members,
-        alerts=[(kind, at, key) for kind, at, key in alerts],
+        alerts=[(a.kind, a.created_at, a.key) for a in alerts],
     )
 
 
@@ -280,33 +283,22 @@ def _diff_lines(diff: str) -> list[str]:
 
 def article_view(session: Session, article_id: int) -> ArticleView | None:
     """The article with this id, its versions and its story, or None."""
-    found = session.execute(
-        select(Article, Source.name)
-        .join(Source, Source.id == Article.source_id)
-        .where(Article.id == article_id)
-    ).first()
-    if found is None:
+    detail = article_detail(session, article_id)
+    if detail is None:
         return None
-    row, source_name = found
-    versions = session.scalars(
-        select(ArticleVersion)
-        .where(ArticleVersion.article_id == row.id)
-        .order_by(ArticleVersion.version.desc())
-    ).all()
-    story = story_view(session, row.story_id)
+    story = story_view(session, detail.stored.story_id)
     assert story is not None  # articles.story_id is a foreign key
-    attachments = row.extra.get("attachments") or []
     return ArticleView(
-        record=stored_article(row, source_name),
-        fetched_url=row.fetched_url,
-        last_checked=row.last_checked,
-        withdrawn_at=row.withdrawn_at,
+        record=detail.stored,
+        fetched_url=detail.fetched_url,
+        last_checked=detail.last_checked,
+        withdrawn_at=detail.withdrawn_at,
         versions=[
             VersionView(v.version, v.title or UNTITLED, v.seen_at, _diff_lines(v.diff), v.text)
-            for v in versions
+            for v in detail.versions
         ],
         story=story,
-        attachments=[a for a in attachments if isinstance(a, dict)],
+        attachments=detail.attachments,
     )
 
 
@@ -316,37 +308,12 @@ def week_chart(session: Session, now: datetime, sources: list[str]) -> WeekChart
     weeks = [today - timedelta(days=today.weekday(), weeks=CHART_WEEKS - 1 - i) for i in range(CHART_WEEKS)]
     start = datetime.combine(weeks[0], datetime.min.time(), tzinfo=UTC)
     counts: dict[str, list[int]] = {name: [0] * CHART_WEEKS for name in sources}
-    # One grouped query over the chart's window, by source and UTC day: it reads the
-    # (source_id, first_seen, status) index alone, never the articles' rows (their text is large),
-    # and computes one short key per row; the days are summed into weeks here.
-    day: ColumnElement[str]
-    if session.get_bind().dialect.name == "sqlite":
-        day = func.substr(Article.first_seen, 1, 10, type_=String)  # stored as UTC ISO text
-    else:
-        # AT TIME ZONE 'UTC' then ::date: half the cost of to_char over 100,000 rows.
-        day = cast(cast(func.timezone("UTC", Article.first_seen), Date), String)
-    names = {row.id: row.name for row in session.execute(select(Source.id, Source.name))}
-    query = (
-        select(Article.source_id, day, func.count())
-        .where(Article.first_seen >= start)
-        .group_by(Article.source_id, day)
-    )
-    for source_id, day_text, count in session.execute(query):
-        week = (date.fromisoformat(day_text) - weeks[0]).days // 7
+    # Storage counts per UTC day in one grouped query; the days are summed into weeks here.
+    for name, day, count in first_seen_per_day(session, start):
+        week = (day - weeks[0]).days // 7
         if 0 <= week < CHART_WEEKS:  # a clock behind the database's newest row: not a future bar
-            counts.setdefault(names[source_id], [0] * CHART_WEEKS)[week] += int(count)
+            counts.setdefault(name, [0] * CHART_WEEKS)[week] += count
     return WeekChart(weeks, counts)
-
-
-def article_counts(session: Session) -> dict[str, tuple[int, int]]:
-    """source name -> (articles, withdrawn articles)."""
-    # Grouped by source id, not joined to sources first: the count then reads the
-    # (source_id, first_seen, status) index alone instead of every article row.
-    query = select(
-        Article.source_id, func.count(), func.count().filter(Article.status == "withdrawn")
-    ).group_by(Article.source_id)
-    names = {row.id: row.name for row in session.execute(select(Source.id, Source.name))}
-    return {names[source_id]: (int(total), int(gone)) for source_id, total, gone in session.execute(query)}
 
 
 def receives(subscription: Subscription) -> list[tuple[str, str]]:
@@ -374,12 +341,7 @@ def subscription_views(session: Session, config: Config, limit: int = 10) -> lis
     archived = _archived(config)
     views = []
     for sub in config.notify.subscriptions:
-        rows = session.execute(
-            select(Delivery)
-            .where(Delivery.subscription == sub.name)
-            .order_by(Delivery.created_at.desc(), Delivery.id.desc())
-            .limit(2000)
-        ).scalars()
+        rows = recent_deliveries(session, sub.name, limit=2000)
         # A digest is the deliveries its first claim fixed under one key (Delivery.digest_key);
         # deliveries not claimed yet wait for the next digest of their channel.
         groups: dict[tuple[str, str | None], list[Delivery]] = {}
