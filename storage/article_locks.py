@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, INTEGER
 from sqlalchemy.orm import Session
 
-from crawler.dedupe.fingerprint import content_hash, minhash_signature
+from storage.ingest import fingerprints
 from storage.neardup_stored import band_keys
 
 # The first half of the two-int advisory lock keys: what the second half hashes ("cwU", "cwC", "cwB").
@@ -80,7 +80,8 @@ def lock_articles(session: Session, pages: Iterable[tuple[str, str]]) -> int:
         return 0
     keys: list[tuple[int, int]] = []
     for url, text_ in pages:
-        signature = minhash_signature(text_)
-        bands = [] if signature.empty else band_keys(signature)
-        keys.extend(article_lock_keys(url, content_hash(text_), bands))
+        prints = fingerprints(text_)  # the ingest that follows reuses them
+        signature = prints.signature()
+        bands = band_keys(signature) if signature is not None else []
+        keys.extend(article_lock_keys(url, prints.digest, bands))
     return lock_keys(session, keys) if keys else 0

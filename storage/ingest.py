@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from datetime import datetime
+from functools import cached_property, lru_cache
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -106,7 +107,7 @@ class _Member(Protocol):
 class _Page:
     """What is computed once per stored page."""
 
-    prints: _Fingerprints  # of the record's text
+    prints: Fingerprints  # of the record's text
     url: str  # canonical
     fetched_url: str
     list_date: str | None
@@ -178,7 +179,7 @@ def ingest_article(
     now = now or utcnow()
     policy = recheck or RecheckPolicy()
     rules = topics or default_topics()
-    prints = _Fingerprints(article.text)
+    prints = fingerprints(article.text)
     page = _Page(
         prints=prints,
         url=canonicalize_url(fetched_url, mobile_hosts=source.mobile_hosts),
@@ -236,7 +237,7 @@ def _fill(row: Article, article: Record, page: _Page) -> None:
     row.alertable = page.alertable
 
 
-class _Fingerprints:
+class Fingerprints:
     """The content hash, MinHash signature and shingle set of one text, normalised once for all three.
 
     Each used to normalise the text on its own; in the crawl's writer thread that was a third of
@@ -246,25 +247,34 @@ class _Fingerprints:
     def __init__(self, text: str) -> None:
         self.codes = normalized_codes(text)
         self._hashes: npt.NDArray[np.uint64] | None = None
+        self._signature: MinHashSignature | None = None
 
     def _shingle_hashes(self) -> npt.NDArray[np.uint64]:
         if self._hashes is None:
             self._hashes = shingle_hashes(self.codes)
         return self._hashes
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """As `content_hash(text)`."""
         return hashlib.sha256(self.codes.tobytes().decode("utf-32-le").encode("utf-8")).hexdigest()
 
     def signature(self) -> MinHashSignature | None:
         """As `minhash_signature(text)`, None for a text without letters or digits."""
-        sig = minhash_of_hashes(self._shingle_hashes())
-        return None if sig.empty else sig
+        if self._signature is None:
+            self._signature = minhash_of_hashes(self._shingle_hashes())
+        return None if self._signature.empty else self._signature
 
     def shingles(self) -> npt.NDArray[np.uint64]:
         """As `shingle_set(text)`."""
         return np.unique(self._shingle_hashes())
+
+
+@lru_cache(maxsize=128)
+def fingerprints(text: str) -> Fingerprints:
+    """The Fingerprints of a text, kept for the last few texts: a distributed write batch (up to 64
+    items) takes its articles' locks from them (storage/article_locks.py) just before it stores them."""
+    return Fingerprints(text)
 
 
 def _add_new(

@@ -82,16 +82,21 @@ def prose_outside_items(content: MainContent, items: list[str]) -> tuple[list[st
     return outside, inside
 
 
+def _headline_block(heading: HtmlElement) -> HtmlElement:
+    """The block a headline stands in: _HEADLINE_REACH levels up, never the body itself."""
+    block = heading
+    for _ in range(_HEADLINE_REACH):
+        parent = block.getparent()
+        if parent is None or parent.tag == "body":
+            break
+        block = parent
+    return block
+
+
 def _beside_a_headline(tree: HtmlElement, lines: list[str]) -> bool:
     """Whether a prose line sits in the same block as a headline (within a few levels of it)."""
     for heading in tree.xpath(_HEADLINE_XPATH):
-        block = heading
-        for _ in range(_HEADLINE_REACH):
-            parent = block.getparent()
-            if parent is None or parent.tag == "body":
-                break
-            block = parent
-        text = squash(block.text_content())
+        text = squash(_headline_block(heading).text_content())
         if any(line in text for line in lines):
             return True
     return False
@@ -108,12 +113,7 @@ def prose_beside_headline(tree: HtmlElement, title: str | None) -> list[str]:
     for heading in tree.xpath(_HEADLINE_XPATH):
         if title not in squash(heading.text_content()):
             continue
-        block = heading
-        for _ in range(_HEADLINE_REACH):
-            parent = block.getparent()
-            if parent is None or parent.tag == "body":
-                break
-            block = parent
+        block = _headline_block(heading)
         links = {squash(a.text_content()) for a in block.iter("a")}
         lines = [_GALLERY_COUNTER.sub("", squash(line)) for line in block_lines(block)]
         prose = [line for line in lines if line not in links and title not in line and prose_chars(line)]
