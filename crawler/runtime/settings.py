@@ -69,9 +69,12 @@ COUNTYWATCH_CACHE_ARTICLES = False  # see crawler.runtime.middlewares.cache
 WARN_ON_GENERATOR_RETURN_VALUE = False
 
 # --- components -----------------------------------------------------------------------------
-# Items per response processed in parallel: a page yields one item or a few dozen requests, and
-# Scrapy starts this many asyncio tasks for every response (100 by default) whatever it yields.
-CONCURRENT_ITEMS = 8
+# Items per response processed in parallel. Every callback yields at most one item (an article, a
+# re-check, a gone page or an attachment) besides its requests, which are scheduled without
+# waiting, so a second worker never has anything to do; and Scrapy starts this many asyncio tasks,
+# plus one, for every response whatever it yields (100 by default; 8 cost a few percent of the
+# reactor thread in a first cycle).
+CONCURRENT_ITEMS = 1
 DOWNLOADER_MIDDLEWARES = {
     # Scope runs before everything that could send a request, and again on every redirect.
     "crawler.runtime.middlewares.scope.ScopeMiddleware": 50,
