@@ -83,6 +83,12 @@ DOWNLOADER_MIDDLEWARES = {
     # After decompression (590) and before the cache (900) sees the response on the way back.
     "crawler.runtime.middlewares.blocked.BlockedPageMiddleware": 580,
 }
+SPIDER_MIDDLEWARES = {
+    # A lint that only warns when a spider copies response.meta into the requests it yields (ours
+    # build every request's meta afresh in ListSpider.make_request), at the price of one more
+    # asynchronous generator around every request and item of the crawl.
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+}
 ITEM_PIPELINES = {
     "crawler.runtime.pipelines.extraction.ExtractPipeline": 300,
     "crawler.runtime.pipelines.store.StorePipeline": 500,
