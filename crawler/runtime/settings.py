@@ -80,6 +80,10 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.runtime.middlewares.scope.ScopeMiddleware": 50,
     # Before DownloadTimeoutMiddleware (350), which keeps a download_timeout already set.
     "crawler.runtime.middlewares.budget.SourceBudgetMiddleware": 60,
+    # Scrapy's, skipping pages that cannot declare a refresh; at Scrapy's place (and listed before
+    # BlockedPageMiddleware, so the order of the two at 580 stays Scrapy's).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.runtime.middlewares.refresh.MetaRefreshMiddleware": 580,
     # After decompression (590) and before the cache (900) sees the response on the way back.
     "crawler.runtime.middlewares.blocked.BlockedPageMiddleware": 580,
 }
