@@ -229,6 +229,7 @@ class StorePipeline:
         if self.use_process and (self._process is not None or any(kind == "ingest" for kind, _ in jobs)):
             if self._process is None:
                 self._process = WriterProcess(self._spec())
+                logger.debug("store writer process %d started", self._process.pid)
             return self._process.write([(kind, _without_body(item)) for kind, item in jobs])
         assert self._local is not None
         return self._local.write(jobs)

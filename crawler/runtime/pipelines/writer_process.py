@@ -94,8 +94,9 @@ class WriterProcess:
             raise opened
 
     @property
-    def alive(self) -> bool:
-        return self._process.is_alive()
+    def pid(self) -> int:
+        assert self._process.pid is not None  # started in __init__
+        return self._process.pid
 
     def write(self, jobs: list[Job]) -> list[Outcome]:
         try:
