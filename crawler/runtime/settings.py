@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy.settings import default_settings as scrapy_defaults
+
 from core.config import Config
 
 # --- project --------------------------------------------------------------------------------
@@ -39,6 +41,21 @@ TELNETCONSOLE_ENABLED = False
 # Nor Scrapy's remote-control HTTP server, which runs Python sent to it and leaves a job file per
 # process in the user's state directory.
 REMOTE_CONTROL_ENABLED = False
+# What these three switches turn off is left out of Scrapy's base component lists as well: Scrapy
+# imports every listed component only for it to raise NotConfigured (aiohttp for the remote
+# control), a few tenths of a second of CPU at every crawl process's start. (None for them in
+# EXTENSIONS would not do: Scrapy imports the keys of that dict too.)
+_SWITCHED_OFF = frozenset(
+    {
+        "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
+        "scrapy.extensions.telnet.TelnetConsole",
+        "scrapy.extensions.remote_control.RemoteControl",
+    }
+)
+EXTENSIONS_BASE = {k: v for k, v in scrapy_defaults.EXTENSIONS_BASE.items() if k not in _SWITCHED_OFF}
+DOWNLOADER_MIDDLEWARES_BASE = {
+    k: v for k, v in scrapy_defaults.DOWNLOADER_MIDDLEWARES_BASE.items() if k not in _SWITCHED_OFF
+}
 
 # --- limits ---------------------------------------------------------------------------------
 DOWNLOAD_TIMEOUT = 30
