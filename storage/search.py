@@ -161,22 +161,22 @@ def drop_index(connection: Connection) -> None:
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {SEARCH_TABLE}")
 
 
+_SQLITE_INDEX = text(f"INSERT OR REPLACE INTO {SEARCH_TABLE} (rowid, document) VALUES (:id, :document)")
+_POSTGRES_INDEX = text(
+    f"INSERT INTO {SEARCH_TABLE} (article_id, document) VALUES (:id, :document) "
+    "ON CONFLICT (article_id) DO UPDATE SET document = excluded.document"
+)
+
+
 def index_article(session: Session, article_id: int, document: str) -> None:
-    """Put an article's current document in the search index (replacing what it had)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = :id"), {"id": article_id})
-        session.execute(
-            text(f"INSERT INTO {SEARCH_TABLE} (rowid, document) VALUES (:id, :document)"),
-            {"id": article_id, "document": document},
-        )
-        return
-    session.execute(
-        text(
-            f"INSERT INTO {SEARCH_TABLE} (article_id, document) VALUES (:id, :document) "
-            "ON CONFLICT (article_id) DO UPDATE SET document = excluded.document"
-        ),
-        {"id": article_id, "document": document},
-    )
+    """Put an article's current document in the search index (replacing what it had).
+
+    One statement on either backend: FTS5 honours OR REPLACE on its rowid (it deletes the old
+    document's trigrams first), so a new article costs no DELETE that could find nothing.
+    """
+    connection = session.connection()
+    statement = _SQLITE_INDEX if connection.dialect.name == "sqlite" else _POSTGRES_INDEX
+    connection.execute(statement, {"id": article_id, "document": document})
 
 
 @dataclass(frozen=True, slots=True)
