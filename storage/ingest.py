@@ -86,6 +86,12 @@ _ARTICLE_BY_URL = select(Article).where(Article.url == bindparam("url"))
 _STORY_BY_CONTENT = (
     select(Article.story_id).where(Article.content_hash == bindparam("digest")).order_by(Article.id).limit(1)
 )
+_STORY_OF_ARTICLE = select(Article.story_id).where(Article.id == bindparam("id"))
+_CANDIDATE_TEXTS = select(Article.id, Article.story_id, Article.title, Article.text).where(
+    Article.id.in_(bindparam("ids", expanding=True))
+)
+# Shingle sets of stored texts kept for the containment check (about 10 KB each for a notice).
+STORED_SHINGLES_KEPT = 256
 # Estimated Jaccard above which a truncated copy joins a story (the index's default is 0.7).
 TRUNCATED_THRESHOLD = 0.5
 
@@ -312,6 +318,7 @@ class Fingerprints:
         self.codes = normalized_codes(text)
         self._hashes: npt.NDArray[np.uint64] | None = None
         self._signature: MinHashSignature | None = None
+        self._shingles: npt.NDArray[np.uint64] | None = None
 
     def _shingle_hashes(self) -> npt.NDArray[np.uint64]:
         if self._hashes is None:
@@ -330,8 +337,10 @@ class Fingerprints:
         return None if self._signature.empty else self._signature
 
     def shingles(self) -> npt.NDArray[np.uint64]:
-        """As `shingle_set(text)`."""
-        return np.unique(self._shingle_hashes())
+        """As `shingle_set(text)` (computed once; do not modify it)."""
+        if self._shingles is None:
+            self._shingles = np.unique(self._shingle_hashes())
+        return self._shingles
 
 
 @lru_cache(maxsize=128)
@@ -362,9 +371,7 @@ def _add_new(
         matches = index.query(sig, min(threshold, CANDIDATE_THRESHOLD))
         story_id = _near_duplicate_story(session, [m for m in matches if m[1] >= threshold])
         if story_id is None:
-            story_id = _containing_story(
-                session, matches, ShingledText(article.title, page.prints.shingles())
-            )
+            story_id = _containing_story(connection, matches, article.title, page.prints)
     outcome: Outcome = "new" if story_id is None else "duplicate"
     # FOR UPDATE: a copy joining the story at the same moment re-points it after this one commits.
     story = (
@@ -449,29 +456,40 @@ def _add_new(
 
 def _near_duplicate_story(session: Session, matches: list[tuple[int, float]]) -> int | None:
     # Best match first; ids of rows rolled back after they were indexed are simply not found.
+    connection = session.connection()
     for doc_id, _score in sorted(matches, key=lambda m: (-m[1], m[0])):
-        story_id = session.scalar(select(Article.story_id).where(Article.id == doc_id))
+        story_id: int | None = connection.scalar(_STORY_OF_ARTICLE, {"id": doc_id})
         if story_id is not None:
             return story_id
     return None
 
 
-def _containing_story(session: Session, matches: list[tuple[int, float]], page: ShingledText) -> int | None:
+@lru_cache(maxsize=STORED_SHINGLES_KEPT)
+def _stored_shingles(text: str) -> npt.NDArray[np.uint64]:
+    """The shingle set of a stored text read as a containment candidate, kept for the next pages.
+
+    A story's original is the candidate of each of its copies as they arrive; shingling its text
+    again for each was most of the cost of the containment check. Keyed by the text itself, so a
+    text that changed is shingled anew.
+    """
+    return shingle_set(text)
+
+
+def _containing_story(
+    connection: Connection, matches: list[tuple[int, float]], title: str | None, prints: Fingerprints
+) -> int | None:
     """The story of a candidate this page is mostly contained in, or that is mostly contained in it."""
     candidates = [m for m in matches if m[1] >= CANDIDATE_THRESHOLD][:MAX_CONTAINMENT_CANDIDATES]
     if not candidates:
         return None
     rows = {
         row.id: row
-        for row in session.execute(
-            select(Article.id, Article.story_id, Article.title, Article.text).where(
-                Article.id.in_([doc_id for doc_id, _ in candidates])
-            )
-        )
+        for row in connection.execute(_CANDIDATE_TEXTS, {"ids": [doc_id for doc_id, _ in candidates]})
     }
+    page = ShingledText(title, prints.shingles())
     for doc_id, _score in candidates:
         row = rows.get(doc_id)
-        if row is not None and contained_copy(page, ShingledText(row.title, shingle_set(row.text))):
+        if row is not None and contained_copy(page, ShingledText(row.title, _stored_shingles(row.text))):
             return int(row.story_id)
     return None
 
