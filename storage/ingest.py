@@ -421,7 +421,7 @@ def _add_new(
             "seen_at": now,
         },
     )
-    index_article(session, article_id, search_document(article.title, article.text))
+    index_article(session, article_id, search_document(article.title, article.text), new=True)
     if article.attachments:
         # The attachments rewrite the stored record's list, through the ORM row.
         row = session.get(Article, article_id)
