@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -83,6 +83,7 @@ _POINT_NEW_STORY = (
     )
 )
 _ARTICLE_BY_URL = select(Article).where(Article.url == bindparam("url"))
+_SOURCE_BY_NAME = select(Source).where(Source.name == bindparam("name"))
 _STORY_BY_CONTENT = (
     select(Article.story_id).where(Article.content_hash == bindparam("digest")).order_by(Article.id).limit(1)
 )
@@ -189,22 +190,24 @@ def next_check(first_seen: datetime, checked_at: datetime, policy: RecheckPolicy
 def source_row(session: Session, ref: SourceRef, now: datetime | None = None) -> Source:
     """The row of a source, created on first use; its kind follows the configuration.
 
-    Rows found are remembered for the session's life (a writer's batch stores many articles of one
-    source); a row created here is not, as the caller's savepoint may still roll it back.
+    Rows are remembered for the session's life (a writer's batch stores many articles of one
+    source); a row created here and then rolled back with the caller's savepoint is no longer in
+    the session, and is looked up (and created) again.
     """
     known: dict[str, Source] = session.info.setdefault(_SOURCE_ROWS, {})
     row = known.get(ref.name)
+    if row is not None and not inspect(row).persistent:
+        row = None
     if row is None:
-        row = session.scalar(select(Source).where(Source.name == ref.name))
-        if row is not None:
-            known[ref.name] = row
+        row = session.scalar(_SOURCE_BY_NAME, {"name": ref.name})
     if row is None:
         row = Source(name=ref.name, kind=ref.kind, created_at=now or utcnow())
         try:
             with session.begin_nested():
                 session.add(row)
         except IntegrityError:
-            row = session.scalars(select(Source).where(Source.name == ref.name)).one()
+            row = session.scalars(_SOURCE_BY_NAME, {"name": ref.name}).one()
+    known[ref.name] = row
     if row.kind != ref.kind:
         row.kind = ref.kind
     return row
