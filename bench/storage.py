@@ -9,7 +9,7 @@ committing every 100 articles) into a fresh database. SQLite uses a temporary fi
 a fresh schema on COUNTYWATCH_TEST_POSTGRES_URL (`source scripts/services.sh; start_services`),
 and is left out, saying so, when that is not set. The baseline column is exact-hash dedupe only
 (no index); ours adds the MinHash LSH near-duplicate index held in memory. The last column stores
-as the crawl's writer thread does (crawler/runtime/pipelines/store.py): the index in the database
+as the crawl's writer does (crawler/runtime/pipelines/batch_writer.py): the index in the database
 (`neardup_bands`), one transaction per 64 articles, a savepoint per article. Medians of the repeats.
 """
 
@@ -85,7 +85,7 @@ def _run(url: str, stream: list[tuple[SourceRef, str, Article]], dedupe: bool) -
 
 
 def _run_writer(url: str, stream: list[tuple[SourceRef, str, Article]]) -> float:
-    """Articles per second stored as the crawl's writer thread stores them, into a fresh database."""
+    """Articles per second stored as the crawl's writer stores them, into a fresh database."""
     upgrade(url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
