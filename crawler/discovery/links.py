@@ -167,14 +167,21 @@ def discover_links(
     rules: LinkRules = LinkRules(),
     *,
     in_scope: Callable[[str], bool] | None = None,
+    tree: etree._Element | None = None,
 ) -> list[ListLink]:
-    """The article links of a list page, in page order, each URL once."""
+    """The article links of a list page, in page order, each URL once.
+
+    `tree`: the page already parsed with `lxml.html.fromstring` (not parsed a second time).
+    """
     if not html.strip():
         return []
     allow = [re.compile(p) for p in rules.allow]
     deny = [re.compile(p) for p in rules.deny]
     selected = _selected_anchors(html, rules)
-    root = Selector(text=html).root if selected is not None else lxml.html.fromstring(html)
+    if selected is not None:
+        root = Selector(text=html).root
+    else:
+        root = tree if tree is not None else lxml.html.fromstring(html)
     base = _base_url(root, url)
     anchors = selected if selected is not None else list(root.iter("a"))
     page = url.split("#", 1)[0]

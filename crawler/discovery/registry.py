@@ -101,7 +101,7 @@ def read_list(
     """
     page = list_page(html, url, form)
     discovery = discover(page)
-    links = discover_links(html, url, rules, in_scope=in_scope)
+    links = discover_links(html, url, rules, in_scope=in_scope, tree=page.root)
     position = {link.url: n for n, link in enumerate(links)}
     for fragment in discovery.fragments:
         for link in discover_links(fragment, url, rules, in_scope=in_scope):

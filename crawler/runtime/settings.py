@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy.settings import default_settings as scrapy_defaults
+
 from core.config import Config
 
 # --- project --------------------------------------------------------------------------------
@@ -39,6 +41,21 @@ TELNETCONSOLE_ENABLED = False
 # Nor Scrapy's remote-control HTTP server, which runs Python sent to it and leaves a job file per
 # process in the user's state directory.
 REMOTE_CONTROL_ENABLED = False
+# What these three switches turn off is left out of Scrapy's base component lists as well: Scrapy
+# imports every listed component only for it to raise NotConfigured (aiohttp for the remote
+# control), a few tenths of a second of CPU at every crawl process's start. (None for them in
+# EXTENSIONS would not do: Scrapy imports the keys of that dict too.)
+_SWITCHED_OFF = frozenset(
+    {
+        "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
+        "scrapy.extensions.telnet.TelnetConsole",
+        "scrapy.extensions.remote_control.RemoteControl",
+    }
+)
+EXTENSIONS_BASE = {k: v for k, v in scrapy_defaults.EXTENSIONS_BASE.items() if k not in _SWITCHED_OFF}
+DOWNLOADER_MIDDLEWARES_BASE = {
+    k: v for k, v in scrapy_defaults.DOWNLOADER_MIDDLEWARES_BASE.items() if k not in _SWITCHED_OFF
+}
 
 # --- limits ---------------------------------------------------------------------------------
 DOWNLOAD_TIMEOUT = 30
@@ -69,16 +86,29 @@ COUNTYWATCH_CACHE_ARTICLES = False  # see crawler.runtime.middlewares.cache
 WARN_ON_GENERATOR_RETURN_VALUE = False
 
 # --- components -----------------------------------------------------------------------------
-# Items per response processed in parallel: a page yields one item or a few dozen requests, and
-# Scrapy starts this many asyncio tasks for every response (100 by default) whatever it yields.
-CONCURRENT_ITEMS = 8
+# Items per response processed in parallel. Every callback yields at most one item (an article, a
+# re-check, a gone page or an attachment) besides its requests, which are scheduled without
+# waiting, so a second worker never has anything to do; and Scrapy starts this many asyncio tasks,
+# plus one, for every response whatever it yields (100 by default; 8 cost a few percent of the
+# reactor thread in a first cycle).
+CONCURRENT_ITEMS = 1
 DOWNLOADER_MIDDLEWARES = {
     # Scope runs before everything that could send a request, and again on every redirect.
     "crawler.runtime.middlewares.scope.ScopeMiddleware": 50,
     # Before DownloadTimeoutMiddleware (350), which keeps a download_timeout already set.
     "crawler.runtime.middlewares.budget.SourceBudgetMiddleware": 60,
+    # Scrapy's, skipping pages that cannot declare a refresh; at Scrapy's place (and listed before
+    # BlockedPageMiddleware, so the order of the two at 580 stays Scrapy's).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.runtime.middlewares.refresh.MetaRefreshMiddleware": 580,
     # After decompression (590) and before the cache (900) sees the response on the way back.
     "crawler.runtime.middlewares.blocked.BlockedPageMiddleware": 580,
+}
+SPIDER_MIDDLEWARES = {
+    # A lint that only warns when a spider copies response.meta into the requests it yields (ours
+    # build every request's meta afresh in ListSpider.make_request), at the price of one more
+    # asynchronous generator around every request and item of the crawl.
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
 }
 ITEM_PIPELINES = {
     "crawler.runtime.pipelines.extraction.ExtractPipeline": 300,

@@ -55,6 +55,7 @@ import shutil
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,9 @@ META_REMEMBERED_LOADED = "cw_remembered_loaded"
 # Written last when an entry moves into the cache: FilesystemCacheStorage reads an entry only once
 # this file exists, so a kill in mid-move leaves a complete older entry or a newer one being filled.
 ENTRY_MARKER = "pickled_meta"
+# The other files of an entry: all a read needs (Scrapy also writes `meta` and the request's headers
+# and body, which nothing reads).
+ENTRY_FILES = ("response_body", "response_headers", "response_data")
 
 
 def is_robots_request(request: Request) -> bool:
@@ -137,6 +141,27 @@ class RevalidatingPolicy(RFC2616Policy):
         return response.status == 304
 
 
+def entry_files(response: Response) -> list[tuple[str, bytes]]:
+    """The files of a cache entry but its metadata (ENTRY_FILES), with their contents."""
+    data = {k: v for k, v in response.to_dict().items() if k not in {"url", "status", "headers", "body"}}
+    return [
+        ("response_body", response.body),
+        ("response_headers", headers_dict_to_raw(response.headers)),
+        ("response_data", pickle.dumps(data, protocol=4)),
+    ]
+
+
+def entry_metadata(request: Request, response: Response) -> dict[str, Any]:
+    """A cache entry's metadata (ENTRY_MARKER), as FilesystemCacheStorage reads it."""
+    return {
+        "url": request.url,
+        "method": request.method,
+        "status": response.status,
+        "response_url": response.url,
+        "timestamp": time.time(),
+    }
+
+
 class RevalidatedFilesystemStorage(FilesystemCacheStorage):
     """Scrapy's filesystem cache, writing only the files it reads (see the module docstring)."""
 
@@ -148,22 +173,11 @@ class RevalidatedFilesystemStorage(FilesystemCacheStorage):
                 f.write(headers_dict_to_raw(response.headers))
             return
         folder.mkdir(parents=True, exist_ok=True)
-        metadata = {
-            "url": request.url,
-            "method": request.method,
-            "status": response.status,
-            "response_url": response.url,
-            "timestamp": time.time(),
-        }
-        data = {k: v for k, v in response.to_dict().items() if k not in {"url", "status", "headers", "body"}}
-        with self._open(folder / "response_body", "wb") as f:
-            f.write(response.body)
-        with self._open(folder / "response_headers", "wb") as f:
-            f.write(headers_dict_to_raw(response.headers))
-        with self._open(folder / "response_data", "wb") as f:
-            pickle.dump(data, f, protocol=4)
-        with self._open(folder / "pickled_meta", "wb") as f:  # last: retrieve_response looks for it
-            pickle.dump(metadata, f, protocol=4)
+        for name, content in entry_files(response):
+            with self._open(folder / name, "wb") as f:
+                f.write(content)
+        with self._open(folder / ENTRY_MARKER, "wb") as f:  # last: retrieve_response looks for it
+            pickle.dump(entry_metadata(request, response), f, protocol=4)
 
     def remember(self, folder: Path, reading: dict[str, Any]) -> None:
         """Keep what reading a page gave in its entry's metadata (replaced whole, never half-written)."""
@@ -180,40 +194,44 @@ class RevalidatedFilesystemStorage(FilesystemCacheStorage):
         os.replace(fresh, marker)
 
 
+@dataclass(slots=True)
+class _Staged:
+    """A response written to the staging area, waiting for its source's crawl to be complete."""
+
+    files: Path  # the staged files are this path with the entry's file names as suffixes
+    metadata: dict[str, Any]  # the entry's metadata (ENTRY_MARKER), written on commit
+    meta: dict[str, Any] | None  # a list page's request meta, where the spider leaves its reading
+
+
 class StagedCacheStorage(RevalidatedFilesystemStorage):
     """Scrapy's filesystem cache, with responses committed only when the crawl that read them is done.
 
     Reads come from the cache; writes go to `<cache>/.staging/<pid>-<id>/` and move into the cache
     at spider_idle (see the module docstring). Staging areas of crawls that died are removed by the
     next crawl to open the cache.
+
+    The staging area is one flat folder (`<fingerprint>.response_body`, ...), so staging an entry
+    creates no folders and committing it removes none; the entry's metadata is kept in memory and
+    written once, with the reading, as the last file of the committed entry. On a first crawl these
+    file-system calls were the largest cost of the cache on the reactor thread.
     """
 
     def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
         self._staging_root = Path(self.cachedir, STAGING_DIR)
-        area = self._staging_root / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._area = area
-        self._stage = RevalidatedFilesystemStorage(
-            BaseSettings(
-                {
-                    "HTTPCACHE_DIR": str(area),
-                    "HTTPCACHE_GZIP": settings.getbool("HTTPCACHE_GZIP"),
-                    "HTTPCACHE_EXPIRATION_SECS": settings.getint("HTTPCACHE_EXPIRATION_SECS"),
-                }
-            )
-        )
+        self._area = self._staging_root / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._area_made = False
         self._stats: StatsCollector | None = None
-        # source (None: robots.txt) -> (staged entry, cache entry) pairs waiting for the crawl
-        self._staged: defaultdict[str | None, dict[Path, Path]] = defaultdict(dict)
+        # source (None: robots.txt) -> cache entry -> its staged response
+        self._staged: defaultdict[str | None, dict[Path, _Staged]] = defaultdict(dict)
         # source -> fingerprints of its list/feed/sitemap requests not (yet) answered 2xx/3xx
         self._unanswered: defaultdict[str | None, set[str]] = defaultdict(set)
-        # source -> (entry folder, request meta) of list pages whose reading the spider will leave in
-        # the meta, to be kept in the entry's metadata on commit
+        # source -> (committed entry folder, request meta) of list pages answered 304 whose reading
+        # the spider will leave in the meta, to be kept in the entry's metadata on commit
         self._readings: defaultdict[str | None, dict[Path, dict[str, Any]]] = defaultdict(dict)
 
     def open_spider(self, spider: Spider) -> None:
         super().open_spider(spider)
-        self._stage.open_spider(spider)
         self._stats = spider.crawler.stats
         spider.crawler.signals.connect(self.commit, signal=signals.spider_idle)
         self._discard_abandoned()
@@ -237,9 +255,10 @@ class StagedCacheStorage(RevalidatedFilesystemStorage):
     def store_response(self, spider: Spider, request: Request, response: Response) -> None:
         source = source_of(request)
         listing = request.meta.get(META_KIND) in LIST_KINDS
+        key = self._key(request)
         if response.status < 400:
-            self._unanswered[source].discard(self._key(request))
-        entry = Path(self._get_request_path(spider, request))
+            self._unanswered[source].discard(key)
+        entry = Path(self.cachedir, spider.name, key[0:2], key)
         if "cached" in response.flags and (entry / ENTRY_MARKER).exists():
             # A 304 to a committed entry: its body is the one a complete crawl committed; only the
             # headers are fresher (robots.txt's freshness is computed from them).
@@ -248,11 +267,16 @@ class StagedCacheStorage(RevalidatedFilesystemStorage):
             if listing:
                 self._readings[source][entry] = request.meta  # kept on commit if parsed this time
             return
-        self._stage.store_response(spider, request, response)
-        staged = Path(self._stage._get_request_path(spider, request))
-        self._staged[source][staged] = Path(self._get_request_path(spider, request))
-        if listing:
-            self._readings[source][staged] = request.meta
+        if not self._area_made:
+            self._area.mkdir(parents=True, exist_ok=True)
+            self._area_made = True
+        files = self._area / key
+        for name, content in entry_files(response):
+            with self._open(f"{files}.{name}", "wb") as f:
+                f.write(content)
+        self._staged[source][entry] = _Staged(
+            files, entry_metadata(request, response), request.meta if listing else None
+        )
 
     def commit(self) -> None:
         """Move the staged responses of every source whose crawl is complete into the cache."""
@@ -261,11 +285,26 @@ class StagedCacheStorage(RevalidatedFilesystemStorage):
                 logger.info("cache entries of %s not committed: the crawl of it was incomplete", source)
                 continue
             for folder, meta in self._readings.pop(source, {}).items():
-                reading = meta.get(META_REMEMBERED)
-                if isinstance(reading, dict) and reading is not meta.get(META_REMEMBERED_LOADED):
+                reading = _new_reading(meta)
+                if reading is not None:
                     self.remember(folder, reading)
-            for staged, entry in self._staged.pop(source, {}).items():
-                _move_entry(staged, entry)
+            for entry, staged in self._staged.pop(source, {}).items():
+                reading = _new_reading(staged.meta) if staged.meta is not None else None
+                metadata = (
+                    staged.metadata if reading is None else {**staged.metadata, REMEMBERED_KEY: reading}
+                )
+                self._move_entry(staged.files, entry, metadata)
+
+    def _move_entry(self, files: Path, entry: Path, metadata: dict[str, Any]) -> None:
+        """The staged files into the entry folder, then its metadata, which makes the entry visible."""
+        entry.mkdir(parents=True, exist_ok=True)
+        for name in ENTRY_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(f"{files}.{name}", entry / name)
+        fresh = entry / f"{ENTRY_MARKER}.{os.getpid()}.tmp"
+        with self._open(fresh, "wb") as f:
+            pickle.dump(metadata, f, protocol=4)
+        os.replace(fresh, entry / ENTRY_MARKER)
 
     def _failed_storing(self, source: str | None) -> bool:
         return (
@@ -286,13 +325,12 @@ class StagedCacheStorage(RevalidatedFilesystemStorage):
                 shutil.rmtree(area, ignore_errors=True)
 
 
-def _move_entry(staged: Path, entry: Path) -> None:
-    entry.mkdir(parents=True, exist_ok=True)
-    names = sorted(p.name for p in staged.iterdir())
-    for name in [n for n in names if n != ENTRY_MARKER] + [ENTRY_MARKER]:
-        with contextlib.suppress(FileNotFoundError):
-            os.replace(staged / name, entry / name)
-    shutil.rmtree(staged, ignore_errors=True)
+def _new_reading(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The reading the spider left in a list page's request meta this crawl, if it made one."""
+    reading = meta.get(META_REMEMBERED)
+    if isinstance(reading, dict) and reading is not meta.get(META_REMEMBERED_LOADED):
+        return reading
+    return None
 
 
 def _alive(pid: int) -> bool:
