@@ -274,19 +274,29 @@ def test_the_scheduler_acknowledges_a_replaced_request_and_a_finished_parent(
         parent = scheduler.next_request()
         assert parent is not None
         parent_claim = parent.meta[META_CLAIM]
-        child = spider.make_request(
-            SOURCE, "http://www.zhenping.gov.cn/art/2.html", "article", spider.parse_article
-        )
-        child.meta[META_PARENT] = parent_claim
+        children = [
+            spider.make_request(SOURCE, url, "article", spider.parse_article)
+            for url in ("http://www.zhenping.gov.cn/art/2.html", "http://www.zhenping.gov.cn/art/1.html")
+        ]
         spider.claims.begin(parent_claim)
-        spider.claims.track(parent_claim, child)
+        for child in children:
+            child.meta[META_PARENT] = parent_claim
+            spider.claims.track(parent_claim, child)
         spider.claims.end(parent_claim)
-        assert server.zcard(keys.processing("w1")) == 1  # the child is not queued yet
-        assert scheduler.enqueue_request(child) is True
-        # The parent's acknowledgement waits for this worker's next round trip (a push, a claim, a tick).
-        assert server.zcard(keys.processing("w1")) == 1 and len(scheduler.queue.work) == 1
+        assert server.zcard(keys.processing("w1")) == 1  # the children are not queued yet
+        assert crawler.stats is not None
+        enqueued = crawler.stats.get_value("scheduler/enqueued/redis")
+        assert [scheduler.enqueue_request(child) for child in children] == [True, True]
+        # A page's children wait for this worker's next round trip (sent once the reactor is free),
+        # and the parent's acknowledgement with them, after them.
+        assert server.zcard(keys.processing("w1")) == 1 and len(scheduler.queue.work) == 0
+        assert len(scheduler) == 2
         scheduler.queue.flush()
-        assert server.zcard(keys.processing("w1")) == 0
+        assert server.zcard(keys.processing("w1")) == 0 and len(scheduler) == 1
+        # The second child's URL was seen within the ttl: only the first was queued.
+        (queued,) = server.zrange(keys.requests, 0, -1)
+        assert codec.loads(queued)["url"] == "http://www.zhenping.gov.cn/art/2.html"
+        assert crawler.stats.get_value("scheduler/enqueued/redis") == enqueued + 1
         assert claim != parent_claim
     finally:
         scheduler.close("finished")

@@ -66,6 +66,7 @@ class DistributedSpider(ListSpider):
         self._runs: dict[str, int] = {}
         self._engine: Engine | None = None
         self._budget = {s.name: self._list_budget[s.name] for s in sources}
+        self._early_by_run: dict[int, list[str]] = {}  # early re-checks answered 304, per run, not yet sent
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -234,8 +235,20 @@ class DistributedSpider(ListSpider):
         return super().parse_sitemap(response)
 
     def parse_article(self, response: Response) -> Iterator[PageItem | CheckedItem]:
-        self._in_cycle(response)
-        return super().parse_article(response)
+        source = self._in_cycle(response)
+        yield from super().parse_article(response)
+        # An early re-check answered 304: the list spider keeps its URL for the end of the crawl;
+        # a worker's crawl never ends, so the URL goes to the run's set in Redis with the claim's
+        # acknowledgement, and the run's finish records the check (runs.py).
+        early = self.early_unchanged.pop(source.name, None)
+        run = self._runs.get(source.name)
+        if early and run is not None:
+            self._early_by_run.setdefault(run, []).extend(early)
+
+    def take_early_checked(self) -> dict[int, list[str]]:
+        """The early re-checks that answered 304 since the last call, per crawl run (and forget them)."""
+        early, self._early_by_run = self._early_by_run, {}
+        return early
 
     def parse_attachment(self, response: Response) -> Iterator[AttachmentItem]:
         self._in_cycle(response)
