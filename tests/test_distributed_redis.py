@@ -295,7 +295,10 @@ def test_the_scheduler_acknowledges_a_replaced_request_and_a_finished_parent(
         assert server.zcard(keys.processing("w1")) == 0 and len(scheduler) == 1
         # The second child's URL was seen within the ttl: only the first was queued.
         (queued,) = server.zrange(keys.requests, 0, -1)
-        assert codec.loads(queued)["url"] == "http://www.zhenping.gov.cn/art/2.html"
+        assert (
+            isinstance(queued, bytes)
+            and codec.loads(queued)["url"] == "http://www.zhenping.gov.cn/art/2.html"
+        )
         assert crawler.stats.get_value("scheduler/enqueued/redis") == enqueued + 1
         assert claim != parent_claim
     finally:
