@@ -16,8 +16,8 @@ a second), so process start-up, the same for all, is reported apart. With --repe
 Also per system: CPU seconds per stored article (each process's user + system time from wait4,
 plus the CPU its extraction workers and its store writer process report in the crawl stats:
 `extract_cpu_seconds` and `store_cpu_seconds`, 0 when a process has no such child), also net of
-what each process spent before its first request ("after start": workers are long-lived, so their start-up is not a cost per
-article in a deployment), the ratio to `countywatch crawl`
+what each process spent before its first request ("after start": workers are long-lived, so their
+start-up is not a cost per article in a deployment), the ratio to `countywatch crawl`
 (goal: a worker at most 1.2x), the requests each worker sent (from its closing Scrapy stats; goal:
 within 20 % of each other), the bytes that went to and from Redis per request and the round trips
 per request (INFO stats: total_reads_processed, one read event per request or pipeline the server
