@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from redis import Redis
+from redis.exceptions import RedisError
 from scrapy import Request
 from scrapy.utils.test import get_crawler
 
@@ -342,3 +343,31 @@ def test_a_round_trip_reloads_its_scripts_after_a_script_flush(server: Redis, ke
         claimed, added = trip.execute()
     assert claimed[0] == b"a" and added == 1
     assert server.zrange(keys.processing("w1"), 0, -1) == [b"a"] and len(work) == 0
+
+
+def test_waiting_pushes_survive_a_failed_round_trip_and_go_before_their_parents_ack(
+    server: Redis, keys: Keys, redis_url: str
+) -> None:
+    spider = _spider(redis_url, keys)
+    queue = ReliableQueue(server, spider, keys.requests, codec)
+    queue.push(spider.make_request(SOURCE, SOURCE.start_urls[0], "list", spider.parse_list))
+    parent = queue.pop()
+    assert parent is not None
+    child = spider.make_request(
+        SOURCE, "http://www.zhenping.gov.cn/art/9.html", "article", spider.parse_article
+    )
+    queue.push_later(child)
+    queue.ack_later(parent.meta[META_CLAIM])
+    # Redis unreachable (nothing listens on port 1): neither the child nor the ack is lost.
+    queue.server = Redis.from_url("redis://127.0.0.1:1/0")
+    with pytest.raises(RedisError):
+        queue.flush()
+    assert len(queue.work) == 0 and server.zcard(keys.processing("w1")) == 1
+    queue.server = server
+    sent: list[tuple[str, bool]] = []
+    queue.on_pushed = lambda request, pushed: sent.append((request.url, pushed))
+    queue.flush()
+    assert sent == [(child.url, True)]
+    (queued,) = server.zrange(keys.requests, 0, -1)
+    assert isinstance(queued, bytes) and codec.loads(queued)["url"] == child.url
+    assert server.zcard(keys.processing("w1")) == 0
