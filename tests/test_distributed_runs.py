@@ -17,10 +17,11 @@ import pytest
 from redis import Redis
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Source
+from core.urls import canonicalize_url
 from crawler.distributed import codec
 from crawler.distributed.queue import Keys, ReliableQueue, WorkQueue
 from crawler.distributed.runs import (
@@ -214,6 +215,52 @@ def test_early_checks_answered_304_are_recorded_when_their_run_finishes(
             assert row.stats["not_modified"] == 1
     finally:
         recorder.close()
+
+
+def test_a_claimed_batch_enters_the_cycles_of_its_sources_with_one_read(
+    server: Redis, keys: Keys, redis_url: str, database: str
+) -> None:
+    sources = [SOURCE, Source(name="dongqu", start_urls=["http://www.dongqu.gov.cn/col/col2/index.html"])]
+    stored = {s.name: f"{s.start_urls[0].rsplit('/', 3)[0]}/art/2024/4/15/art_1_1.html" for s in sources}
+    with _sessions(database)() as session, session.begin():
+        for name, url in stored.items():
+            ingest_article(session, make_article(name), source=SourceRef(name=name), fetched_url=url)
+    crawler = get_crawler(DistributedSpider, _settings(redis_url, keys))
+    spider = DistributedSpider.from_crawler(crawler, sources=sources, database_url=database)
+    crawler.spider = spider
+    queue = ReliableQueue(server, spider, keys.requests, codec)
+    statements: list[str] = []
+    spider._engine = make_engine(database)
+    event.listen(spider._engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    entries = [
+        (
+            codec.dumps(
+                {
+                    "cw_start": 1,
+                    "source": s.name,
+                    "kind": "list",
+                    "url": s.start_urls[0],
+                    "cycle": 5,
+                    "run": run,
+                }
+            ),
+            0,
+        )
+        for s, run in zip(sources, (11, 12), strict=True)
+    ]
+    queue.work.push_many(entries)
+    try:
+        assert queue.pop() is not None
+        # Both sources entered cycle 5 with their runs, their known pages read together.
+        assert (spider.current_run("zhenping"), spider.current_run("dongqu")) == (11, 12)
+        assert {name: list(pages) for name, pages in spider.known.items()} == {
+            name: [canonicalize_url(url)] for name, url in stored.items()
+        }
+        reads = len(statements)
+        assert queue.pop() is not None
+        assert len(statements) == reads  # the second source's entry reads nothing more
+    finally:
+        spider.closed("finished")
 
 
 # --- finishing -------------------------------------------------------------------------------

@@ -364,7 +364,8 @@ class ReliableQueue(Base):
         # The shared seen filter (set by the scheduler): a push checks it in its own round trip.
         self.seen: tuple[str, int] | None = None  # (key, ttl ms)
         self._runs: dict[str, int] = {}  # claim -> its crawl run, until acknowledged
-        self._claimed: deque[bytes] = deque()  # claimed in a batch, not handed out yet
+        # Claimed in a batch, not handed out yet: (entry, its object or why it has none).
+        self._claimed: deque[tuple[bytes, dict[str, Any] | ValueError]] = deque()
         self._drained = False  # the last claim emptied the queue: no claim until woken
         self._acks: list[tuple[str, int | None]] = []  # done claims not yet sent
         self._early_kept: dict[int, list[str]] = {}  # early re-checks a failed round trip did not send
@@ -447,15 +448,20 @@ class ReliableQueue(Base):
                 if self._drained:
                     return None
                 (flat,) = self.round_trip(lambda trip: self.work.claim_on(trip, self.worker, CLAIM_BATCH))
-                batch = [bytes(data) for data in flat[::2]]
+                batch = [self._parsed(bytes(data)) for data in flat[::2]]
                 self._claimed.extend(batch)
                 self._drained = len(batch) < CLAIM_BATCH
                 if not batch:
                     return None
-            data = self._claimed.popleft()
+                # The batch's sources enter their new cycles together (one database read).
+                entering = getattr(self.spider, "entering", None)
+                if callable(entering):
+                    entering([obj for _, obj in batch if isinstance(obj, dict)])
+            data, obj = self._claimed.popleft()
             claim = data.decode("utf-8")
             try:
-                obj = self._load(data)
+                if isinstance(obj, Exception):
+                    raise obj
                 run = _run_of(obj)
                 if run is not None:
                     self._runs[claim] = run
@@ -471,6 +477,13 @@ class ReliableQueue(Base):
             if callable(claimed):
                 claimed(request)
             return request
+
+    def _parsed(self, data: bytes) -> tuple[bytes, dict[str, Any] | ValueError]:
+        """A claimed entry and its object (or why it has none)."""
+        try:
+            return data, self._load(data)
+        except ValueError as exc:  # json.JSONDecodeError included
+            return data, exc
 
     def _deltas(self) -> dict[int, Counter[str]]:
         stats = self.spider.crawler.stats
