@@ -188,7 +188,8 @@ def measure(url: str, args: argparse.Namespace, work: Path, redis: str | None) -
                     net.advance()
                 net.requests.clear()
                 out, _, _, cpu = run_child([*COUNTYWATCH, str(config_path), *extra], work / "crawl.log")
-                cpu += json.loads(out)["extract_cpu_seconds"]
+                parsed = json.loads(out)
+                cpu += parsed["extract_cpu_seconds"] + parsed.get("store_cpu_seconds", 0.0)
                 stored = _count(engine, "articles")
                 costs.append(CycleCost(name, len(net.requests.records()), stored, cpu))
                 if after_first is None:

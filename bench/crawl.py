@@ -126,8 +126,10 @@ def run_system(system: str, args: argparse.Namespace, folder: Path) -> list[Cycl
             net.requests.clear()
             if system != "baseline":
                 report, seconds, rss, cpu = run_child([*COUNTYWATCH, str(config_path)], folder / "crawl.log")
-                # the forkserver's workers are not this process's children: they report their own CPU
-                cpu += json.loads(report)["extract_cpu_seconds"]
+                # the forkserver's workers and store writer are not this process's children: they
+                # report their own CPU
+                parsed = json.loads(report)
+                cpu += parsed["extract_cpu_seconds"] + parsed.get("store_cpu_seconds", 0.0)
                 stored = stored_ours(folder / "countywatch.db", expected)
             else:
                 _, seconds, rss, cpu = run_child(

@@ -33,13 +33,14 @@ def main() -> None:
             report = json.loads(lines[-1])
         except ValueError:
             report = {}
-    extract_cpu = report.get("extract_cpu_seconds", 0.0)
+    # The extraction workers and the store writer are the fork server's children, not the crawl's.
+    helpers_cpu = [report.get("extract_cpu_seconds", 0.0), report.get("store_cpu_seconds", 0.0)]
     entry = {
         "sources": argv.count("--source"),
         "wall": wall,
         "cpu": usage.ru_utime
         + usage.ru_stime
-        + (float(extract_cpu) if isinstance(extract_cpu, int | float) else 0.0),
+        + sum(float(cpu) for cpu in helpers_cpu if isinstance(cpu, int | float)),
         "max_rss_mb": usage.ru_maxrss / 1024,
         "requests": report.get("requests", 0),
         "status": os.waitstatus_to_exitcode(status),

@@ -40,7 +40,8 @@ class Crawl(Model):
     # per source on its own APScheduler job instead (the design before batching).
     tick: Duration = timedelta(minutes=1)
     batch_size: int = Field(default=300, ge=0, le=10000)
-    extract_workers: int = Field(default=2, ge=0, le=64)  # processes for extraction; 0 = in-process
+    # Extraction processes, and with any a store writer process; 0: both in the crawl process.
+    extract_workers: int = Field(default=2, ge=0, le=64)
     # Per-page extraction budget (CPU time, bytes): a page over it is an `over_budget` error, and
     # the crawl goes on.
     extract_time_limit: Duration = timedelta(seconds=20)

@@ -11,24 +11,10 @@ and is for one machine.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.orm import Session
-
-from core.urls import canonicalize_url
-from crawler.runtime.items import PageItem
 from crawler.runtime.pipelines.store import StorePipeline
-from storage.article_locks import lock_articles
 
 
 class DistributedStorePipeline(StorePipeline):
     """StorePipeline whose batches lock only what their articles could meet."""
 
-    def _begin_batch(self, session: Session, items: list[Any]) -> None:
-        sources = self._sources()
-        pages: list[tuple[str, str]] = []
-        for item in items:
-            if isinstance(item, PageItem) and item.article is not None and item.source in sources:
-                hosts = sources[item.source].mobile_hosts
-                pages.append((canonicalize_url(item.requested_url, mobile_hosts=hosts), item.article.text))
-        lock_articles(session, pages)
+    LOCK_BATCHES = True

@@ -21,10 +21,7 @@ kernel through the worker's CPU limit (RLIMIT_CPU, SIGXCPU). CPU time, not wall 
 machine does not turn an honest page into an error. The pipeline sees a broken pool. All of this
 needs a worker process: with 0 workers only the size budget applies.
 
-Workers die with the crawl process. They are children of multiprocessing's fork server, not of the
-crawl, and each holds the fork server's "alive" pipe, so neither notices on its own when a crawl is
-SIGKILLed: they would linger (holding the crawl's stdout, which a supervising daemon reads to EOF)
-until the crawl's time limit. A thread in each worker waits on a pidfd of the crawl process instead.
+Workers die with the crawl process (crawler.runtime.lifeline).
 """
 
 from __future__ import annotations
@@ -33,9 +30,6 @@ import asyncio
 import importlib
 import multiprocessing
 import os
-import resource
-import select
-import threading
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,6 +39,7 @@ from core.config import Topic
 from crawler.article import Article
 from crawler.errors import OverBudget
 from crawler.files.attachment_kinds import AttachmentText
+from crawler.runtime.lifeline import die_with
 
 __all__ = ["WORKER_MODULE", "ExtractionPool", "OverBudget", "WorkerTask", "check_size"]
 
@@ -75,21 +70,6 @@ def check_size(body: bytes, max_bytes: int) -> None:
     """Raise OverBudget for a page over `max_bytes` (0: no limit)."""
     if max_bytes and len(body) > max_bytes:
         raise OverBudget(f"{len(body)} bytes, over the extraction size limit of {max_bytes}")
-
-
-def _die_with(parent: int) -> None:
-    """Worker initializer: exit as soon as the crawl process `parent` is gone; never dump core."""
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    try:
-        pidfd = os.pidfd_open(parent)
-    except ProcessLookupError:
-        os._exit(1)
-    threading.Thread(target=_wait_and_exit, args=(pidfd,), name="parent-watch", daemon=True).start()
-
-
-def _wait_and_exit(pidfd: int) -> None:
-    select.select([pidfd], [], [])  # readable once the process has exited
-    os._exit(1)
 
 
 class ExtractionPool:
@@ -128,7 +108,7 @@ class ExtractionPool:
             # each worker imports the module on its first task instead, beside the crawl.
             context = multiprocessing.get_context("forkserver")
             self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
+                max_workers=self.workers, mp_context=context, initializer=die_with, initargs=(os.getpid(),)
             )
         else:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")

@@ -21,6 +21,7 @@ from core.config import Config, ConfigError, Source
 from crawler.runtime.health import HealthState, SourceHistory, SourceStats, decide_health
 from crawler.runtime.middlewares.scope import DROPPED_STAT
 from crawler.runtime.pipelines.extraction import EXTRACT_CPU_STAT
+from crawler.runtime.pipelines.store import STORE_CPU_STAT
 from crawler.runtime.settings import crawl_settings
 from crawler.runtime.spiders.lists import ListSpider
 from crawler.runtime.tally import read_source_stats
@@ -66,6 +67,7 @@ class CycleReport:
     responses_304: int
     offsite_dropped: int
     extract_cpu_seconds: float  # CPU the extraction workers spent on pages
+    store_cpu_seconds: float = 0.0  # CPU the store writer process spent (0: the crawl process stored)
     sources: list[SourceReport] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -79,6 +81,7 @@ class CycleReport:
             "responses_304": self.responses_304,
             "offsite_dropped": self.offsite_dropped,
             "extract_cpu_seconds": self.extract_cpu_seconds,
+            "store_cpu_seconds": self.store_cpu_seconds,
             "sources": [s.to_json() for s in self.sources],
         }
 
@@ -146,6 +149,7 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
             responses_304=int(stats.get("httpcache/revalidate", 0)),
             offsite_dropped=int(stats.get(DROPPED_STAT, 0)),
             extract_cpu_seconds=float(stats.get(EXTRACT_CPU_STAT, 0.0)),
+            store_cpu_seconds=float(stats.get(STORE_CPU_STAT, 0.0)),
         )
         for source in sources:
             source_stats = read_source_stats(stats, source.name)

@@ -1,4 +1,4 @@
-"""StorePipeline: extracted, unmodified and vanished pages into the database, from one writer thread.
+"""StorePipeline: extracted, unmodified and vanished pages into the database, from one writer.
 
 Attachments re-fetched on their own (AttachmentItem) are compared with what is stored: a file
 replaced under the same link makes a new version of its article.
@@ -7,27 +7,31 @@ A page that came back as a "deleted" notice (crawler.html.deleted) is not stored
 article it is a GoneItem with DELETED_NOTICE, which withdraws the article at once; for a page
 storage does not know it is counted as `not_article` and dropped.
 
-SQLite allows one writer, so every write happens in a single thread of the crawl process, never on
-the reactor thread. Items queue for it and are written in batches, one transaction per batch (the
-items waiting when the thread is free, at most BATCH_ITEMS, after waiting up to BATCH_SECONDS for
-more): one commit (one fsync) per batch instead of one per article. Each item runs in a savepoint of
-the batch, so a page that cannot be stored is rolled back alone. An item's `process_item` returns
-only once its batch is committed: the HTTP cache commits a list page as "seen" only when every item
-of the crawl went through the pipelines (crawler.runtime.middlewares.cache), so a crash mid-batch loses no
-article: the uncommitted ones are fetched and stored again by the next crawl, exactly once. The
-near-duplicate index is the `neardup_bands` table (storage.neardup_stored), written in the same
-transaction as the articles, so it cannot disagree with them after a crash. The counters are updated
-back on the reactor thread.
+SQLite allows one writer, so every write goes through a single writer thread of the crawl process,
+never the reactor thread. Items queue for it and are written in batches, one transaction per batch
+(the items waiting when the thread is free, at most BATCH_ITEMS, after waiting up to BATCH_SECONDS
+for more): one commit (one fsync) per batch instead of one per article. With extraction workers
+(COUNTYWATCH_EXTRACT_WORKERS > 0) the thread hands each batch to a writer process
+(crawler.runtime.pipelines.writer_process), started with the first page to store, so storing does
+not compete with the reactor for the interpreter; with none, or before the first page, the thread
+writes itself (crawler.runtime.pipelines.batch_writer holds the writes either way). Each item runs
+in a savepoint of the batch, so a page that cannot be stored is rolled back alone. An item's
+`process_item` returns only once its batch is committed: the HTTP cache commits a list page as
+"seen" only when every item of the crawl went through the pipelines
+(crawler.runtime.middlewares.cache), so a crash mid-batch loses no article: the uncommitted ones are
+fetched and stored again by the next crawl, exactly once. The near-duplicate index is the
+`neardup_bands` table (storage.neardup_stored), written in the same transaction as the articles, so
+it cannot disagree with them after a crash. The counters are updated back on the reactor thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Self
@@ -35,30 +39,16 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.statscollectors import StatsCollector
-from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Source
 from crawler.html.deleted import DELETED_NOTICE_FLAG
 from crawler.runtime import settings as defaults
 from crawler.runtime.items import AttachmentItem, CheckedItem, GoneItem, PageItem
-from crawler.runtime.tally import count, count_error
-from storage.db import make_engine, make_session_factory
-from storage.models import utcnow
-from storage.neardup_stored import StoredNearDupIndex, prune
-from storage.repository import (
-    DELETED_NOTICE,
-    GoneResult,
-    NotAnArticle,
-    RecheckPolicy,
-    SourceRef,
-    Validators,
-    ingest_article,
-    mark_checked,
-    recheck_attachment,
-    record_gone,
-)
+from crawler.runtime.pipelines.batch_writer import BatchWriter, Job, JobKind, Outcome, WriterSpec
+from crawler.runtime.pipelines.writer_process import StoreUnavailable, WriterProcess
+from crawler.runtime.tally import PREFIX, count, count_error
+from storage.repository import DELETED_NOTICE, NotAnArticle, RecheckPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +57,16 @@ logger = logging.getLogger(__name__)
 # delays an item by at most that much while the reactor goes on downloading.
 BATCH_ITEMS = 64
 BATCH_SECONDS = 0.05
+# CPU seconds the writer process spent (its own process: not in the crawl process's CPU time).
+STORE_CPU_STAT = f"{PREFIX}/store_cpu_seconds"
 
 
 @dataclass(slots=True)
 class _Job:
-    """One item's write, run in the writer thread inside its batch's transaction."""
+    """One item's write, waiting for the writer thread; settled on the reactor once its batch is committed."""
 
-    work: Callable[[Session, StoredNearDupIndex], Any]
-    item: Any  # what is written, for the batch's first step (the distributed pipeline's locks)
+    kind: JobKind
+    item: Any
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
 
@@ -94,11 +86,27 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
 _STOP = object()
 
 
+def _without_body(item: Any) -> Any:
+    """The item as the writer needs it: the page's bytes stay behind (they are not stored)."""
+    if isinstance(item, PageItem | AttachmentItem) and item.body:
+        return dataclasses.replace(item, body=b"")
+    return item
+
+
 class StorePipeline:
     """Stores PageItems (ingest_article), CheckedItems (mark_checked) and GoneItems (record_gone)."""
 
+    # Distributed workers (crawler.distributed.shared_store) lock what a batch's articles could meet.
+    LOCK_BATCHES = False
+
     def __init__(
-        self, crawler: Crawler, database_url: str, recheck: RecheckPolicy, dedupe_window: timedelta
+        self,
+        crawler: Crawler,
+        database_url: str,
+        recheck: RecheckPolicy,
+        dedupe_window: timedelta,
+        *,
+        use_process: bool = False,
     ) -> None:
         self.crawler = crawler
         self.dedupe_window = dedupe_window
@@ -106,11 +114,12 @@ class StorePipeline:
         self.stats: StatsCollector = crawler.stats
         self.database_url = database_url
         self.recheck = recheck
+        self.use_process = use_process
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._engine: Engine | None = None
-        self._sessions: sessionmaker[Session] | None = None
-        self._pruned = False
+        self._local: BatchWriter | None = None
+        self._process: WriterProcess | None = None
+        self._process_cpu = 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -129,15 +138,22 @@ class StorePipeline:
         window = timedelta(
             seconds=settings.getfloat("COUNTYWATCH_DEDUPE_WINDOW", defaults.COUNTYWATCH_DEDUPE_WINDOW)
         )
-        return cls(crawler, url, recheck, window)
+        workers = settings.getint("COUNTYWATCH_EXTRACT_WORKERS", defaults.COUNTYWATCH_EXTRACT_WORKERS)
+        return cls(crawler, url, recheck, window, use_process=workers > 0)
 
     def _sources(self) -> dict[str, Source]:
         sources = getattr(self.crawler.spider, "sources", None)
         return sources if isinstance(sources, dict) else {}
 
-    def _open(self) -> None:
-        self._engine = make_engine(self.database_url)
-        self._sessions = make_session_factory(self._engine)
+    def _spec(self) -> WriterSpec:
+        return WriterSpec(
+            database_url=self.database_url,
+            recheck=self.recheck,
+            dedupe_window=self.dedupe_window,
+            sources=self._sources(),
+            topics=getattr(self.crawler.spider, "topics", None) or None,
+            lock_batches=self.LOCK_BATCHES,
+        )
 
     async def open_spider(self) -> None:
         loop = asyncio.get_running_loop()
@@ -151,14 +167,19 @@ class StorePipeline:
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
-        if self._engine is not None:
-            self._engine.dispose()
+        self._retire_process()
+        if self._process_cpu:
+            self.stats.set_value(STORE_CPU_STAT, round(self._process_cpu, 3))
+        if self._local is not None:
+            self._local.close()
+            self._local = None
 
     # -- the writer thread ------------------------------------------------------------------------
 
     def _run(self, loop: asyncio.AbstractEventLoop, opened: asyncio.Future[Any]) -> None:
         try:
-            self._open()
+            # The database is opened here, so a bad URL fails the crawl's start, not its first page.
+            self._local = BatchWriter(self._spec())
         except BaseException as exc:  # reported to open_spider, which raises it
             loop.call_soon_threadsafe(_settle, opened, None, exc)
             return
@@ -190,97 +211,41 @@ class StorePipeline:
 
     def _write(self, batch: list[_Job]) -> None:
         """One transaction for the batch, a savepoint per item; then every item learns its outcome."""
-        assert self._sessions is not None
         logger.debug("storing a batch of %d items", len(batch))
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        jobs: list[Job] = [(job.kind, job.item) for job in batch]
         try:
-            with self._sessions() as session, session.begin():
-                self._begin_batch(session, [job.item for job in batch])
-                index = StoredNearDupIndex(session, since=utcnow() - self.dedupe_window)
-                if not self._pruned:
-                    # Once per crawl process: articles that left the dedupe window leave the index.
-                    prune(session, index.since or utcnow())
-                    self._pruned = True
-                for job in batch:
-                    try:
-                        with session.begin_nested():
-                            outcomes.append((job, job.work(session, index), None))
-                    except Exception as exc:  # this item's own failure, raised in its process_item
-                        outcomes.append((job, None, exc))
-        except SQLAlchemyError as exc:
-            if len(batch) > 1:
-                # The commit itself failed (a lost connection, a serialisation failure): each item
-                # is tried again on its own, so one item's trouble does not drop the others.
-                logger.warning(
-                    "storing a batch of %d items failed (%s); storing them one by one",
-                    len(batch),
-                    exc.__class__.__name__,
-                )
-                for job in batch:
-                    self._write([job])
-                return
-            batch[0].settle(error=exc)
-            return
-        except Exception as exc:  # the batch's own steps failed: every item of it hears of it
+            outcomes = self._writer(jobs)
+        except StoreUnavailable as exc:
+            logger.error("%s", exc)
+            self._retire_process()
             for job in batch:
                 job.settle(error=exc)
             return
-        for job, result, error in outcomes:
+        for job, (result, error) in zip(batch, outcomes, strict=True):
             job.settle(result, error)
 
-    async def _store(self, work: Callable[[Session, StoredNearDupIndex], Any], item: Any) -> Any:
-        """Queue `work` on `item` for the writer thread; returns its result once its batch is committed."""
+    def _writer(self, jobs: list[Job]) -> list[Outcome]:
+        """The batch's outcomes, from the writer process once a page has been seen, else from here."""
+        if self.use_process and (self._process is not None or any(kind == "ingest" for kind, _ in jobs)):
+            if self._process is None:
+                self._process = WriterProcess(self._spec())
+                logger.debug("store writer process %d started", self._process.pid)
+            return self._process.write([(kind, _without_body(item)) for kind, item in jobs])
+        assert self._local is not None
+        return self._local.write(jobs)
+
+    def _retire_process(self) -> None:
+        """End the writer process (or forget one that died; the next batch starts another)."""
+        if self._process is not None:
+            self._process_cpu += self._process.close()
+            self._process = None
+
+    async def _store(self, kind: JobKind, item: Any) -> Any:
+        """Queue the write of `item`; returns its result once its batch is committed."""
         loop = asyncio.get_running_loop()
-        job = _Job(work, item, loop, loop.create_future())
+        job = _Job(kind, item, loop, loop.create_future())
         self._queue.put(job)
         return await job.future
-
-    def _begin_batch(self, session: Session, items: list[Any]) -> None:
-        """First step of a batch's transaction, given its items (the distributed pipeline locks here)."""
-
-    # -- the writes (in the writer thread) --------------------------------------------------------
-
-    def _ingest(self, item: PageItem, session: Session, index: StoredNearDupIndex) -> str:
-        assert item.article is not None
-        source = self._sources()[item.source]
-        topics = getattr(self.crawler.spider, "topics", None) or None
-        result = ingest_article(
-            session,
-            item.article,
-            source=SourceRef.from_config(source),
-            fetched_url=item.requested_url,
-            list_date=item.list_date,
-            index=index,
-            topics=topics,
-            recheck=self.recheck,
-            validators=Validators(item.etag, item.last_modified),
-            attachment_texts=item.attachment_texts,
-            attachment_validators=item.attachment_validators,
-        )
-        return result.outcome
-
-    def _attachment(self, item: AttachmentItem, session: Session, index: StoredNearDupIndex) -> str | None:
-        source = self._sources().get(item.source)
-        mobile = dict(source.mobile_hosts) if source is not None else None
-        result = recheck_attachment(
-            session,
-            item.article_url,
-            item.attachment,
-            item.text,
-            validators=(item.etag, item.last_modified),
-            mobile_hosts=mobile,
-        )
-        return result.outcome if result is not None else None
-
-    def _gone(self, item: GoneItem, session: Session, index: StoredNearDupIndex) -> GoneResult:
-        source = self._sources().get(item.source)
-        mobile = dict(source.mobile_hosts) if source is not None else None
-        return record_gone(session, item.url, status=item.status, recheck=self.recheck, mobile_hosts=mobile)
-
-    def _checked(self, item: CheckedItem, session: Session, index: StoredNearDupIndex) -> bool:
-        source = self._sources().get(item.source)
-        mobile = dict(source.mobile_hosts) if source is not None else None
-        return mark_checked(session, item.url, recheck=self.recheck, mobile_hosts=mobile)
 
     # -- on the reactor thread --------------------------------------------------------------------
 
@@ -290,7 +255,7 @@ class StorePipeline:
                 # Storage, not the spider's list of known pages, says whether the URL is stored:
                 # the spider's list is as old as the run, and workers of a distributed crawl share none.
                 gone = GoneItem(source=item.source, url=item.requested_url, status=DELETED_NOTICE)
-                result = await self._store(lambda s, i: self._gone(gone, s, i), gone)
+                result = await self._store("gone", gone)
                 if not result.found:
                     count(self.stats, item.source, "not_article")
                     raise DropItem(f"{item.url}: a deleted notice of a page never stored; nothing stored")
@@ -298,23 +263,23 @@ class StorePipeline:
                 if result.newly_withdrawn:
                     count(self.stats, item.source, "withdrawn")
             elif isinstance(item, PageItem):
-                outcome = await self._store(lambda s, i: self._ingest(item, s, i), item)
+                outcome = await self._store("ingest", item)
                 count(self.stats, item.source, outcome)
             elif isinstance(item, AttachmentItem):
-                replaced = await self._store(lambda s, i: self._attachment(item, s, i), item)
+                replaced = await self._store("attachment", item)
                 if replaced == "changed":
                     count(self.stats, item.source, "changed")
             elif isinstance(item, CheckedItem):
-                if await self._store(lambda s, i: self._checked(item, s, i), item):
+                if await self._store("checked", item):
                     count(self.stats, item.source, "unchanged")
             elif isinstance(item, GoneItem):
-                result = await self._store(lambda s, i: self._gone(item, s, i), item)
+                result = await self._store("gone", item)
                 if result.newly_withdrawn:
                     count(self.stats, item.source, "withdrawn")
         except NotAnArticle as exc:
             count(self.stats, item.source, "not_article")
             raise DropItem(str(exc)) from None
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, StoreUnavailable) as exc:
             count_error(self.stats, item.source, "storage")
             logger.error("storing %s failed: %s", getattr(item, "url", "?"), exc.__class__.__name__)
             raise DropItem(f"storage error: {exc.__class__.__name__}") from None
