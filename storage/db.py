@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Insert, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +22,13 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 class StorageError(Exception):
     """A database that cannot be used as asked; the message is one line for the user."""
+
+
+def insert_row(connection: Connection, statement: Insert, values: dict[str, Any]) -> int:
+    """Run a one-row INSERT; the new row's id (RETURNING on PostgreSQL, the last rowid on SQLite)."""
+    key = connection.execute(statement, values).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _json_dumps(value: Any) -> str:

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from datetime import datetime
 from functools import cached_property, lru_cache
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import Connection, Table, bindparam, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from crawler.dedupe.fingerprint import (
 )
 from storage.attachments import store_attachments
 from storage.changes import TextChange, text_change
+from storage.db import insert_row
 from storage.models import Article, ArticleVersion, Source, Story, utcnow
 from storage.neardup import (
     CANDIDATE_THRESHOLD,
@@ -41,7 +42,7 @@ from storage.neardup import (
     ShingledText,
     contained_copy,
 )
-from storage.outbox import add_alert
+from storage.outbox import add_alert, insert_alert
 from storage.rules import RecheckPolicy, SourceRef, kind_rank, may_alert
 from storage.search import index_article, search_document
 
@@ -66,6 +67,32 @@ _COLUMNS = (
 
 # Session.info key of the source rows source_row found in this session.
 _SOURCE_ROWS = "countywatch.source_rows"
+# A new article's rows are written with Core statements, built once: nothing reads them back as
+# ORM objects in the transaction, and the unit of work cost more than the statements themselves.
+_STORIES = cast(Table, Story.__table__)
+_INSERT_ARTICLE = insert(cast(Table, Article.__table__))
+_INSERT_VERSION = insert(cast(Table, ArticleVersion.__table__))
+_INSERT_STORY = insert(_STORIES)
+_POINT_NEW_STORY = (
+    update(_STORIES)
+    .where(_STORIES.c.id == bindparam("story"))
+    .values(
+        canonical_article_id=bindparam("article"),
+        first_article_id=bindparam("article"),
+        new_alert_id=bindparam("alert"),
+    )
+)
+_ARTICLE_BY_URL = select(Article).where(Article.url == bindparam("url"))
+_SOURCE_BY_NAME = select(Source).where(Source.name == bindparam("name"))
+_STORY_BY_CONTENT = (
+    select(Article.story_id).where(Article.content_hash == bindparam("digest")).order_by(Article.id).limit(1)
+)
+_STORY_OF_ARTICLE = select(Article.story_id).where(Article.id == bindparam("id"))
+_CANDIDATE_TEXTS = select(Article.id, Article.story_id, Article.title, Article.text).where(
+    Article.id.in_(bindparam("ids", expanding=True))
+)
+# Shingle sets of stored texts kept for the containment check (about 10 KB each for a notice).
+STORED_SHINGLES_KEPT = 256
 # Estimated Jaccard above which a truncated copy joins a story (the index's default is 0.7).
 TRUNCATED_THRESHOLD = 0.5
 
@@ -103,6 +130,42 @@ class _Member(Protocol):
     def published_at(self) -> str | None: ...
 
 
+class _Announced(_Member, Protocol):
+    """What the story's "new" alert tells of the member raising it (an Article, or a _NewRow)."""
+
+    @property
+    def title(self) -> str | None: ...
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def region(self) -> str | None: ...
+
+    @property
+    def categories(self) -> list[str]: ...
+
+    @property
+    def alertable(self) -> bool: ...
+
+    @property
+    def status(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _NewRow:
+    """What _add_new keeps of the article row it inserted (there is no ORM object for it)."""
+
+    id: int
+    title: str | None
+    url: str
+    published_at: str | None
+    region: str | None
+    categories: list[str]
+    alertable: bool
+    status: str = "active"
+
+
 @dataclass(frozen=True, slots=True)
 class _Page:
     """What is computed once per stored page."""
@@ -127,22 +190,24 @@ def next_check(first_seen: datetime, checked_at: datetime, policy: RecheckPolicy
 def source_row(session: Session, ref: SourceRef, now: datetime | None = None) -> Source:
     """The row of a source, created on first use; its kind follows the configuration.
 
-    Rows found are remembered for the session's life (a writer's batch stores many articles of one
-    source); a row created here is not, as the caller's savepoint may still roll it back.
+    Rows are remembered for the session's life (a writer's batch stores many articles of one
+    source); a row created here and then rolled back with the caller's savepoint is no longer in
+    the session, and is looked up (and created) again.
     """
     known: dict[str, Source] = session.info.setdefault(_SOURCE_ROWS, {})
     row = known.get(ref.name)
+    if row is not None and not inspect(row).persistent:
+        row = None
     if row is None:
-        row = session.scalar(select(Source).where(Source.name == ref.name))
-        if row is not None:
-            known[ref.name] = row
+        row = session.scalar(_SOURCE_BY_NAME, {"name": ref.name})
     if row is None:
         row = Source(name=ref.name, kind=ref.kind, created_at=now or utcnow())
         try:
             with session.begin_nested():
                 session.add(row)
         except IntegrityError:
-            row = session.scalars(select(Source).where(Source.name == ref.name)).one()
+            row = session.scalars(_SOURCE_BY_NAME, {"name": ref.name}).one()
+    known[ref.name] = row
     if row.kind != ref.kind:
         row.kind = ref.kind
     return row
@@ -192,7 +257,7 @@ def ingest_article(
         attachment_validators=attachment_validators or {},
     )
     src = source_row(session, source, now)
-    row = session.scalar(select(Article).where(Article.url == page.url))
+    row = session.scalar(_ARTICLE_BY_URL, {"url": page.url})
     if row is None:
         try:
             with session.begin_nested():
@@ -216,25 +281,33 @@ def _extra(article: Record) -> dict[str, Any]:
     return out
 
 
+def _record_columns(article: Record, page: _Page) -> dict[str, Any]:
+    """The article columns that follow the record's current text (list_date aside)."""
+    return {
+        "fetched_url": page.fetched_url,
+        "title": article.title,
+        "text": article.text,
+        "published_at": article.published_at,
+        "authors": list(article.authors),
+        "publication": article.source,
+        "editor": article.editor,
+        "site_name": article.site_name,
+        "region": article.region,
+        "topics": list(article.topics),
+        "categories": list(article.categories),
+        "flags": list(article.flags),
+        "simhash": article.simhash,
+        "language": article.language,
+        "extra": _extra(article),
+        "content_hash": page.digest,
+        "alertable": page.alertable,
+    }
+
+
 def _fill(row: Article, article: Record, page: _Page) -> None:
-    row.fetched_url = page.fetched_url
-    row.title = article.title
-    row.text = article.text
-    row.published_at = article.published_at
+    for name, value in _record_columns(article, page).items():
+        setattr(row, name, value)
     row.list_date = page.list_date or row.list_date
-    row.authors = list(article.authors)
-    row.publication = article.source
-    row.editor = article.editor
-    row.site_name = article.site_name
-    row.region = article.region
-    row.topics = list(article.topics)
-    row.categories = list(article.categories)
-    row.flags = list(article.flags)
-    row.simhash = article.simhash
-    row.language = article.language
-    row.extra = _extra(article)
-    row.content_hash = page.digest
-    row.alertable = page.alertable
 
 
 class Fingerprints:
@@ -248,6 +321,7 @@ class Fingerprints:
         self.codes = normalized_codes(text)
         self._hashes: npt.NDArray[np.uint64] | None = None
         self._signature: MinHashSignature | None = None
+        self._shingles: npt.NDArray[np.uint64] | None = None
 
     def _shingle_hashes(self) -> npt.NDArray[np.uint64]:
         if self._hashes is None:
@@ -266,8 +340,10 @@ class Fingerprints:
         return None if self._signature.empty else self._signature
 
     def shingles(self) -> npt.NDArray[np.uint64]:
-        """As `shingle_set(text)`."""
-        return np.unique(self._shingle_hashes())
+        """As `shingle_set(text)` (computed once; do not modify it)."""
+        if self._shingles is None:
+            self._shingles = np.unique(self._shingle_hashes())
+        return self._shingles
 
 
 @lru_cache(maxsize=128)
@@ -286,25 +362,9 @@ def _add_new(
     policy: RecheckPolicy,
     now: datetime,
 ) -> IngestResult:
-    row = Article(
-        url=page.url,
-        source_id=src.id,
-        status="active",
-        gone_count=0,
-        version=1,
-        first_seen=now,
-        last_seen=now,
-        last_checked=now,
-        last_changed=now,
-        next_check_at=next_check(now, now, policy),
-    )
-    _fill(row, article, page)
-    _keep_validators(row, page)
+    connection = session.connection()
     sig = page.prints.signature()
-    row.signature = sig.to_bytes() if sig is not None else None
-    story_id = session.scalar(
-        select(Article.story_id).where(Article.content_hash == row.content_hash).order_by(Article.id).limit(1)
-    )
+    story_id = connection.scalar(_STORY_BY_CONTENT, {"digest": page.digest})
     if story_id is None and index is not None and sig is not None:
         # A truncated copy shares only part of the story's shingles (Jaccard 0.5-0.7 measured on the
         # labelled set), so it is matched at a lower threshold.
@@ -314,9 +374,7 @@ def _add_new(
         matches = index.query(sig, min(threshold, CANDIDATE_THRESHOLD))
         story_id = _near_duplicate_story(session, [m for m in matches if m[1] >= threshold])
         if story_id is None:
-            story_id = _containing_story(
-                session, matches, ShingledText(article.title, page.prints.shingles())
-            )
+            story_id = _containing_story(connection, matches, article.title, page.prints)
     outcome: Outcome = "new" if story_id is None else "duplicate"
     # FOR UPDATE: a copy joining the story at the same moment re-points it after this one commits.
     story = (
@@ -325,15 +383,52 @@ def _add_new(
         else None
     )
     if story is None:
-        story = Story(created_at=now)
-        session.add(story)
-        session.flush()
-    row.story_id = story.id
-    session.add(row)
-    session.flush()
-    session.add(_version(row, 1, "", now))
-    index_article(session, row.id, search_document(row.title, row.text))
+        # The story's only member is this article: it is its canonical and first member, and its
+        # first publisher. The article ids are set once the article row exists (below).
+        stored_in = insert_row(
+            connection,
+            _INSERT_STORY,
+            {"created_at": now, "first_publisher": src.name, "earliest_published_at": article.published_at},
+        )
+    else:
+        stored_in = story.id
+    values = _record_columns(article, page)
+    values.update(
+        url=page.url,
+        source_id=src.id,
+        story_id=stored_in,
+        list_date=page.list_date,
+        signature=sig.to_bytes() if sig is not None else None,
+        status="active",
+        gone_count=0,
+        version=1,
+        first_seen=now,
+        last_seen=now,
+        last_checked=now,
+        last_changed=now,
+        next_check_at=next_check(now, now, policy),
+        withdrawn_at=None,
+        etag=page.validators.etag if page.validators is not None else None,
+        last_modified=page.validators.last_modified if page.validators is not None else None,
+    )
+    article_id = insert_row(connection, _INSERT_ARTICLE, values)
+    connection.execute(
+        _INSERT_VERSION,
+        {
+            "article_id": article_id,
+            "version": 1,
+            "title": article.title,
+            "text": article.text,
+            "content_hash": page.digest,
+            "diff": "",
+            "seen_at": now,
+        },
+    )
+    index_article(session, article_id, search_document(article.title, article.text), new=True)
     if article.attachments:
+        # The attachments rewrite the stored record's list, through the ORM row.
+        row = session.get(Article, article_id)
+        assert row is not None
         store_attachments(
             session,
             row,
@@ -343,40 +438,61 @@ def _add_new(
             validators=page.attachment_validators,
         )
     if index is not None and sig is not None:
-        index.add(row.id, sig)
-    if outcome == "new":
-        _set_story_members(story, canonical=row, first=row, first_publisher=src.name)
-    else:
-        _update_story(session, story)
-    alert_ids = _announce(session, story, row, src, now)
-    return IngestResult(outcome, row.id, story.id, alert_ids)
+        index.add(article_id, sig)
+    new = _NewRow(
+        id=article_id,
+        title=article.title,
+        url=page.url,
+        published_at=article.published_at,
+        region=article.region,
+        categories=values["categories"],
+        alertable=page.alertable,
+    )
+    if story is None:
+        alert_id = _announce_new_story(connection, stored_in, new, src, now)
+        connection.execute(_POINT_NEW_STORY, {"story": stored_in, "article": article_id, "alert": alert_id})
+        return IngestResult(outcome, article_id, stored_in, (alert_id,) if alert_id is not None else ())
+    _update_story(session, story)
+    alert_ids = _announce(session, story, new, src, now)
+    return IngestResult(outcome, article_id, story.id, alert_ids)
 
 
 def _near_duplicate_story(session: Session, matches: list[tuple[int, float]]) -> int | None:
     # Best match first; ids of rows rolled back after they were indexed are simply not found.
+    connection = session.connection()
     for doc_id, _score in sorted(matches, key=lambda m: (-m[1], m[0])):
-        story_id = session.scalar(select(Article.story_id).where(Article.id == doc_id))
+        story_id: int | None = connection.scalar(_STORY_OF_ARTICLE, {"id": doc_id})
         if story_id is not None:
             return story_id
     return None
 
 
-def _containing_story(session: Session, matches: list[tuple[int, float]], page: ShingledText) -> int | None:
+@lru_cache(maxsize=STORED_SHINGLES_KEPT)
+def _stored_shingles(text: str) -> npt.NDArray[np.uint64]:
+    """The shingle set of a stored text read as a containment candidate, kept for the next pages.
+
+    A story's original is the candidate of each of its copies as they arrive; shingling its text
+    again for each was most of the cost of the containment check. Keyed by the text itself, so a
+    text that changed is shingled anew.
+    """
+    return shingle_set(text)
+
+
+def _containing_story(
+    connection: Connection, matches: list[tuple[int, float]], title: str | None, prints: Fingerprints
+) -> int | None:
     """The story of a candidate this page is mostly contained in, or that is mostly contained in it."""
     candidates = [m for m in matches if m[1] >= CANDIDATE_THRESHOLD][:MAX_CONTAINMENT_CANDIDATES]
     if not candidates:
         return None
     rows = {
         row.id: row
-        for row in session.execute(
-            select(Article.id, Article.story_id, Article.title, Article.text).where(
-                Article.id.in_([doc_id for doc_id, _ in candidates])
-            )
-        )
+        for row in connection.execute(_CANDIDATE_TEXTS, {"ids": [doc_id for doc_id, _ in candidates]})
     }
+    page = ShingledText(title, prints.shingles())
     for doc_id, _score in candidates:
         row = rows.get(doc_id)
-        if row is not None and contained_copy(page, ShingledText(row.title, shingle_set(row.text))):
+        if row is not None and contained_copy(page, ShingledText(row.title, _stored_shingles(row.text))):
             return int(row.story_id)
     return None
 
@@ -564,11 +680,8 @@ def _set_story_members(story: Story, *, canonical: _Member, first: _Member, firs
     story.earliest_published_at = first.published_at
 
 
-def _announce(session: Session, story: Story, row: Article, src: Source, now: datetime) -> tuple[int, ...]:
-    """Raise the story's one "new" alert when this member is the first that may raise it."""
-    if story.new_alert_id is not None or not row.alertable or row.status != "active":
-        return ()
-    payload = {
+def _new_alert_payload(row: _Announced, src: Source) -> dict[str, Any]:
+    return {
         "title": row.title,
         "url": row.url,
         "source": src.name,
@@ -577,11 +690,17 @@ def _announce(session: Session, story: Story, row: Article, src: Source, now: da
         "region": row.region,
         "categories": list(row.categories),
     }
+
+
+def _announce(session: Session, story: Story, row: _Announced, src: Source, now: datetime) -> tuple[int, ...]:
+    """Raise the story's one "new" alert when this member is the first that may raise it."""
+    if story.new_alert_id is not None or not row.alertable or row.status != "active":
+        return ()
     alert_id, created = add_alert(
         session,
         kind="new",
         key=f"new:story:{story.id}",
-        payload=payload,
+        payload=_new_alert_payload(row, src),
         article_id=row.id,
         story_id=story.id,
         source_id=src.id,
@@ -589,3 +708,28 @@ def _announce(session: Session, story: Story, row: Article, src: Source, now: da
     )
     story.new_alert_id = alert_id
     return (alert_id,) if created else ()
+
+
+def _announce_new_story(
+    connection: Connection, story_id: int, row: _NewRow, src: Source, now: datetime
+) -> int | None:
+    """The "new" alert of a story this transaction has just created, when its first member may raise it.
+
+    No savepoint guards the alert key here, as add_alert's does: no other row can hold the key of a
+    story created in this transaction. On PostgreSQL the story's id comes from a sequence, which
+    never hands an id out twice, and no other transaction sees the uncommitted story to alert on it;
+    on SQLite there is one writer, and story rows are never deleted, so an id used again is one whose
+    story was rolled back, and its alert with it (the same savepoint or transaction held both).
+    """
+    if not row.alertable:
+        return None
+    return insert_alert(
+        connection,
+        kind="new",
+        key=f"new:story:{story_id}",
+        payload=_new_alert_payload(row, src),
+        article_id=row.id,
+        story_id=story_id,
+        source_id=src.id,
+        now=now,
+    )

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 import numpy as np
-from sqlalchemy import Connection, Table, delete, func, insert, select
+from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from crawler.dedupe.fingerprint import MinHashSignature
@@ -33,6 +33,14 @@ PRUNE_SLACK = timedelta(days=1)
 _BACKFILL_CHUNK = 2000
 _HASHER = BandHasher()
 _BANDS = cast(Table, NearDupBand.__table__)
+_INSERT_BANDS = insert(_BANDS)
+# The articles sharing a band with a signature, with their signatures: built once, run on the
+# session's connection (the ORM's execution path cost more than this query's plan).
+_HOLDERS = select(NearDupBand.article_id).where(NearDupBand.band.in_(bindparam("bands", expanding=True)))
+_SHARING = select(Article.id, Article.signature).where(
+    Article.id.in_(_HOLDERS), Article.signature.is_not(None)
+)
+_SHARING_SINCE = _SHARING.where(Article.first_seen >= bindparam("since"))
 
 
 def band_keys(sig: MinHashSignature) -> list[int]:
@@ -57,6 +65,13 @@ class StoredNearDupIndex:
         self.session = session
         self.since = since
         self.threshold = threshold
+        # The band keys of the last signature seen: a new article is queried, then added.
+        self._keyed: tuple[MinHashSignature, list[int]] | None = None
+
+    def _band_keys(self, sig: MinHashSignature) -> list[int]:
+        if self._keyed is None or self._keyed[0] is not sig:
+            self._keyed = (sig, band_keys(sig))
+        return self._keyed[1]
 
     def add(self, doc_id: int, sig: MinHashSignature) -> None:
         """Index an article's bands, one INSERT for all of them (`remove` first re-indexes one)."""
@@ -64,7 +79,7 @@ class StoredNearDupIndex:
             return
         # Core, on the session's connection: the ORM's bulk path costs more than the rows.
         self.session.connection().execute(
-            insert(_BANDS), [{"band": key, "article_id": doc_id} for key in band_keys(sig)]
+            _INSERT_BANDS, [{"band": key, "article_id": doc_id} for key in self._band_keys(sig)]
         )
 
     def remove(self, doc_id: int) -> None:
@@ -76,13 +91,12 @@ class StoredNearDupIndex:
         limit = self.threshold if threshold is None else threshold
         if sig.empty:
             return []
-        candidates = select(NearDupBand.article_id).where(NearDupBand.band.in_(band_keys(sig)))
-        stmt = select(Article.id, Article.signature).where(
-            Article.id.in_(candidates), Article.signature.is_not(None)
-        )
-        if self.since is not None:
-            stmt = stmt.where(Article.first_seen >= self.since)
-        rows = [(doc_id, blob) for doc_id, blob in self.session.execute(stmt) if blob]
+        if self.since is None:
+            result = self.session.connection().execute(_SHARING, {"bands": self._band_keys(sig)})
+        else:
+            params = {"bands": self._band_keys(sig), "since": self.since}
+            result = self.session.connection().execute(_SHARING_SINCE, params)
+        rows = [(doc_id, blob) for doc_id, blob in result if blob]
         width = sig.values.size * 4
         # By id, so equal estimates come oldest first on every backend (as the in-memory index has them).
         rows = sorted((doc_id, blob) for doc_id, blob in rows if len(blob) == width)

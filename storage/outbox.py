@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.db import insert_row
 from storage.models import ALERT_KINDS, Alert, Article, Delivery, Source, utcnow
 
 CONTENT_KINDS = ("new", "changed", "withdrawn")
@@ -26,6 +27,7 @@ RETRYABLE_STATES = ("pending", "failed")
 MAX_ERROR_CHARS = 2000
 # Deliveries that gave up stay in the operators' digest this long after they were created.
 GAVE_UP_SHOWN_FOR = timedelta(days=7)
+_INSERT_ALERT = insert(cast(Table, Alert.__table__))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,36 @@ def add_alert(
         # The key exists (this page was processed before, or by another worker): that alert stands.
         return session.scalars(select(Alert.id).where(Alert.key == key)).one(), False
     return alert.id, True
+
+
+def insert_alert(
+    connection: Connection,
+    *,
+    kind: str,
+    key: str,
+    payload: dict[str, Any],
+    article_id: int | None = None,
+    story_id: int | None = None,
+    source_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Create an alert whose key no row can hold yet (the caller knows why): its id.
+
+    A plain INSERT on the connection, without add_alert's savepoint: a key that does exist fails
+    the statement (IntegrityError) instead of being looked up.
+    """
+    if kind not in ALERT_KINDS:
+        raise ValueError(f"unknown alert kind {kind!r} (known: {', '.join(ALERT_KINDS)})")
+    values = {
+        "kind": kind,
+        "key": key,
+        "payload": payload,
+        "article_id": article_id,
+        "story_id": story_id,
+        "source_id": source_id,
+        "created_at": now or utcnow(),
+    }
+    return insert_row(connection, _INSERT_ALERT, values)
 
 
 def alerts_for_digest(

@@ -13,8 +13,10 @@ from sqlalchemy.exc import DBAPIError
 from countywatch.cli import cli
 from storage import search
 from storage.db import downgrade, make_engine, make_session_factory, open_read_only, upgrade
+from storage.ingest import ingest_article
 from storage.models import Article, Source, Story, utcnow
 from storage.queries import ArticleFilter, iter_articles
+from storage.rules import SourceRef
 from storage.search import SEARCH_TABLE, index_size, search_document
 from tests.digest_support import ingest, record
 from tests.web_support import HOLIDAY_EDIT, HOLIDAY_TEXT
@@ -22,6 +24,7 @@ from tests.web_support import HOLIDAY_EDIT, HOLIDAY_TEXT
 A = "http://jyj.zhenping.gov.cn/tzgg/1.html"
 B = "http://www.xtrb.cn/2024/0419/3.html"
 C = "http://www.zhenping.gov.cn/art/7.html"
+D = "http://jyj.zhenping.gov.cn/tzgg/9.html"
 BEFORE_INDEX = "0004"  # the revision migration 0005 follows
 
 
@@ -73,6 +76,55 @@ def test_a_changed_article_is_found_by_its_new_text(stored: str) -> None:
     assert _search(stored, "7月10日起放假") == [C]
     assert _search(stored, "7月6日起放假") == []
     assert index_size(make_engine(stored)) == 3
+
+
+class _Undone(Exception):
+    """Raised inside a savepoint to roll one stored article back, as the crawl's writer does."""
+
+
+def _found(session: Any, query: str) -> list[str]:
+    return sorted(a.record["url"] for a in iter_articles(session, ArticleFilter(search=query)))
+
+
+def test_a_batch_indexes_its_articles_but_not_one_rolled_back(migrated_url: str) -> None:
+    # The crawl's writer: one transaction per batch, a savepoint per article; one is rolled back.
+    engine = make_engine(migrated_url)
+    source = SourceRef("zhenping-jyj", "education_bureau")
+    first = record("关于2024年秋季招生入学工作的通知", A, text="适龄儿童请于5月10日前完成网上报名。")
+    dropped = record("岳塘区公开招聘教师公告", B, text="报名时间为4月20日至4月30日，100%网上报名。")
+    last = record("暑假放假安排", C, text=HOLIDAY_TEXT)
+    dropped_too = record("城区学校划片范围公示", D, text="城区义务教育学校划片范围如下，请家长查阅。")
+    with make_session_factory(engine)() as session, session.begin():
+        # On SQLite the article after a rolled-back one takes its id again.
+        for item in (first, dropped, last, dropped_too):
+            try:
+                with session.begin_nested():
+                    ingest_article(session, item, source=source, fetched_url=item.url or "")
+                    if item in (dropped, dropped_too):
+                        raise _Undone
+            except _Undone:
+                pass
+        # A search in the same transaction finds what it stored so far.
+        assert _found(session, "网上报名") == [A]
+        assert _found(session, "7月6日起放假") == [C]
+    assert _search(migrated_url, "网上报名") == [A]
+    assert _search(migrated_url, "公开招聘") == []
+    assert _search(migrated_url, "划片范围") == []
+    assert _search(migrated_url, "7月6日起放假") == [C]
+    assert index_size(engine) == 2
+    engine.dispose()
+
+
+def test_a_new_article_changed_in_the_same_transaction_is_found_by_its_last_text(migrated_url: str) -> None:
+    engine = make_engine(migrated_url)
+    source = SourceRef("zhenping-jyj", "education_bureau")
+    with make_session_factory(engine)() as session, session.begin():
+        for text_ in (HOLIDAY_TEXT, HOLIDAY_EDIT):
+            ingest_article(session, record("暑假放假安排", C, text=text_), source=source, fetched_url=C)
+    assert _search(migrated_url, "7月10日起放假") == [C]
+    assert _search(migrated_url, "7月6日起放假") == []
+    assert index_size(engine) == 1
+    engine.dispose()
 
 
 def test_migration_0005_indexes_articles_stored_before_it(db_url: str) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.config import Topic, default_topics
-from storage.models import Alert, Story
+from storage.models import Alert, Article, Source, Story
 from storage.neardup import NearDupIndex
 from storage.repository import ingest_article
 from tests.storage_builders import SOURCES, make_article, paragraphs
@@ -73,3 +73,26 @@ def test_alert_rules(session: Session, case: dict[str, Any]) -> None:
         assert story.first_article_id == results[expect["first_step"]].article_id
         assert story.first_publisher == expect["first_publisher"]
         assert story.earliest_published_at == expect["earliest_published_at"]
+
+
+class _Undone(Exception):
+    """Raised inside a savepoint to roll back what it stored, as the crawl's writer does."""
+
+
+def test_a_source_created_in_a_rolled_back_savepoint_is_created_again(session: Session) -> None:
+    # One transaction, a savepoint per article: the first article of a new source is rolled back,
+    # taking the source's row with it; the next article of that source in the batch recreates it.
+    source = SOURCES["newspaper"]
+    with pytest.raises(_Undone), session.begin_nested():
+        ingest_article(session, make_article("zhenping"), source=source, fetched_url="http://a.cn/1.html")
+        raise _Undone
+    with session.begin_nested():
+        result = ingest_article(
+            session, make_article("farming"), source=source, fetched_url="http://a.cn/2.html"
+        )
+    session.commit()
+    stored = session.get(Article, result.article_id)
+    assert stored is not None
+    row = session.get(Source, stored.source_id)
+    assert row is not None and row.name == source.name
+    assert session.scalar(select(func.count()).select_from(Source)) == 1
