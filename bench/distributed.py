@@ -14,9 +14,10 @@ Every process gets --extract-workers extraction processes. Timing runs from the 
 sites answered to the end of the work (the crawl process exiting; the queue drained, looked at once
 a second), so process start-up, the same for all, is reported apart. With --repeat N the table shows medians.
 Also per system: CPU seconds per stored article (each process's user + system time from wait4,
-plus the CPU its extraction workers report in the crawl stats), also net of what each process spent
-before its first request ("after start": workers are long-lived, so their start-up is not a cost per
-article in a deployment), the ratio to `countywatch crawl`
+plus the CPU its extraction workers and its store writer process report in the crawl stats:
+`extract_cpu_seconds` and `store_cpu_seconds`, 0 when a process has no such child), also net of
+what each process spent before its first request ("after start": workers are long-lived, so their
+start-up is not a cost per article in a deployment), the ratio to `countywatch crawl`
 (goal: a worker at most 1.2x), the requests each worker sent (from its closing Scrapy stats; goal:
 within 20 % of each other), the bytes that went to and from Redis per request and the round trips
 per request (INFO stats: total_reads_processed, one read event per request or pipeline the server
@@ -208,6 +209,7 @@ def run_crawl(net: GeneratedNetwork, db: str, folder: Path, args: argparse.Names
     ended = time.time()
     first = first_request(net)
     cpu = usage.ru_utime + usage.ru_stime + float(report["extract_cpu_seconds"])
+    cpu += float(report.get("store_cpu_seconds", 0.0))
     requests = len(net.requests.records())
     return Run(
         "crawl",
@@ -227,10 +229,12 @@ def run_crawl(net: GeneratedNetwork, db: str, folder: Path, args: argparse.Names
 
 _REQUEST_COUNT = re.compile(r"'downloader/request_count': (\d+)")
 _EXTRACT_CPU = re.compile(r"'countywatch/extract_cpu_seconds': ([\d.]+)")
+_STORE_CPU = re.compile(r"'countywatch/store_cpu_seconds': ([\d.]+)")
 
 
 def _stop_measured(worker: Worker) -> tuple[float, int]:
-    """SIGTERM a worker and reap it: (its CPU seconds with its extraction workers', requests sent)."""
+    """SIGTERM a worker and reap it: (its CPU seconds with its extraction workers' and its store
+    writer's, requests sent)."""
     if worker.process.poll() is None:
         worker.process.send_signal(signal.SIGTERM)
     _, _, usage = os.wait4(worker.process.pid, 0)
@@ -238,7 +242,9 @@ def _stop_measured(worker: Worker) -> tuple[float, int]:
     log = worker.log_path.read_text(encoding="utf-8", errors="replace")
     requests = _REQUEST_COUNT.findall(log)
     extract = _EXTRACT_CPU.findall(log)
+    store = _STORE_CPU.findall(log)
     cpu = usage.ru_utime + usage.ru_stime + (float(extract[-1]) if extract else 0.0)
+    cpu += float(store[-1]) if store else 0.0
     return cpu, int(requests[-1]) if requests else 0
 
 

@@ -8,7 +8,8 @@ the replica's dates:
 2. after `advance()`, the next cycle, nothing due on the decaying schedule: every recent article is
    asked once with its validators; unchanged ones answer 304, the edited enrolment notice becomes
    version 2, and the replaced 岗位表 (same link, new bytes) makes version 2 of dq-recruitment with
-   its own diff line.
+   its own diff line; the unchanged ones' check time is recorded when their run finishes (as
+   `countywatch crawl` records it), nothing else of them moves.
 Needs COUNTYWATCH_TEST_POSTGRES_URL and COUNTYWATCH_TEST_REDIS_URL (scripts/test.sh).
 """
 
@@ -113,6 +114,7 @@ def test_a_worker_finds_edits_and_replaced_attachments_in_the_next_cycle(
             # 2. the next cycle, nothing due by the schedule: the push's conditional re-checks
             net.requests.clear()
             net.advance()
+            first = articles
             cycle()
             articles, diffs, files = _stored(postgres_url)
             assert len(diffs[articles[enrolment].id]) == 2
@@ -127,6 +129,9 @@ def test_a_worker_finds_edits_and_replaced_attachments_in_the_next_cycle(
             for article in unchanged:
                 # Asked once, conditionally, by the push's entry (not again from the list page).
                 assert statuses[article.url] == [304], article.url
+                canonical = canonicalize_url(article.url)
+                assert articles[canonical].last_checked > first[canonical].last_checked, article.url
+                assert articles[canonical].next_check_at == first[canonical].next_check_at
         finally:
             assert worker.stop() == 0, worker.log_tail()
             queue.server.close()

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from redis import Redis
+from redis.exceptions import RedisError
 from scrapy import Request
 from scrapy.utils.test import get_crawler
 
@@ -274,19 +275,32 @@ def test_the_scheduler_acknowledges_a_replaced_request_and_a_finished_parent(
         parent = scheduler.next_request()
         assert parent is not None
         parent_claim = parent.meta[META_CLAIM]
-        child = spider.make_request(
-            SOURCE, "http://www.zhenping.gov.cn/art/2.html", "article", spider.parse_article
-        )
-        child.meta[META_PARENT] = parent_claim
+        children = [
+            spider.make_request(SOURCE, url, "article", spider.parse_article)
+            for url in ("http://www.zhenping.gov.cn/art/2.html", "http://www.zhenping.gov.cn/art/1.html")
+        ]
         spider.claims.begin(parent_claim)
-        spider.claims.track(parent_claim, child)
+        for child in children:
+            child.meta[META_PARENT] = parent_claim
+            spider.claims.track(parent_claim, child)
         spider.claims.end(parent_claim)
-        assert server.zcard(keys.processing("w1")) == 1  # the child is not queued yet
-        assert scheduler.enqueue_request(child) is True
-        # The parent's acknowledgement waits for this worker's next round trip (a push, a claim, a tick).
-        assert server.zcard(keys.processing("w1")) == 1 and len(scheduler.queue.work) == 1
+        assert server.zcard(keys.processing("w1")) == 1  # the children are not queued yet
+        assert crawler.stats is not None
+        enqueued = crawler.stats.get_value("scheduler/enqueued/redis")
+        assert [scheduler.enqueue_request(child) for child in children] == [True, True]
+        # A page's children wait for this worker's next round trip (sent once the reactor is free),
+        # and the parent's acknowledgement with them, after them.
+        assert server.zcard(keys.processing("w1")) == 1 and len(scheduler.queue.work) == 0
+        assert len(scheduler) == 2
         scheduler.queue.flush()
-        assert server.zcard(keys.processing("w1")) == 0
+        assert server.zcard(keys.processing("w1")) == 0 and len(scheduler) == 1
+        # The second child's URL was seen within the ttl: only the first was queued.
+        (queued,) = server.zrange(keys.requests, 0, -1)
+        assert (
+            isinstance(queued, bytes)
+            and codec.loads(queued)["url"] == "http://www.zhenping.gov.cn/art/2.html"
+        )
+        assert crawler.stats.get_value("scheduler/enqueued/redis") == enqueued + 1
         assert claim != parent_claim
     finally:
         scheduler.close("finished")
@@ -329,3 +343,31 @@ def test_a_round_trip_reloads_its_scripts_after_a_script_flush(server: Redis, ke
         claimed, added = trip.execute()
     assert claimed[0] == b"a" and added == 1
     assert server.zrange(keys.processing("w1"), 0, -1) == [b"a"] and len(work) == 0
+
+
+def test_waiting_pushes_survive_a_failed_round_trip_and_go_before_their_parents_ack(
+    server: Redis, keys: Keys, redis_url: str
+) -> None:
+    spider = _spider(redis_url, keys)
+    queue = ReliableQueue(server, spider, keys.requests, codec)
+    queue.push(spider.make_request(SOURCE, SOURCE.start_urls[0], "list", spider.parse_list))
+    parent = queue.pop()
+    assert parent is not None
+    child = spider.make_request(
+        SOURCE, "http://www.zhenping.gov.cn/art/9.html", "article", spider.parse_article
+    )
+    queue.push_later(child)
+    queue.ack_later(parent.meta[META_CLAIM])
+    # Redis unreachable (nothing listens on port 1): neither the child nor the ack is lost.
+    queue.server = Redis.from_url("redis://127.0.0.1:1/0")
+    with pytest.raises(RedisError):
+        queue.flush()
+    assert len(queue.work) == 0 and server.zcard(keys.processing("w1")) == 1
+    queue.server = server
+    sent: list[tuple[str, bool]] = []
+    queue.on_pushed = lambda request, pushed: sent.append((request.url, pushed))
+    queue.flush()
+    assert sent == [(child.url, True)]
+    (queued,) = server.zrange(keys.requests, 0, -1)
+    assert isinstance(queued, bytes) and codec.loads(queued)["url"] == child.url
+    assert server.zcard(keys.processing("w1")) == 0

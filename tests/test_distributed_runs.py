@@ -15,11 +15,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis import Redis
+from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Source
+from core.urls import canonicalize_url
 from crawler.distributed import codec
 from crawler.distributed.queue import Keys, ReliableQueue, WorkQueue
 from crawler.distributed.runs import (
@@ -27,6 +29,7 @@ from crawler.distributed.runs import (
     RunStatsCollector,
     close_run,
     counter_field,
+    run_early_key,
     run_pending_key,
     run_stats_key,
     stats_from_hash,
@@ -35,7 +38,7 @@ from crawler.distributed.spider import DistributedSpider
 from crawler.runtime.health import SourceStats
 from crawler.runtime.tally import count, count_error
 from storage.db import make_engine, make_session_factory, upgrade
-from storage.models import Alert, CrawlRun
+from storage.models import Alert, Article, CrawlRun
 from storage.repository import SourceRef, health_history, ingest_article, start_crawl_run
 from tests.storage_builders import make_article
 
@@ -168,6 +171,96 @@ def test_a_claimed_request_enters_its_run_before_any_callback(
     count_error(crawler.stats, "zhenping", "http_5xx")
     assert queue.ack(request.meta["cw_claim"]) is True
     assert server.hgetall(run_stats_key(keys.prefix, 9)) == {b"errors/http_5xx": b"1"}
+
+
+def test_early_checks_answered_304_are_recorded_when_their_run_finishes(
+    server: Redis, keys: Keys, redis_url: str, database: str
+) -> None:
+    # As `countywatch crawl` does at its end: only last_checked moves, to the finish time, so the
+    # next push leaves the article alone for crawl.recheck_recent_every.
+    url = "http://www.zhenping.gov.cn/art/2024/4/15/art_1_1.html"
+    stored_at = datetime.now(UTC) - timedelta(hours=5)
+    with _sessions(database)() as session, session.begin():
+        source = SourceRef(name="zhenping")
+        ingest_article(session, make_article("zhenping"), source=source, fetched_url=url, now=stored_at)
+    with _sessions(database)() as session:
+        before = session.scalars(select(Article).where(Article.url == url)).one()
+        next_check_at = before.next_check_at
+    run = _open_run(database)
+    crawler = get_crawler(DistributedSpider, _settings(redis_url, keys))
+    spider = DistributedSpider.from_crawler(crawler, sources=[SOURCE])
+    crawler.spider = spider
+    queue = ReliableQueue(server, spider, keys.requests, codec)
+    recorder = RunRecorder(server, keys.prefix, database)
+    queue.on_run_done = recorder.finish
+    try:
+        entry = {"cw_start": 1, "source": "zhenping", "kind": "list", "url": SOURCE.start_urls[0], "cycle": 5}
+        queue.work.push_many([(codec.dumps({**entry, "run": run}), 0)], run=run)
+        claimed = queue.pop()
+        assert claimed is not None
+        request = spider.make_request(
+            SOURCE, url + "?from=list", "article", spider.parse_article, cw_known=True, cw_early=True
+        )
+        request.meta.update({"cw_run": run, "cw_claim": claimed.meta["cw_claim"]})
+        assert list(spider.parse_article(HtmlResponse(url=request.url, status=304, request=request))) == []
+        assert spider.early_unchanged == {}  # handed to the run, not kept for an end that never comes
+        assert queue.ack(claimed.meta["cw_claim"]) is True
+        assert not server.exists(run_early_key(keys.prefix, run))  # read and dropped by the finish
+        with _sessions(database)() as session:
+            row = session.get(CrawlRun, run)
+            assert row is not None and row.finished_at is not None
+            article = session.scalars(select(Article).where(Article.url == url)).one()
+            assert article.last_checked == row.finished_at
+            assert article.next_check_at == next_check_at
+            assert row.stats["not_modified"] == 1
+    finally:
+        recorder.close()
+
+
+def test_a_claimed_batch_enters_the_cycles_of_its_sources_with_one_read(
+    server: Redis, keys: Keys, redis_url: str, database: str
+) -> None:
+    sources = [SOURCE, Source(name="dongqu", start_urls=["http://www.dongqu.gov.cn/col/col2/index.html"])]
+    stored = {s.name: f"{s.start_urls[0].rsplit('/', 3)[0]}/art/2024/4/15/art_1_1.html" for s in sources}
+    with _sessions(database)() as session, session.begin():
+        for name, url in stored.items():
+            ingest_article(session, make_article(name), source=SourceRef(name=name), fetched_url=url)
+    crawler = get_crawler(DistributedSpider, _settings(redis_url, keys))
+    spider = DistributedSpider.from_crawler(crawler, sources=sources, database_url=database)
+    crawler.spider = spider
+    queue = ReliableQueue(server, spider, keys.requests, codec)
+    statements: list[str] = []
+    spider._engine = make_engine(database)
+    event.listen(spider._engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    entries = [
+        (
+            codec.dumps(
+                {
+                    "cw_start": 1,
+                    "source": s.name,
+                    "kind": "list",
+                    "url": s.start_urls[0],
+                    "cycle": 5,
+                    "run": run,
+                }
+            ),
+            0,
+        )
+        for s, run in zip(sources, (11, 12), strict=True)
+    ]
+    queue.work.push_many(entries)
+    try:
+        assert queue.pop() is not None
+        # Both sources entered cycle 5 with their runs, their known pages read together.
+        assert (spider.current_run("zhenping"), spider.current_run("dongqu")) == (11, 12)
+        assert {name: list(pages) for name, pages in spider.known.items()} == {
+            name: [canonicalize_url(url)] for name, url in stored.items()
+        }
+        reads = len(statements)
+        assert queue.pop() is not None
+        assert len(statements) == reads  # the second source's entry reads nothing more
+    finally:
+        spider.closed("finished")
 
 
 # --- finishing -------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ On top of `scrapy_redis.scheduler.Scheduler` (persistent queue, shared dupefilte
   seen-URL entries, every `COUNTYWATCH_WORKER_TICK` seconds;
 - hands its unfinished claims back to the queue when the worker stops;
 - finishes a crawl run when this worker acknowledged its last pending entry (runs.py);
-- sends each push with its seen-filter check in one round trip, and the acknowledgements of done
-  claims with the next round trip (a push, a claim or the tick), never one of their own (queue.py).
+- sends each push with its seen-filter check in one script call; the requests a page leads to
+  wait until the reactor is free and go in one round trip together, and the acknowledgements of
+  done claims go with the next round trip (a push, a claim or the tick), never one of their own
+  (queue.py).
 A Redis outage is logged and waited out: nothing is acknowledged that was not done.
 """
 
@@ -21,6 +23,7 @@ from redis.exceptions import RedisError
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.utils.misc import load_object
+from scrapy.utils.reactor import CallLaterOnce
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet.task import LoopingCall
 
@@ -57,6 +60,7 @@ class ReliableScheduler(Scheduler):
         self._redis_down = False
         self.recorder: RunRecorder | None = None
         self._workers: set[str] = set()  # the worker set as the last tick read it
+        self._send_pushes: CallLaterOnce[None] = CallLaterOnce(self._flush_pushes)
 
     def open(self, spider: Spider) -> None:
         # scrapy-redis's open(), without its flush (the queue is shared) and deprecated Spider.log.
@@ -71,6 +75,7 @@ class ReliableScheduler(Scheduler):
         if isinstance(tracker, ClaimTracker):
             self.claims = tracker
         self.claims.on_done = self.queue.ack_later
+        self.queue.on_pushed = self._pushed
         self.queue.seen = (self.df.seen.key, self.df.seen.ttl_ms)
         database_url = getattr(spider, "database_url", None)
         if database_url:
@@ -86,6 +91,7 @@ class ReliableScheduler(Scheduler):
     def close(self, reason: str) -> None:
         if self._tick is not None and self._tick.running:
             self._tick.stop()
+        self._send_pushes.cancel()
         try:
             self.queue.flush()
             returned = self.queue.work.release(self.queue.worker)
@@ -142,23 +148,43 @@ class ReliableScheduler(Scheduler):
         # filtered, so a redirect loop still ends at REDIRECT_MAX_TIMES and is recorded; the claim is
         # acknowledged in the same round trip, after the push.
         filtered = claim is None and not request.dont_filter
+        seen = self.df.fingerprint_of(request) if filtered else None
+        if claim is None and parent is not None:
+            # A page's child: queued with its siblings once the reactor is free (one round trip),
+            # before its parent's acknowledgement. Accepted here; `_pushed` hears whether the seen
+            # filter let it in. Unsent when the worker dies, the parent claim is redone.
+            self.queue.push_later(request, seen=seen)
+            self._send_pushes.schedule()
+            self.claims.release(request)
+            return True
         try:
-            pushed = self.queue.push(
-                request, seen=self.df.fingerprint_of(request) if filtered else None, replaces=claim
-            )
+            pushed = self.queue.push(request, seen=seen, replaces=claim)
         except RedisError as exc:
             # Unacknowledged, the parent claim is redone after this worker stops or dies.
             logger.error("could not queue %s: %s", request.url, exc)
             return False
-        if pushed and self.stats:
-            self.stats.inc_value("scheduler/enqueued/redis")
-        elif not pushed:
-            self.df.log(request, self.spider)
+        self._pushed(request, pushed)
         if claim is not None:
             self.claims.forget(claim)
         if parent is not None:
             self.claims.release(request)
         return pushed
+
+    def _pushed(self, request: Request, pushed: bool) -> None:
+        if pushed and self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        elif not pushed:
+            self.df.log(request, self.spider)
+
+    def _flush_pushes(self) -> None:
+        """Send the waiting child requests (with whatever else waits for a round trip)."""
+        try:
+            self.queue.flush()
+        except RedisError as exc:
+            # Kept: the next round trip that gets through (at the latest the tick's) sends them.
+            if not self._redis_down:
+                logger.error("Redis unavailable, waiting for it: %s", exc)
+            self._redis_down = True
 
     def next_request(self) -> Request | None:
         try:

@@ -18,10 +18,13 @@ An entry pushed for a crawl run adds one to the run's pending count in the same 
 acknowledgement takes one off, so a run is done when its count reaches zero.
 
 Round trips: a worker claims up to `CLAIM_BATCH` entries in one script call and hands them out one
-by one; a push checks the shared seen filter and queues in one script call; acknowledgements (with
-the run counters) wait for the worker's next round trip (a push, a claim or its heartbeat tick)
-instead of taking one of their own. An acknowledgement only ever follows the pushes of its children
-(they were sent first), and one that is lost with a dead worker only means its request is redone.
+by one; a push checks the shared seen filter and queues in one script call, and the requests a page
+leads to wait for the worker's next round trip (the scheduler sends them as soon as the reactor is
+free, all of a page's in one pipeline); acknowledgements (with the run counters) wait for the next
+round trip too (a push, a claim or its heartbeat tick) instead of taking one of their own. An
+acknowledgement only ever follows the pushes of its children (they were sent first, in the same
+round trip or an earlier one), and one that is lost with a dead worker only means its request is
+redone.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from crawler.distributed.runs import (
     META_RUN,
     RunStatsCollector,
     add_deltas,
+    add_early,
     run_pending_key,
     runs_key,
 )
@@ -140,6 +144,16 @@ end
 redis.call('SREM', KEYS[4], ARGV[1])
 return #items / 2
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """A request waiting to be queued with the worker's next round trip."""
+
+    request: Request
+    data: bytes
+    run: int | None
+    seen: tuple[str, bytes, int] | None  # (filter key, fingerprint, ttl ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,13 +306,6 @@ class WorkQueue:
             self._ack_run(keys=keys, args=[data], client=pipe)
             return int(pipe.execute()[-1])
 
-    def add_counts(self, deltas: dict[int, Counter[str]]) -> None:
-        """Add per-run counter increments that no acknowledgement carried."""
-        if deltas:
-            with self.server.pipeline(transaction=False) as pipe:
-                add_deltas(pipe, self.keys.prefix, deltas)
-                pipe.execute()
-
     def heartbeat(self, worker: str, lease_seconds: float) -> None:
         """`worker` is alive for another `lease_seconds`."""
         with self.server.pipeline() as pipe:
@@ -357,9 +364,14 @@ class ReliableQueue(Base):
         # The shared seen filter (set by the scheduler): a push checks it in its own round trip.
         self.seen: tuple[str, int] | None = None  # (key, ttl ms)
         self._runs: dict[str, int] = {}  # claim -> its crawl run, until acknowledged
-        self._claimed: deque[bytes] = deque()  # claimed in a batch, not handed out yet
+        # Claimed in a batch, not handed out yet: (entry, its object or why it has none).
+        self._claimed: deque[tuple[bytes, dict[str, Any] | ValueError]] = deque()
         self._drained = False  # the last claim emptied the queue: no claim until woken
         self._acks: list[tuple[str, int | None]] = []  # done claims not yet sent
+        self._early_kept: dict[int, list[str]] = {}  # early re-checks a failed round trip did not send
+        self._pushes: list[Push] = []  # child requests waiting for the next round trip
+        # Told of each waiting push once sent: (request, False when the seen filter had it).
+        self.on_pushed: Callable[[Request, bool], object] | None = None
 
     def _encode_request(self, request: Request) -> bytes:
         meta = {k: v for k, v in request.meta.items() if k not in LOCAL_META}
@@ -386,32 +398,32 @@ class ReliableQueue(Base):
         return request_from_dict(obj, spider=self.spider)
 
     def __len__(self) -> int:
-        return len(self.work) + len(self._claimed)
+        return len(self.work) + len(self._claimed) + len(self._pushes)
 
     def wake(self) -> None:
         """The shared queue has entries again (pushed by this or another worker): claim on the next pop."""
         self._drained = False
 
-    def push(self, request: Request, *, seen: bytes | None = None, replaces: str | None = None) -> bool:
-        """Queue `request` in one round trip, with the acknowledgements waiting to be sent.
-
-        `seen` is the request's fingerprint in the shared seen filter: when it is there the request
-        is not queued (False). `replaces` is the claim the request replaces (a retry or redirect),
-        acknowledged right after the push.
-        """
-        run = request.meta.get(META_RUN)
+    def _prepare(self, request: Request, seen: bytes | None) -> Push:
         check = None
         if seen is not None:
             if self.seen is None:
                 raise ValueError("a filtered push needs the seen filter (ReliableQueue.seen)")
             check = (self.seen[0], seen, self.seen[1])
-        data = self._encode_request(request)
+        run = request.meta.get(META_RUN)
+        return Push(request, self._encode_request(request), int(run) if run is not None else None, check)
+
+    def push(self, request: Request, *, seen: bytes | None = None, replaces: str | None = None) -> bool:
+        """Queue `request` now, in one round trip with the pushes and acknowledgements waiting.
+
+        `seen` is the request's fingerprint in the shared seen filter: when it is there the request
+        is not queued (False). `replaces` is the claim the request replaces (a retry or redirect),
+        acknowledged right after the push.
+        """
+        push = self._prepare(request, seen)
         replaced = [(replaces, self._runs.get(replaces))] if replaces is not None else []
         results = self.round_trip(
-            lambda trip: self.work.push_on(
-                trip, data, request.priority, int(run) if run is not None else None, check
-            ),
-            replaced,
+            lambda trip: self.work.push_on(trip, push.data, request.priority, push.run, push.seen), replaced
         )
         if replaces is not None:
             self._runs.pop(replaces, None)
@@ -420,6 +432,15 @@ class ReliableQueue(Base):
             self.wake()
         return pushed
 
+    def push_later(self, request: Request, *, seen: bytes | None = None) -> None:
+        """Queue `request` with this worker's next round trip (a push, a claim, the tick or `flush`).
+
+        The requests a page leads to are found together: they go to Redis together, in one round
+        trip, before any acknowledgement sent with them (their parent's among them). `on_pushed`
+        hears of each once it is sent.
+        """
+        self._pushes.append(self._prepare(request, seen))
+
     def pop(self, timeout: int = 0) -> Request | None:
         """The next request for this worker, claimed (skipping entries that make no request)."""
         while True:
@@ -427,15 +448,20 @@ class ReliableQueue(Base):
                 if self._drained:
                     return None
                 (flat,) = self.round_trip(lambda trip: self.work.claim_on(trip, self.worker, CLAIM_BATCH))
-                batch = [bytes(data) for data in flat[::2]]
+                batch = [self._parsed(bytes(data)) for data in flat[::2]]
                 self._claimed.extend(batch)
                 self._drained = len(batch) < CLAIM_BATCH
                 if not batch:
                     return None
-            data = self._claimed.popleft()
+                # The batch's sources enter their new cycles together (one database read).
+                entering = getattr(self.spider, "entering", None)
+                if callable(entering):
+                    entering([obj for _, obj in batch if isinstance(obj, dict)])
+            data, obj = self._claimed.popleft()
             claim = data.decode("utf-8")
             try:
-                obj = self._load(data)
+                if isinstance(obj, Exception):
+                    raise obj
                 run = _run_of(obj)
                 if run is not None:
                     self._runs[claim] = run
@@ -452,64 +478,97 @@ class ReliableQueue(Base):
                 claimed(request)
             return request
 
+    def _parsed(self, data: bytes) -> tuple[bytes, dict[str, Any] | ValueError]:
+        """A claimed entry and its object (or why it has none)."""
+        try:
+            return data, self._load(data)
+        except ValueError as exc:  # json.JSONDecodeError included
+            return data, exc
+
     def _deltas(self) -> dict[int, Counter[str]]:
         stats = self.spider.crawler.stats
         return stats.take_deltas() if isinstance(stats, RunStatsCollector) else {}
 
+    def _early(self) -> dict[int, list[str]]:
+        early, self._early_kept = self._early_kept, {}
+        take = getattr(self.spider, "take_early_checked", None)
+        if callable(take):
+            for early_run, urls in take().items():
+                early.setdefault(early_run, []).extend(urls)
+        return early
+
     def ack(self, claim: str) -> bool:
-        """Finish a claim made by this worker now, sending the run counters counted meanwhile.
+        """Finish a claim made by this worker now, in one round trip with what waits for one.
 
         When the claim was the last pending entry of its crawl run, `on_run_done(run)` is called.
+        False when the claim was not (or no longer) this worker's.
         """
-        run = self._runs.pop(claim, None)
-        if run is None:
-            self.work.add_counts(self._deltas())
-            return self.work.ack(self.worker, claim.encode("utf-8"))
-        remaining = self.work.ack_run(self.worker, claim.encode("utf-8"), run, self._deltas())
-        if remaining == 0 and self.on_run_done is not None:
-            self.on_run_done(run)
-        return remaining >= 0
+        _, acked = self._send(None, [(claim, self._runs.pop(claim, None))])
+        return int(acked[-1]) != -1
 
     def ack_later(self, claim: str) -> None:
         """Finish a claim with this worker's next round trip (`flush` sends it at once)."""
         self._acks.append((claim, self._runs.pop(claim, None)))
 
     def flush(self) -> None:
-        """Send the acknowledgements and run counters waiting for a round trip."""
+        """Send the pushes, acknowledgements and run counters waiting for a round trip."""
         self.round_trip(None)
 
     def round_trip(
         self, first: Callable[[RoundTrip], None] | None, then: list[tuple[str, int | None]] | None = None
     ) -> list[Any]:
-        """One round trip: `first`'s commands, the run counters, the waiting acknowledgements and `then`.
+        """`_send`, returning the results of `first`'s commands (none without it)."""
+        return self._send(first, then)[0]
 
-        Returns the results of `first`'s commands (none without it). Counters go before the
-        acknowledgements, so a run whose pending count reaches zero has every count in its hash.
-        `then` (the claim a pushed request replaces) is acknowledged only if this round trip gets
-        through; the waiting ones are kept for the next.
+    def _send(
+        self, first: Callable[[RoundTrip], None] | None, then: list[tuple[str, int | None]] | None = None
+    ) -> tuple[list[Any], list[Any]]:
+        """One round trip: the waiting pushes, `first`'s commands, the run counters and early
+        re-checks, the waiting acknowledgements and `then`.
+
+        Returns the results of `first`'s commands and those of the acknowledgements (per claim:
+        -1 not this worker's, -2 done without a run, else the run's pending left). Counters and
+        early re-checks go before the acknowledgements, so a run whose pending count reaches zero
+        has all of them in Redis. `then` (the claim a pushed request replaces) is acknowledged only
+        if this round trip gets through; the waiting ones are kept for the next, with the pushes
+        and early re-checks.
         """
         waiting, self._acks = self._acks, []
+        pushes, self._pushes = self._pushes, []
         acks = waiting + (then or [])
         deltas = self._deltas()
-        if first is None and not acks and not deltas:
-            return []
+        early = self._early()
+        if first is None and not acks and not deltas and not early and not pushes:
+            return [], []
         try:
             with RoundTrip(self.server) as trip:
+                for push in pushes:
+                    self.work.push_on(trip, push.data, push.request.priority, push.run, push.seen)
                 if first is not None:
                     first(trip)
                 mine = len(trip)
                 add_deltas(trip.pipe, self.work.keys.prefix, deltas)
+                add_early(trip.pipe, self.work.keys.prefix, early)
                 if acks:
                     self.work.ack_on(trip, self.worker, [(c.encode("utf-8"), run) for c, run in acks])
                 results = trip.execute()
         except RedisError:
             self._acks = waiting + self._acks  # sent with the next round trip that gets through
+            self._pushes = pushes + self._pushes
+            for early_run, urls in early.items():
+                self._early_kept.setdefault(early_run, []).extend(urls)
             raise
-        if acks:
-            for (_, run), remaining in zip(acks, results[-1], strict=True):
-                if run is not None and int(remaining) == 0 and self.on_run_done is not None:
-                    self.on_run_done(run)
-        return results[:mine]
+        outcomes = [bool(result) for result in results[: len(pushes)]]
+        if any(outcomes):
+            self.wake()
+        if self.on_pushed is not None:
+            for push, pushed in zip(pushes, outcomes, strict=True):
+                self.on_pushed(push.request, pushed)
+        acked = list(results[-1]) if acks else []
+        for (_, run), remaining in zip(acks, acked, strict=True):
+            if run is not None and int(remaining) == 0 and self.on_run_done is not None:
+                self.on_run_done(run)
+        return results[len(pushes) : mine], acked
 
 
 def _run_of(obj: dict[str, Any]) -> int | None:

@@ -6,20 +6,23 @@ run has
   <prefix>:runs                  set of open run ids
   <prefix>:run:<id>:pending      entries of the run queued or claimed (pushed +1, acknowledged -1)
   <prefix>:run:<id>:stats        hash of the run's counters, summed over workers (HINCRBY)
+  <prefix>:run:<id>:early        set of the canonical URLs whose early re-check answered 304
 A worker counts through Scrapy's stats as a single crawl does (crawler.runtime.tally); `RunStatsCollector`
 also keeps the increments per run, and the queue sends them with each acknowledgement in one
 pipelined round trip, before the acknowledgement itself: when a run's pending count reaches zero
 every count of it is already in its hash. The worker whose acknowledgement reached zero finishes
 the run (`RunRecorder.finish`); the next push finishes any run left with nothing pending (a worker
 that died between the two). A conditional UPDATE of the crawl_runs row makes the finish happen
-exactly once whoever tries it.
+exactly once whoever tries it. Early re-checks that found their article unchanged travel the same
+way (a set per run, sent before the acknowledgement): the finish records their check time in its
+own transaction, as `countywatch crawl` does at its end (storage.recheck.mark_early_checked).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 
 from redis import Redis
@@ -36,7 +39,7 @@ from crawler.runtime.health import COUNTERS, ERROR_KINDS, SourceHistory, SourceS
 from crawler.runtime.runner import error_summary
 from crawler.runtime.tally import PREFIX
 from storage.db import make_engine, make_session_factory
-from storage.repository import claim_run_end, finish_crawl_run, first_seen_before
+from storage.repository import claim_run_end, finish_crawl_run, first_seen_before, mark_early_checked
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +116,15 @@ def add_deltas(pipe: Pipeline | Redis, prefix: str, deltas: dict[int, Counter[st
         pipe.expire(key, STATS_TTL_SECONDS)
 
 
+def add_early(pipe: Pipeline | Redis, prefix: str, early: Mapping[int, Sequence[str]]) -> None:
+    """Queue on `pipe` the early re-checks that answered 304 (canonical URLs), per run."""
+    for run, urls in early.items():
+        if urls:
+            key = run_early_key(prefix, run)
+            pipe.sadd(key, *urls)
+            pipe.expire(key, STATS_TTL_SECONDS)
+
+
 def runs_key(prefix: str) -> str:
     return f"{prefix}:runs"
 
@@ -125,13 +137,24 @@ def run_stats_key(prefix: str, run: int) -> str:
     return f"{prefix}:run:{run}:stats"
 
 
+def run_early_key(prefix: str, run: int) -> str:
+    return f"{prefix}:run:{run}:early"
+
+
 def close_run(
-    sessions: sessionmaker[Session], run_id: int, stats: SourceStats, *, now: datetime | None = None
+    sessions: sessionmaker[Session],
+    run_id: int,
+    stats: SourceStats,
+    *,
+    now: datetime | None = None,
+    early: Sequence[str] = (),
 ) -> bool:
     """Finish crawl run `run_id` with `stats` and the health they decide; False if already finished.
 
-    The conditional UPDATE claims the row: on PostgreSQL a concurrent second caller waits for the
-    row lock and then matches nothing; SQLite serialises the transactions.
+    `early` are the stored articles (canonical URLs) whose early re-check answered 304: their
+    `last_checked` becomes the finish time, in the same transaction. The conditional UPDATE claims
+    the row: on PostgreSQL a concurrent second caller waits for the row lock and then matches
+    nothing; SQLite serialises the transactions.
     """
     now = now or datetime.now(UTC)
     with sessions() as session, session.begin():
@@ -143,6 +166,7 @@ def close_run(
         history = SourceHistory.from_first_seen(first_seen_before(session, source_id, started_at))
         health = decide_health(stats, history, now)
         finish_crawl_run(session, run_id, stats.to_json(), health, error_summary(stats), now=now)
+        mark_early_checked(session, sorted(early), now=now)
     return True
 
 
@@ -167,11 +191,18 @@ class RunRecorder:
         return int(self.server.get(run_pending_key(self.prefix, run)) or 0)
 
     def finish(self, run: int) -> bool:
-        """Record `run` with its summed counters (True), unless it was already finished (False)."""
-        stats = stats_from_hash(self.server.hgetall(run_stats_key(self.prefix, run)))  # type: ignore[arg-type]
-        done = close_run(self._session_factory(), run, stats)
+        """Record `run` with its summed counters and early checks (True), unless it was already
+        finished (False)."""
+        stats_key, early_key = run_stats_key(self.prefix, run), run_early_key(self.prefix, run)
+        with self.server.pipeline(transaction=False) as pipe:
+            pipe.hgetall(stats_key)
+            pipe.smembers(early_key)
+            values, early = pipe.execute()
+        urls = [url.decode() if isinstance(url, bytes) else str(url) for url in early]
+        stats = stats_from_hash(values)
+        done = close_run(self._session_factory(), run, stats, early=urls)
         with self.server.pipeline() as pipe:
-            pipe.delete(run_pending_key(self.prefix, run), run_stats_key(self.prefix, run))
+            pipe.delete(run_pending_key(self.prefix, run), stats_key, early_key)
             pipe.srem(runs_key(self.prefix), run)
             pipe.execute()
         if done:

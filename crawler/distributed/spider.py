@@ -20,7 +20,7 @@ worker runs until it is stopped.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Self
 
@@ -34,13 +34,13 @@ from twisted.python.failure import Failure
 from core.config import Source, Topic
 from core.urls import canonicalize_url
 from crawler.distributed.claims import META_CYCLE, ClaimTracker
-from crawler.distributed.queue import META_CLAIM
+from crawler.distributed.queue import META_CLAIM, START_ENTRY
 from crawler.distributed.runs import META_RUN
 from crawler.runtime.items import AttachmentItem, CheckedItem, GoneItem, PageItem
 from crawler.runtime.spiders.lists import KnownPage, ListSpider, parse_lastmod
 from crawler.runtime.tally import META_SOURCE
 from storage.db import make_engine, make_session_factory
-from storage.repository import known_pages
+from storage.repository import known_pages_of
 
 LIST_KINDS = ("list", "feed", "sitemap")
 META_ADVERTISED = "cw_advertised"  # a feed found on a list page, not configured
@@ -66,6 +66,7 @@ class DistributedSpider(ListSpider):
         self._runs: dict[str, int] = {}
         self._engine: Engine | None = None
         self._budget = {s.name: self._list_budget[s.name] for s in sources}
+        self._early_by_run: dict[int, list[str]] = {}  # early re-checks answered 304, per run, not yet sent
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -88,13 +89,13 @@ class DistributedSpider(ListSpider):
 
     # --- cycles ------------------------------------------------------------------------------
 
-    def _load_known(self, source: str) -> Mapping[str, KnownPage]:
+    def _load_known(self, sources: Sequence[str]) -> Mapping[str, Mapping[str, KnownPage]]:
         if not self.database_url:
-            return {}
+            return {name: {} for name in sources}
         if self._engine is None:
             self._engine = make_engine(self.database_url)
         with make_session_factory(self._engine)() as session:
-            return known_pages(session, source)
+            return known_pages_of(session, sources)
 
     def current_run(self, source: str) -> int | None:
         """The crawl run of the newest cycle of `source` this worker has entered."""
@@ -102,19 +103,46 @@ class DistributedSpider(ListSpider):
 
     def enter_cycle(self, source: Source, cycle: int | None, run: int | None = None) -> None:
         """Start `source`'s per-cycle bookkeeping afresh when `cycle` is newer than its current one."""
-        if cycle is None or cycle <= self._cycles.get(source.name, -1):
+        if cycle is not None:
+            self.enter_cycles([(source, cycle, run)])
+
+    def enter_cycles(self, cycles: Iterable[tuple[Source, int, int | None]]) -> None:
+        """`enter_cycle` for several (source, cycle, run) at once: the known pages of every source
+        entering a newer cycle are read in one go (a claimed batch holds the start entries of
+        several sources of one push)."""
+        newer: dict[str, tuple[int, int | None]] = {}
+        for source, cycle, run in cycles:
+            if cycle > max(self._cycles.get(source.name, -1), newer.get(source.name, (-1, None))[0]):
+                newer[source.name] = (cycle, run)
+        if not newer:
             return
-        self._cycles[source.name] = cycle
-        if run is not None:
-            self._runs[source.name] = run
-        else:
-            self._runs.pop(source.name, None)
+        known = self._load_known(list(newer))
         self.now = datetime.now(UTC)
-        self.known[source.name] = self._load_known(source.name)
-        self._queued.pop(source.name, None)
-        self._articles_requested.pop(source.name, None)
-        self._list_budget[source.name] = self._budget[source.name]
-        self._lists_seen = {url for url in self._lists_seen if not self.scope.allows_url(source.name, url)}
+        for name, (cycle, run) in newer.items():
+            self._cycles[name] = cycle
+            if run is not None:
+                self._runs[name] = run
+            else:
+                self._runs.pop(name, None)
+            self.known[name] = known[name]
+            self._queued.pop(name, None)
+            self._articles_requested.pop(name, None)
+            self._list_budget[name] = self._budget[name]
+            self._lists_seen = {url for url in self._lists_seen if not self.scope.allows_url(name, url)}
+
+    def entering(self, entries: Iterable[Mapping[str, Any]]) -> None:
+        """Queue entries were claimed: enter the newer cycles they belong to, all at once."""
+        cycles: list[tuple[Source, int, int | None]] = []
+        for entry in entries:
+            if entry.get(START_ENTRY):
+                name, cycle, run = entry.get("source"), entry.get("cycle"), entry.get("run")
+            else:
+                meta = entry.get("meta") or {}
+                name, cycle, run = meta.get(META_SOURCE), meta.get(META_CYCLE), meta.get(META_RUN)
+            source = self.sources.get(str(name))
+            if source is not None and cycle is not None:
+                cycles.append((source, int(cycle), int(run) if run is not None else None))
+        self.enter_cycles(cycles)
 
     def _in_cycle(self, response: Response) -> Source:
         source = self._source(response)
@@ -234,8 +262,20 @@ class DistributedSpider(ListSpider):
         return super().parse_sitemap(response)
 
     def parse_article(self, response: Response) -> Iterator[PageItem | CheckedItem]:
-        self._in_cycle(response)
-        return super().parse_article(response)
+        source = self._in_cycle(response)
+        yield from super().parse_article(response)
+        # An early re-check answered 304: the list spider keeps its URL for the end of the crawl;
+        # a worker's crawl never ends, so the URL goes to the run's set in Redis with the claim's
+        # acknowledgement, and the run's finish records the check (runs.py).
+        early = self.early_unchanged.pop(source.name, None)
+        run = self._runs.get(source.name)
+        if early and run is not None:
+            self._early_by_run.setdefault(run, []).extend(early)
+
+    def take_early_checked(self) -> dict[int, list[str]]:
+        """The early re-checks that answered 304 since the last call, per crawl run (and forget them)."""
+        early, self._early_by_run = self._early_by_run, {}
+        return early
 
     def parse_attachment(self, response: Response) -> Iterator[AttachmentItem]:
         self._in_cycle(response)
