@@ -14,7 +14,7 @@ from datetime import datetime
 
 from core.config import Config, Source
 from scheduler.jobs import first_due, next_due
-from storage.db import make_engine, make_session_factory, upgrade
+from storage.db import ensure_current, make_engine, make_session_factory
 from storage.repository import SourceRef
 from storage.schedule import due_sources, ensure_sources, schedule_rows, set_next_due
 
@@ -32,7 +32,7 @@ class ScheduleStore:
 
     def open(self) -> None:
         """Bring the database to the schema this code needs (as a crawl process would)."""
-        upgrade(self.database_url)
+        ensure_current(self.database_url)
 
     def close(self) -> None:
         """Release the connections."""

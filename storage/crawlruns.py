@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from storage.ingest import source_row
 from storage.models import HEALTH_STATES, Article, CrawlRun, Source, utcnow
 from storage.outbox import add_alert
 from storage.rules import SourceRef
+from storage.source_rows import source_row
 
 # A source never crawled counts as healthy, so a first run that is fine raises nothing.
 INITIAL_HEALTH = "ok"

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Insert, create_engine, event
+from sqlalchemy import Connection, Engine, Insert, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The newest migration under migrations/versions. Every crawl, tick and digest checks the database
+# against it with one query, where asking alembic costs a quarter of a second of imports and script
+# loading; tests/test_storage_migrations.py fails when a new migration is added and this is not updated.
+HEAD_REVISION = "0007"
 
 
 class StorageError(Exception):
@@ -83,13 +86,18 @@ def display_url(url: str) -> str:
 
 
 def _alembic_config() -> AlembicConfig:
+    # alembic (with mako and pygments) is imported only when migrating or asked about revisions.
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig(str(ALEMBIC_INI))
     cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
     return cfg
 
 
 def head_revision() -> str:
-    """The newest migration this code knows."""
+    """The newest migration this code knows, as alembic finds it in the migration scripts."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -97,6 +105,8 @@ def head_revision() -> str:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision` (alembic upgrade)."""
+    from alembic import command
+
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
@@ -107,8 +117,24 @@ def upgrade(url: str, revision: str = "head") -> None:
         engine.dispose()
 
 
+def ensure_current(url: str) -> None:
+    """Migrate the database to the head revision unless it is there already.
+
+    The check is one query; only a database that is behind (or new) pays for alembic.
+    """
+    engine = make_engine(url)
+    try:
+        current = stored_revision(engine)
+    finally:
+        engine.dispose()
+    if current != HEAD_REVISION:
+        upgrade(url)
+
+
 def downgrade(url: str, revision: str) -> None:
     """Undo migrations down to `revision` ("base" empties the database of countywatch tables)."""
+    from alembic import command
+
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
@@ -120,21 +146,37 @@ def downgrade(url: str, revision: str) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The migration the database is at (None for an empty database)."""
+    """The migration the database is at (None for an empty database), as alembic reads it."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def stored_revision(engine: Engine) -> str | None:
+    """The revision in alembic's version table, read with plain SQL (None: no table or no row).
+
+    More than one row (a branched history) reads as None, so the caller falls back to alembic.
+    """
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return rows[0] if len(rows) == 1 else None
+
+
 def require_current(engine: Engine) -> None:
     """Raise StorageError unless the database is migrated to the head revision."""
-    current = current_revision(engine)
+    current = stored_revision(engine)
+    if current is None:
+        current = current_revision(engine)
     if current is None:
         raise StorageError(
             f"database {display_url(str(engine.url))} has no countywatch tables: run `countywatch db upgrade`"
         )
-    if current != head_revision():
+    if current != HEAD_REVISION:
         raise StorageError(
-            f"database {display_url(str(engine.url))} is at revision {current}, not {head_revision()}: "
+            f"database {display_url(str(engine.url))} is at revision {current}, not {HEAD_REVISION}: "
             "run `countywatch db upgrade`"
         )
 

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Table, bindparam, insert, inspect, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,7 @@ from crawler.dedupe.fingerprint import (
 from storage.attachments import store_attachments
 from storage.changes import TextChange, text_change
 from storage.db import insert_row
+from storage.errors import NotAnArticle
 from storage.models import Article, ArticleVersion, Source, Story, utcnow
 from storage.neardup import (
     CANDIDATE_THRESHOLD,
@@ -43,8 +44,10 @@ from storage.neardup import (
     contained_copy,
 )
 from storage.outbox import add_alert, insert_alert
-from storage.rules import RecheckPolicy, SourceRef, kind_rank, may_alert
+from storage.recheck import seen_again
+from storage.rules import RecheckPolicy, SourceRef, kind_rank, may_alert, next_check
 from storage.search import index_article, search_document
+from storage.source_rows import source_row
 
 Outcome = Literal["new", "duplicate", "changed", "unchanged"]
 # Article.to_json keys kept in their own columns; the rest go to Article.extra.
@@ -65,8 +68,6 @@ _COLUMNS = (
     "url",
 )
 
-# Session.info key of the source rows source_row found in this session.
-_SOURCE_ROWS = "countywatch.source_rows"
 # A new article's rows are written with Core statements, built once: nothing reads them back as
 # ORM objects in the transaction, and the unit of work cost more than the statements themselves.
 _STORIES = cast(Table, Story.__table__)
@@ -83,7 +84,6 @@ _POINT_NEW_STORY = (
     )
 )
 _ARTICLE_BY_URL = select(Article).where(Article.url == bindparam("url"))
-_SOURCE_BY_NAME = select(Source).where(Source.name == bindparam("name"))
 _STORY_BY_CONTENT = (
     select(Article.story_id).where(Article.content_hash == bindparam("digest")).order_by(Article.id).limit(1)
 )
@@ -103,10 +103,6 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
-
-
-class NotAnArticle(ValueError):
-    """A record with no article body (a list page, an empty page): there is nothing to store."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,38 +175,6 @@ class _Page:
     validators: Validators | None
     attachment_texts: Mapping[str, str]  # SHA-256 -> text of the attachments fetched with the page
     attachment_validators: Mapping[str, tuple[str | None, str | None]]  # URL -> (ETag, Last-Modified)
-
-
-def next_check(first_seen: datetime, checked_at: datetime, policy: RecheckPolicy) -> datetime | None:
-    """When to fetch a known article again: the wait doubles with its age; None once it is too old."""
-    due = checked_at + max(policy.after, checked_at - first_seen)
-    return None if due - first_seen > policy.max_age else due
-
-
-def source_row(session: Session, ref: SourceRef, now: datetime | None = None) -> Source:
-    """The row of a source, created on first use; its kind follows the configuration.
-
-    Rows are remembered for the session's life (a writer's batch stores many articles of one
-    source); a row created here and then rolled back with the caller's savepoint is no longer in
-    the session, and is looked up (and created) again.
-    """
-    known: dict[str, Source] = session.info.setdefault(_SOURCE_ROWS, {})
-    row = known.get(ref.name)
-    if row is not None and not inspect(row).persistent:
-        row = None
-    if row is None:
-        row = session.scalar(_SOURCE_BY_NAME, {"name": ref.name})
-    if row is None:
-        row = Source(name=ref.name, kind=ref.kind, created_at=now or utcnow())
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            row = session.scalars(_SOURCE_BY_NAME, {"name": ref.name}).one()
-    known[ref.name] = row
-    if row.kind != ref.kind:
-        row.kind = ref.kind
-    return row
 
 
 def ingest_article(
@@ -513,16 +477,6 @@ def _keep_validators(row: Article, page: _Page) -> None:
     if page.validators is not None:
         row.etag = page.validators.etag
         row.last_modified = page.validators.last_modified
-
-
-def seen_again(row: Article, policy: RecheckPolicy, now: datetime) -> None:
-    """A successful fetch: the page is there, so it is not gone (and no longer withdrawn)."""
-    row.last_seen = row.last_checked = now
-    row.gone_count = 0
-    if row.status == "withdrawn":
-        row.status = "active"
-        row.withdrawn_at = None
-    row.next_check_at = next_check(row.first_seen, now, policy)
 
 
 def _revisit(

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from crawler.dedupe.fingerprint import MinHashSignature
 from storage.models import Article, NearDupBand
-from storage.neardup import DEFAULT_THRESHOLD, BandHasher, sketch_estimate
+from storage.neardup import DEFAULT_THRESHOLD, BandHasher, NearDupIndex, sketch_estimate
 
 # Bands of an article out of the window are pruned once the oldest is this far out of it: a
 # prune reads the window's range of the articles index, so it runs about once a day, not per crawl.
@@ -159,3 +159,21 @@ def index_stored_signatures(connection: Connection) -> int:
             connection.execute(insert(_BANDS), bands)
         done += len(chunk)
         last = chunk[-1].id
+
+
+def load_neardup_index(
+    session: Session, *, threshold: float | None = None, since: datetime | None = None
+) -> NearDupIndex:
+    """The near-duplicate index over stored signatures (built once per crawl process).
+
+    With `since`, only articles first seen from then on are indexed: reposts follow their story
+    within days, and the window keeps the index's size and load time bounded as the database grows.
+    """
+    stmt = select(Article.id, Article.signature).where(Article.signature.is_not(None))
+    if since is not None:
+        stmt = stmt.where(Article.first_seen >= since)
+    rows = session.execute(stmt.execution_options(yield_per=2000))
+    pairs = ((doc_id, sig) for doc_id, sig in rows if sig is not None)
+    if threshold is None:
+        return NearDupIndex.from_rows(pairs)
+    return NearDupIndex.from_rows(pairs, threshold=threshold)

@@ -10,11 +10,9 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from core.urls import canonicalize_url
-from storage.ingest import next_check, seen_again
 from storage.models import Article, ArticleAttachment, Source, utcnow
-from storage.neardup import NearDupIndex
 from storage.outbox import add_alert
-from storage.rules import RecheckPolicy, is_recent
+from storage.rules import RecheckPolicy, is_recent, next_check
 
 # The status a crawler passes when the page answered 200 but now shows a "this item was deleted"
 # notice (信息已删除 / 该信息不存在) instead of the article: the page is withdrawn at once.
@@ -245,19 +243,11 @@ def record_gone(
     return GoneResult(True, row.id, row.gone_count, row.status == "withdrawn", alert_id, newly)
 
 
-def load_neardup_index(
-    session: Session, *, threshold: float | None = None, since: datetime | None = None
-) -> NearDupIndex:
-    """The near-duplicate index over stored signatures (built once per crawl process).
-
-    With `since`, only articles first seen from then on are indexed: reposts follow their story
-    within days, and the window keeps the index's size and load time bounded as the database grows.
-    """
-    stmt = select(Article.id, Article.signature).where(Article.signature.is_not(None))
-    if since is not None:
-        stmt = stmt.where(Article.first_seen >= since)
-    rows = session.execute(stmt.execution_options(yield_per=2000))
-    pairs = ((doc_id, sig) for doc_id, sig in rows if sig is not None)
-    if threshold is None:
-        return NearDupIndex.from_rows(pairs)
-    return NearDupIndex.from_rows(pairs, threshold=threshold)
+def seen_again(row: Article, policy: RecheckPolicy, now: datetime) -> None:
+    """A successful fetch: the page is there, so it is not gone (and no longer withdrawn)."""
+    row.last_seen = row.last_checked = now
+    row.gone_count = 0
+    if row.status == "withdrawn":
+        row.status = "active"
+        row.withdrawn_at = None
+    row.next_check_at = next_check(row.first_seen, now, policy)

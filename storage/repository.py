@@ -24,15 +24,14 @@ from storage.crawlruns import (
     start_crawl_run,
     start_crawl_runs,
 )
+from storage.errors import NotAnArticle
 from storage.ingest import (
     IngestResult,
-    NotAnArticle,
     Validators,
     ingest_article,
-    next_check,
     recheck_attachment,
-    source_row,
 )
+from storage.neardup_stored import load_neardup_index
 from storage.outbox import (
     AlertArticle,
     DigestAlert,
@@ -67,12 +66,12 @@ from storage.recheck import (
     KnownPage,
     known_pages,
     known_pages_of,
-    load_neardup_index,
     mark_checked,
     mark_early_checked,
     record_gone,
 )
-from storage.rules import RecheckPolicy, SourceRef
+from storage.rules import RecheckPolicy, SourceRef, next_check
+from storage.source_rows import source_row
 from storage.stories import (
     StoryAlert,
     StoryMember,

@@ -94,3 +94,9 @@ def may_alert(
         if not topic.alert_categories or set(topic.alert_categories).intersection(categories):
             return True
     return False
+
+
+def next_check(first_seen: datetime, checked_at: datetime, policy: RecheckPolicy) -> datetime | None:
+    """When to fetch a known article again: the wait doubles with its age; None once it is too old."""
+    due = checked_at + max(policy.after, checked_at - first_seen)
+    return None if due - first_seen > policy.max_age else due

@@ -21,11 +21,11 @@ from core.urls import canonicalize_url
 from crawler.article import Article as Record
 from storage.article_locks import lock_articles
 from storage.db import make_engine, make_session_factory, upgrade
-from storage.ingest import source_row
 from storage.models import Article, Story
 from storage.neardup_stored import StoredNearDupIndex
 from storage.repository import IngestResult, ingest_article
 from storage.rules import SourceRef
+from storage.source_rows import source_row
 from tests.storage_builders import SOURCES, T0, make_article, paragraphs
 
 pytestmark = pytest.mark.postgres

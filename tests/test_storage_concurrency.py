@@ -16,9 +16,9 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_session_factory
-from storage.ingest import source_row
 from storage.models import Alert, Article
 from storage.repository import IngestResult, ingest_article
+from storage.source_rows import source_row
 from tests.storage_builders import SOURCES, T0, make_article
 
 GOV = SOURCES["government"]

@@ -6,7 +6,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from storage.db import current_revision, downgrade, head_revision, make_engine, upgrade
+from storage.db import (
+    HEAD_REVISION,
+    current_revision,
+    downgrade,
+    ensure_current,
+    head_revision,
+    make_engine,
+    require_current,
+    stored_revision,
+    upgrade,
+)
 from storage.models import Base
 from storage.search import include_name
 
@@ -83,3 +93,39 @@ def test_downgrade_to_base_and_back(migrated_url: str) -> None:
     finally:
         engine.dispose()
     upgrade(migrated_url)
+
+
+def test_head_revision_constant_is_the_newest_migration() -> None:
+    # A new migration must move HEAD_REVISION with it, or crawls would skip migrating.
+    assert head_revision() == HEAD_REVISION
+
+
+def test_stored_revision_reads_what_alembic_reads(migrated_url: str, db_url: str) -> None:
+    for url in (migrated_url, db_url):
+        engine = make_engine(url)
+        try:
+            assert stored_revision(engine) == current_revision(engine)
+        finally:
+            engine.dispose()
+
+
+def test_ensure_current_migrates_a_database_that_is_behind(migrated_url: str) -> None:
+    downgrade(migrated_url, "0005")
+    ensure_current(migrated_url)
+    engine = make_engine(migrated_url)
+    try:
+        assert current_revision(engine) == HEAD_REVISION
+        require_current(engine)
+        tables = set(inspect(engine).get_table_names())
+        assert set(Base.metadata.tables) <= tables
+    finally:
+        engine.dispose()
+
+
+def test_ensure_current_creates_the_schema_of_an_empty_database(db_url: str) -> None:
+    ensure_current(db_url)
+    engine = make_engine(db_url)
+    try:
+        assert stored_revision(engine) == HEAD_REVISION
+    finally:
+        engine.dispose()

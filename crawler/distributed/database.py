@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.db import make_engine, upgrade
+from storage.db import ensure_current, make_engine
 from storage.locks import advisory_lock
 
 # The pg_advisory_lock key of migrations, shared by all workers ("cwmigr" in ASCII).
@@ -17,6 +17,6 @@ def upgrade_shared(url: str) -> None:
     engine = make_engine(url)
     try:
         with advisory_lock(engine, MIGRATE_LOCK):
-            upgrade(url)
+            ensure_current(url)
     finally:
         engine.dispose()

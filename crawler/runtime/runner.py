@@ -25,17 +25,10 @@ from crawler.runtime.pipelines.store import STORE_CPU_STAT
 from crawler.runtime.settings import crawl_settings
 from crawler.runtime.spiders.lists import ListSpider
 from crawler.runtime.tally import read_source_stats
-from storage.db import make_engine, make_session_factory, upgrade
-from storage.repository import (
-    KnownPage,
-    SourceRef,
-    finish_crawl_runs,
-    interrupt_dead_runs,
-    known_pages_of,
-    mark_early_checked,
-    process_alive,
-    start_crawl_runs,
-)
+from storage.crawlruns import finish_crawl_runs, interrupt_dead_runs, process_alive, start_crawl_runs
+from storage.db import ensure_current, make_engine, make_session_factory
+from storage.recheck import KnownPage, known_pages_of, mark_early_checked
+from storage.rules import SourceRef
 
 
 class CrawlError(Exception):
@@ -116,7 +109,7 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
         raise ConfigError("no sources to crawl (none configured, or all disabled)")
     config.data_path.mkdir(parents=True, exist_ok=True)
     url = config.database_url
-    upgrade(url)
+    ensure_current(url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     started = datetime.now(UTC)

@@ -97,6 +97,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.runtime.middlewares.scope.ScopeMiddleware": 50,
     # Before DownloadTimeoutMiddleware (350), which keeps a download_timeout already set.
     "crawler.runtime.middlewares.budget.SourceBudgetMiddleware": 60,
+    # Scrapy's, taking a fresh cached robots.txt without a request through the engine; at Scrapy's place.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.runtime.middlewares.robots.CachedRobotsTxtMiddleware": 100,
     # Scrapy's, skipping pages that cannot declare a refresh; at Scrapy's place (and listed before
     # BlockedPageMiddleware, so the order of the two at 580 stays Scrapy's).
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,

@@ -11,24 +11,20 @@ item, so one item's trouble does not drop the others.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.config import Source, Topic
 from core.urls import canonicalize_url
 from crawler.runtime.items import AttachmentItem, CheckedItem, GoneItem, PageItem
+from crawler.runtime.pipelines.writer_spec import Job, JobKind, Outcome, WriterSpec
 from storage.article_locks import lock_articles
 from storage.db import make_engine, make_session_factory
 from storage.models import utcnow
 from storage.neardup_stored import StoredNearDupIndex, prune
 from storage.repository import (
-    RecheckPolicy,
     SourceRef,
     Validators,
     ingest_article,
@@ -38,24 +34,6 @@ from storage.repository import (
 )
 
 logger = logging.getLogger(__name__)
-
-JobKind = Literal["ingest", "attachment", "gone", "checked"]
-Job = tuple[JobKind, Any]
-Outcome = tuple[Any, BaseException | None]
-
-
-@dataclass(frozen=True, slots=True)
-class WriterSpec:
-    """What a writer needs to know, picklable: it is sent to a writer process as it starts."""
-
-    database_url: str
-    recheck: RecheckPolicy
-    dedupe_window: timedelta
-    sources: Mapping[str, Source]
-    topics: Mapping[str, Topic] | None = None
-    # Distributed workers store in parallel: each batch first takes the advisory locks of what its
-    # articles could meet (storage/article_locks.py), so two copies of one notice never miss each other.
-    lock_batches: bool = False
 
 
 class BatchWriter:

@@ -34,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
@@ -45,10 +45,16 @@ from core.config import Source
 from crawler.html.deleted import DELETED_NOTICE_FLAG
 from crawler.runtime import settings as defaults
 from crawler.runtime.items import AttachmentItem, CheckedItem, GoneItem, PageItem
-from crawler.runtime.pipelines.batch_writer import BatchWriter, Job, JobKind, Outcome, WriterSpec
 from crawler.runtime.pipelines.writer_process import StoreUnavailable, WriterProcess
+from crawler.runtime.pipelines.writer_spec import Job, JobKind, Outcome, WriterSpec
 from crawler.runtime.tally import PREFIX, count, count_error
-from storage.repository import DELETED_NOTICE, NotAnArticle, RecheckPolicy
+from storage.db import make_engine
+from storage.errors import NotAnArticle
+from storage.recheck import DELETED_NOTICE
+from storage.rules import RecheckPolicy
+
+if TYPE_CHECKING:
+    from crawler.runtime.pipelines.batch_writer import BatchWriter
 
 logger = logging.getLogger(__name__)
 
@@ -178,8 +184,10 @@ class StorePipeline:
 
     def _run(self, loop: asyncio.AbstractEventLoop, opened: asyncio.Future[Any]) -> None:
         try:
-            # The database is opened here, so a bad URL fails the crawl's start, not its first page.
-            self._local = BatchWriter(self._spec())
+            # The database is reached here, so a bad URL fails the crawl's start, not its first page.
+            # The writer itself (and the write path it imports) waits for a first item to write: a
+            # crawl that stores nothing never loads it.
+            _reach(self.database_url)
         except BaseException as exc:  # reported to open_spider, which raises it
             loop.call_soon_threadsafe(_settle, opened, None, exc)
             return
@@ -221,6 +229,13 @@ class StorePipeline:
             for job in batch:
                 job.settle(error=exc)
             return
+        except Exception as exc:  # the writer could not be set up: a storage error for each item
+            reason = f"{exc.__class__.__name__}: {exc}"
+            unavailable = StoreUnavailable(f"the store writer could not start: {reason}")
+            logger.error("%s", unavailable)
+            for job in batch:
+                job.settle(error=unavailable)
+            return
         for job, (result, error) in zip(batch, outcomes, strict=True):
             job.settle(result, error)
 
@@ -231,7 +246,10 @@ class StorePipeline:
                 self._process = WriterProcess(self._spec())
                 logger.debug("store writer process %d started", self._process.pid)
             return self._process.write([(kind, _without_body(item)) for kind, item in jobs])
-        assert self._local is not None
+        if self._local is None:
+            from crawler.runtime.pipelines.batch_writer import BatchWriter
+
+            self._local = BatchWriter(self._spec())
         return self._local.write(jobs)
 
     def _retire_process(self) -> None:
@@ -284,6 +302,16 @@ class StorePipeline:
             logger.error("storing %s failed: %s", getattr(item, "url", "?"), exc.__class__.__name__)
             raise DropItem(f"storage error: {exc.__class__.__name__}") from None
         return item
+
+
+def _reach(database_url: str) -> None:
+    """Connect to the database once; raises what connecting raises."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
 
 
 def is_deleted_notice(item: PageItem) -> bool:

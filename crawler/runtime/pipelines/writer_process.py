@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.runtime.lifeline import die_with
-from crawler.runtime.pipelines.batch_writer import BatchWriter, Job, Outcome, WriterSpec
+from crawler.runtime.pipelines.writer_spec import Job, Outcome, WriterSpec
 
 
 class StoreUnavailable(Exception):
@@ -58,6 +58,9 @@ def serve(conn: Connection, spec: WriterSpec, parent: int) -> None:
     die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        # Imported here: the crawl process that starts writers never loads the write path itself.
+        from crawler.runtime.pipelines.batch_writer import BatchWriter
+
         writer = BatchWriter(spec)
     except Exception as exc:
         conn.send(portable(exc))

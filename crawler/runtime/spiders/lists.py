@@ -239,11 +239,15 @@ class ListSpider(Spider):
         """The request of an article (new, due, or recent and revalidatable), and of its stored
         attachments unless `attachments` is False. `scheduled`: a re-check the distributed push
         scheduled, not a link found on a list, feed or sitemap (see `recheck_linked`)."""
-        canonical = canonicalize_url(url, mobile_hosts=source.mobile_hosts)
+        known_pages = self.known.get(source.name, {})
+        # A link already in the stored (canonical) form of a known page is taken as it is: canonical
+        # forms are their own canonical forms (tests/test_urls.py), and in a cycle where nothing
+        # changed every link is one, so the lists' links are not all canonicalised again.
+        canonical = url if url in known_pages else canonicalize_url(url, mobile_hosts=source.mobile_hosts)
         queued = self._queued[source.name]
         if canonical in queued:
             return
-        known = self.known.get(source.name, {}).get(canonical)
+        known = known_pages.get(canonical)
         if known is not None and not scheduled and not self.recheck_linked(known, lastmod):
             # Not marked as requested: the re-check scheduled for it may still come this cycle.
             count(self.stats, source.name, "skipped_known")
