@@ -18,6 +18,10 @@ whose education notices link a PDF 岗位表 in that share: "cw attach off" (cra
 and "cw attach on" (the default: each PDF fetched, read and stored), so the cost of attachments is
 the difference of two rows of one run.
 
+"scrapy floor" (bench/crawl_floor.py) is a bare Scrapy process that asks each configured list
+page, feed and sitemap once and does nothing else: no Scrapy-based crawler's unchanged cycle can
+cost less, and the verdict gives countywatch's unchanged cycle against it.
+
 Goals: first cycle >= 1.5x the baseline's articles/s; the unchanged cycle >= 10x cheaper than the
 first in seconds and in CPU seconds (its requests are at the floor: one conditional GET per list
 page, feed and sitemap; robots.txt comes from the cache while fresh); max RSS flat across cycles.
@@ -52,6 +56,7 @@ COUNTYWATCH = [
     "--config",
 ]
 BASELINE = [sys.executable, "-m", "bench.crawl_baseline"]
+FLOOR = [sys.executable, "-m", "bench.crawl_floor"]
 
 
 @dataclass
@@ -124,13 +129,16 @@ def run_system(system: str, args: argparse.Namespace, folder: Path) -> list[Cycl
                 net.advance()
             expected = {canonicalize_url(a.url) for a in net.expected.stored(net.cycle)}
             net.requests.clear()
-            if system != "baseline":
+            if system not in ("baseline", "scrapy floor"):
                 report, seconds, rss, cpu = run_child([*COUNTYWATCH, str(config_path)], folder / "crawl.log")
                 # the forkserver's workers and store writer are not this process's children: they
                 # report their own CPU
                 parsed = json.loads(report)
                 cpu += parsed["extract_cpu_seconds"] + parsed.get("store_cpu_seconds", 0.0)
                 stored = stored_ours(folder / "countywatch.db", expected)
+            elif system == "scrapy floor":
+                _, seconds, rss, cpu = run_child([*FLOOR, str(config_path)], folder / "crawl.log")
+                stored = set()
             else:
                 _, seconds, rss, cpu = run_child(
                     [*BASELINE, str(config_path), str(folder / "baseline.db")], folder / "crawl.log"
@@ -200,12 +208,23 @@ def verdict(rows: list[Cycle], sites: int) -> str:
             f"{on.requests - off.requests} more requests; unchanged cycle "
             f"{on2.requests - off2.requests} more requests (304s)"
         ]
+    floor = by.get(("scrapy floor", 2))
+    above_floor = (
+        [
+            f"unchanged cycle against the floor (a bare Scrapy process asking each entry page once, "
+            f"nothing else): {ours2.seconds / floor.seconds:.2f}x its time, "
+            f"{ours2.cpu_seconds / floor.cpu_seconds:.2f}x its CPU"
+        ]
+        if floor is not None and floor.seconds and floor.cpu_seconds
+        else []
+    )
     return "\n".join(
         [
             first,
             f"unchanged cycle: {cheaper_requests:.1f}x fewer requests, {cheaper_time:.1f}x less time, "
             f"{cheaper_cpu:.1f}x less CPU than the first (goal >= 10x in time and CPU); "
             f"{ours2.requests / max(sites, 1):.1f} requests per source",
+            *above_floor,
             f"countywatch max RSS per cycle: {', '.join(f'{r:.0f}' for r in rss)} MB",
             *attach,
         ]
@@ -241,6 +260,7 @@ def main() -> None:
     rows: list[Cycle] = []
     systems = [
         *(() if args.without_baseline else ("baseline",)),
+        "scrapy floor",
         "countywatch",
         *(ATTACH_SYSTEMS if args.attachments else ()),
     ]

@@ -6,12 +6,11 @@ Scrapy, SQLAlchemy and APScheduler.
 
 from __future__ import annotations
 
-import gc
-import importlib
 import sys
-from types import ModuleType
 
 import click
+
+from core.imports import import_long_lived
 
 # command name -> (module under countywatch.commands holding a click command called `command`,
 # the command's one-line help). `countywatch --help` lists the commands from these lines without
@@ -73,25 +72,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _import_command_module(module_name: str) -> ModuleType:
-    """A command's module, imported with the cyclic garbage collector paused, then frozen.
-
-    A command loads some 100,000 long-lived objects (Scrapy, Twisted, SQLAlchemy, pydantic). Collecting
-    while they load finds nothing to free, and afterwards every full collection would walk them all
-    again, down to the one at interpreter exit: together about 0.35 s of a 2-second crawl that finds
-    nothing new (bench/crawl.py). Frozen, they stay out of every later collection; they live as long as
-    the process anyway.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return importlib.import_module(f"countywatch.commands.{module_name}")
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
-
-
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when that subcommand runs."""
 
@@ -102,7 +82,8 @@ class LazyGroup(click.Group):
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
-        command = _import_command_module(entry[0]).command
+        # Imported as long-lived (core.imports): a command's modules stay to the process's end.
+        command = import_long_lived(f"countywatch.commands.{entry[0]}").command
         assert isinstance(command, click.Command)
         return command
 

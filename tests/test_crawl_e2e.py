@@ -147,6 +147,10 @@ def test_four_cycles_against_the_replica(tmp_path: Path) -> None:
         assert {a.url for a in expected.new(2)} <= fetched
         assert fetched - {a.url for a in expected.new(2)} <= {a.url for a in expected.unstored}
         assert report["responses_304"] > 0
+        # robots.txt came from the cache (fresh for a day), and its rules still held
+        assert not [r for r in net.requests.records() if r.path == "/robots.txt"]
+        for site, never in expected.never_fetched.items():
+            assert not set(never) & set(net.requests.paths(site))
         # list pages, feeds and sitemaps of the sites without news: all revalidated, all unchanged
         quiet = {"ankang_jyj", "xiangtan_daily", "songtao", "huaxia_mirror", "wentop"}
         pages = {a.url for a in expected.articles}

@@ -27,7 +27,6 @@ Workers die with the crawl process (crawler.runtime.lifeline).
 from __future__ import annotations
 
 import asyncio
-import importlib
 import multiprocessing
 import os
 from collections.abc import Mapping
@@ -36,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.config import Topic
+from core.imports import import_long_lived
 from crawler.article import Article
 from crawler.errors import OverBudget
 from crawler.files.attachment_kinds import AttachmentText
@@ -58,7 +58,7 @@ class WorkerTask:
     name: str
 
     def __call__(self, *args: Any) -> Any:
-        return getattr(importlib.import_module(WORKER_MODULE), self.name)(*args)
+        return getattr(import_long_lived(WORKER_MODULE), self.name)(*args)
 
 
 EXTRACT_PAGE = WorkerTask("extract_page")

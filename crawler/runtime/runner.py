@@ -18,6 +18,8 @@ from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
 from core.config import Config, ConfigError, Source
+from core.imports import long_lived
+from crawler.runtime.handler_import import import_http_handler
 from crawler.runtime.health import HealthState, SourceHistory, SourceStats, decide_health
 from crawler.runtime.middlewares.scope import DROPPED_STAT
 from crawler.runtime.pipelines.extraction import EXTRACT_CPU_STAT
@@ -115,17 +117,20 @@ def run_cycle(config: Config, source_names: list[str] | None = None) -> CycleRep
     started = datetime.now(UTC)
     try:
         host, pid = socket.gethostname(), os.getpid()
-        with sessions() as session, session.begin():
-            interrupt_dead_runs(session, host, process_alive, now=started)
-            refs = [SourceRef.from_config(s) for s in sources]
-            run_ids = start_crawl_runs(session, refs, now=started, pid=pid, host=host)
-            known: dict[str, dict[str, KnownPage]] = known_pages_of(session, [s.name for s in sources])
-
-        process = CrawlerProcess(scrapy_settings(config))
-        crawler = process.create_crawler(ListSpider)
-        failures: list[Failure] = []
-        done = process.crawl(crawler, sources=sources, known=known, topics=config.topics, now=started)
-        done.addErrback(failures.append)
+        with long_lived():
+            # The known pages and Scrapy's components (imported as the crawler is made) live as long
+            # as the crawl: they are set up with the collector paused, then frozen out of it.
+            with sessions() as session, session.begin():
+                interrupt_dead_runs(session, host, process_alive, now=started)
+                refs = [SourceRef.from_config(s) for s in sources]
+                run_ids = start_crawl_runs(session, refs, now=started, pid=pid, host=host)
+                known: dict[str, dict[str, KnownPage]] = known_pages_of(session, [s.name for s in sources])
+            import_http_handler()
+            process = CrawlerProcess(scrapy_settings(config))
+            crawler = process.create_crawler(ListSpider)
+            failures: list[Failure] = []
+            done = process.crawl(crawler, sources=sources, known=known, topics=config.topics, now=started)
+            done.addErrback(failures.append)
         process.start()
         if failures:
             raise CrawlError(f"the crawl failed: {failures[0].getErrorMessage()}")

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.imports import import_long_lived
 from crawler.runtime.lifeline import die_with
 from crawler.runtime.pipelines.writer_spec import Job, Outcome, WriterSpec
 
@@ -59,9 +60,7 @@ def serve(conn: Connection, spec: WriterSpec, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         # Imported here: the crawl process that starts writers never loads the write path itself.
-        from crawler.runtime.pipelines.batch_writer import BatchWriter
-
-        writer = BatchWriter(spec)
+        writer = import_long_lived("crawler.runtime.pipelines.batch_writer").BatchWriter(spec)
     except Exception as exc:
         conn.send(portable(exc))
         return
