@@ -166,6 +166,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _SiteServer(ThreadingHTTPServer):
     daemon_threads = True
+    # As replica.server.SiteServer: the crawl opens up to 8 connections to a site at once, beyond
+    # socketserver's default backlog of 5 (with a backlog of 1, a loaded crawl lost a page to a
+    # `connection` error every other run). Real servers listen with more.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], site: FixtureSite) -> None:
         self.site = site

@@ -500,3 +500,16 @@ def test_a_reading_made_under_another_configuration_of_the_source_is_not_used() 
     stale = HtmlResponse(url=COLUMN, body=body, request=request, flags=["cached"])
     urls = [r.url for r in other.parse_list(stale) if r.meta["cw_kind"] == "article"]
     assert FIRST not in urls and len(urls) == 4  # parsed under the new rules
+
+
+def test_a_posted_list_query_keeps_a_retry_even_with_retries_off() -> None:
+    # Twisted re-sends a GET by itself when its kept-alive connection turns out closed, not a POST.
+    form = (("columnid", "1003"), ("unitid", "27745"))
+    for configured, expected in ((0, 1), (3, 3)):
+        spider = make_crawler([ZHENPING], {"RETRY_TIMES": configured}).spider
+        assert isinstance(spider, ListSpider)
+        posted = spider._list_request(ZHENPING, COLUMN + "?startrecord=1", "list", form=form)
+        assert posted is not None and posted.method == "POST"
+        assert posted.meta["max_retry_times"] == expected
+        got = spider._list_request(ZHENPING, COLUMN, "list")
+        assert got is not None and got.method == "GET" and "max_retry_times" not in got.meta

@@ -49,6 +49,8 @@ from crawler.runtime.tally import META_KIND, META_REMEMBERED, META_SOURCE, count
 from storage.rules import is_recent
 
 logger = logging.getLogger(__name__)
+# Request meta of Scrapy's RetryMiddleware: retries of this request, instead of RETRY_TIMES.
+MAX_RETRY_TIMES = "max_retry_times"
 
 MAX_CHILD_SITEMAPS = 50  # per sitemap index: a bound on sitemap traps
 MAX_ADVERTISED_FEEDS = 3  # per source and run: feeds found on list pages (a bound on feed traps)
@@ -210,7 +212,18 @@ class ListSpider(Spider):
         if form:
             # The form is the body: Scrapy's fingerprint, so the HTTP cache, tells the groups apart.
             request = request.replace(cls=FormRequest, formdata=form, method="POST")
+            # Twisted's connection pool sends a request again by itself when the kept-alive
+            # connection it chose turns out closed, but only an idempotent one: a POST fails with
+            # ResponseNeverReceived instead. Servers that close after an answer without saying
+            # `Connection: close` (HTTP/1.0 ones, keep-alive timeouts) make that happen under load;
+            # it lost a dataproxy.jsp group about once in 20 loaded crawls with `retries: 0`. This
+            # POST only reads a list, so it keeps at least the one retry a GET would have had.
+            request.meta[MAX_RETRY_TIMES] = max(1, self._retry_times())
         return request
+
+    def _retry_times(self) -> int:
+        crawler = getattr(self, "crawler", None)
+        return crawler.settings.getint("RETRY_TIMES") if crawler is not None else 0
 
     def _entry_requests(
         self, source: Source, url: str, list_date: str | None, lastmod: str | None = None
