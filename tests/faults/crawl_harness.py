@@ -69,11 +69,17 @@ def served(net: ReplicaNetwork) -> list[str]:
     return [net.sites[r.site].base_url + r.path for r in net.requests.records() if r.site in net.sites]
 
 
-def write_config(net: ReplicaNetwork, folder: Path, database_url: str) -> Path:
-    """A configuration crawling the whole network into `database_url`, the HTTP cache on."""
+def write_config(net: ReplicaNetwork, folder: Path, database_url: str, log_level: str | None = None) -> Path:
+    """A configuration crawling the whole network into `database_url`, the HTTP cache on.
+
+    `log_level` "DEBUG" makes the crawl log what the fault tests wait for (each batch the store
+    writer takes or hands over).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     config = net.config_dict(database_url, data_dir=str(folder / "data"))
     config["crawl"].update({"http_cache": True, "timeout": SLOW + 3, "extract_workers": 1})
+    if log_level is not None:
+        config["logging"] = {"level": log_level}
     path = folder / "sources.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path

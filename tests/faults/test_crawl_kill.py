@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from crawler.dedupe.fingerprint import MinHashSignature
@@ -115,10 +114,8 @@ def test_killed_while_the_store_writer_holds_a_batch_then_recrawl_stores_each_ar
 ) -> None:
     clean = clean_runs(backend).stored
     url = new_database(backend, tmp_path)
-    config = write_config(replica, tmp_path, url)
-    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
-    settings["logging"] = {"level": "DEBUG"}  # the writer says when it takes a batch
-    config.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    # DEBUG: the writer says when it takes a batch
+    config = write_config(replica, tmp_path, url, log_level="DEBUG")
     log = tmp_path / "killed.log"
     proc = start_crawl(config, log)
     # Killed as the writer takes its second batch: the first committed, this one in hand. (The

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
 from replica.network import ReplicaNetwork
 from tests.faults.crawl_harness import CleanRun, crawl, snapshot, start_crawl, write_config
@@ -38,10 +37,8 @@ def test_killed_store_writer_loses_nothing_once_recrawled(
 ) -> None:
     clean = clean_runs(backend).stored
     url = new_database(backend, tmp_path)
-    config = write_config(replica, tmp_path, url)
-    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
-    settings["logging"] = {"level": "DEBUG"}  # the pipeline names its writer and each batch it hands over
-    config.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    # DEBUG: the pipeline names its writer and each batch it hands over
+    config = write_config(replica, tmp_path, url, log_level="DEBUG")
     log = tmp_path / "crawl.log"
     proc = start_crawl(config, log)
     # As the writer takes its first batch of pages, early in the crawl: this one in its hands.
