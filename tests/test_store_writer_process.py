@@ -146,3 +146,30 @@ def test_errors_that_cannot_travel_come_back_as_their_family_with_their_text() -
     assert isinstance(database, StoreFailure)
     assert "UnpicklableDatabaseError" in str(database) and "disk I/O error" in str(database)
     assert portable(None) is None
+
+
+def test_a_writer_that_cannot_be_set_up_is_a_storage_error_and_the_next_batch_tries_again(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crawler = crawler_with(sqlite_url, 0)
+    store = StorePipeline.from_crawler(crawler)
+    asyncio.run(store.open_spider())
+    try:
+        import crawler.runtime.pipelines.batch_writer as batch_writer
+
+        real = batch_writer.BatchWriter
+
+        def broken(*args: object) -> object:
+            raise OSError("disk gone")
+
+        monkeypatch.setattr(batch_writer, "BatchWriter", broken)
+        with pytest.raises(DropItem, match="storage error"):
+            asyncio.run(store.process_item(page(1)))
+        assert crawler.stats is not None
+        # A storage error keeps the source's cache entries uncommitted: the next crawl asks again.
+        assert read_source_stats(crawler.stats.get_stats(), "zhenping").errors == {"storage": 1}
+        monkeypatch.setattr(batch_writer, "BatchWriter", real)
+        asyncio.run(store.process_item(page(2)))
+    finally:
+        store.close_spider()
+    assert stored_urls(sqlite_url) == {URL.format(2)}
